@@ -1,0 +1,216 @@
+/**
+ * Widget / agent console <-> chat server: REST bodies and WebSocket frames.
+ *
+ * REST (JSON, `Authorization: Bearer <session>` where marked *):
+ *   POST /v1/sessions                       SessionRequest -> SessionResponse
+ *   POST /v1/sessions/step-up            *  StepUpRequest -> SessionResponse
+ *   POST /v1/ws-tickets                  *  -> WsTicketResponse   (customer or agent)
+ *   POST /v1/steps/:stepId/pivot-token   *  -> PivotTokenResponse (customer; policy-gated)
+ *   POST /v1/agent/sessions                 AgentLoginRequest -> AgentLoginResponse
+ *   GET  /v1/agent/conversations         *  -> ConversationList
+ *   GET  /v1/agent/conversations/:id/events?after=N * -> EventPage
+ *   POST /v1/agent/conversations/:id/messages * AgentMessageRequest -> Ack
+ *   POST /v1/agent/conversations/:id/steps    * StepRequest -> StepCreated
+ *   POST /v1/vault/notices                  VaultNoticeEnvelope (server-to-server, signed)
+ *   GET  /.well-known/jwks.json             pivot-token verification keys
+ *
+ * WebSocket `GET /v1/ws?ticket=<single-use ticket>`; Origin checked before the upgrade.
+ * Errors everywhere: `{ error: { code, message } }` (protocol/errors.ts).
+ *
+ * @module
+ */
+import * as v from 'valibot';
+import { AcrSchema, AmountSchema, StepSchema, boundedText } from './pivot-token.ts';
+import { CardDisplaySchema } from './frame.ts';
+
+/** Largest WebSocket frame either side accepts, in bytes. */
+export const WS_MAX_FRAME_BYTES = 16 * 1024;
+/** Longest chat message text, in characters. */
+export const MESSAGE_MAX_CHARS = 4000;
+/** Frames a client may send per second on one connection before it is throttled. */
+export const WS_MAX_MESSAGES_PER_SECOND = 20;
+/** A WebSocket ticket is valid this long, in seconds, and only once. */
+export const WS_TICKET_TTL_S = 30;
+/** Customer session lifetime, in seconds. */
+export const SESSION_TTL_S = 60 * 60;
+/** At most this many events are replayed per page (resume / REST). */
+export const REPLAY_PAGE_SIZE = 500;
+
+const id = (prefix: string) => v.pipe(v.string(), v.regex(new RegExp(`^${prefix}_[A-Za-z0-9_-]{8,64}$`)));
+export const ConversationIdSchema = id('cnv');
+export const ClientMsgIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/));
+const seq = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+// ---------------------------------------------------------------- REST
+
+/** Proof of who the customer is, supplied by the bank's page through the widget. */
+export const IdentityAssertionSchema = v.variant('type', [
+  /** Demo only (server flag DEMO_LOGIN): the bank page vouches for a subject; yields `bank`. */
+  v.strictObject({ type: v.literal('demo'), subject: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.@-]{1,64}$/)) }),
+]);
+export type IdentityAssertion = v.InferOutput<typeof IdentityAssertionSchema>;
+
+export const SessionRequestSchema = v.strictObject({
+  /** Display name the customer typed, if any. */
+  displayName: v.optional(boundedText(80)),
+  assertion: v.optional(IdentityAssertionSchema),
+});
+export type SessionRequest = v.InferOutput<typeof SessionRequestSchema>;
+
+export const StepUpRequestSchema = v.strictObject({ assertion: IdentityAssertionSchema });
+export type StepUpRequest = v.InferOutput<typeof StepUpRequestSchema>;
+
+export const SessionResponseSchema = v.strictObject({
+  session: v.string(),
+  conversationId: ConversationIdSchema,
+  acr: AcrSchema,
+  expiresAt: v.string(),
+});
+export type SessionResponse = v.InferOutput<typeof SessionResponseSchema>;
+
+export const WsTicketResponseSchema = v.strictObject({ ticket: v.string(), expiresAt: v.string() });
+export type WsTicketResponse = v.InferOutput<typeof WsTicketResponseSchema>;
+
+export const PivotTokenResponseSchema = v.strictObject({
+  token: v.string(),
+  vaultOrigin: v.pipe(v.string(), v.url()),
+  expiresAt: v.string(),
+});
+export type PivotTokenResponse = v.InferOutput<typeof PivotTokenResponseSchema>;
+
+export const AgentLoginRequestSchema = v.strictObject({
+  name: boundedText(80),
+  password: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+});
+export const AgentLoginResponseSchema = v.strictObject({ session: v.string(), name: v.string(), expiresAt: v.string() });
+
+export const AgentMessageRequestSchema = v.strictObject({
+  clientMsgId: ClientMsgIdSchema,
+  text: boundedText(MESSAGE_MAX_CHARS),
+});
+
+export const StepRequestSchema = v.strictObject({
+  kind: v.literal('card_payment'),
+  amount: AmountSchema,
+  purpose: boundedText(140),
+  reference: boundedText(64),
+});
+export type StepRequest = v.InferOutput<typeof StepRequestSchema>;
+
+export const StepCreatedSchema = v.strictObject({ stepId: v.string(), seq });
+
+export const ConversationSummarySchema = v.strictObject({
+  id: ConversationIdSchema,
+  customerName: v.string(),
+  acr: AcrSchema,
+  lastSeq: seq,
+  lastText: v.nullable(v.string()),
+  updatedAt: v.string(),
+});
+export type ConversationSummary = v.InferOutput<typeof ConversationSummarySchema>;
+export const ConversationListSchema = v.strictObject({ conversations: v.array(ConversationSummarySchema) });
+
+// ---------------------------------------------------------------- events
+
+export const AuthorSchema = v.strictObject({
+  role: v.picklist(['customer', 'agent', 'system']),
+  name: v.string(),
+});
+
+const eventBase = {
+  conversationId: ConversationIdSchema,
+  seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  at: v.string(),
+};
+
+/** Every event of a conversation, in `seq` order. */
+export const ConversationEventSchema = v.variant('kind', [
+  v.strictObject({
+    ...eventBase,
+    kind: v.literal('message'),
+    author: AuthorSchema,
+    clientMsgId: v.nullable(v.string()),
+    /** Card-like digit runs are masked by the server before storing. */
+    text: v.string(),
+  }),
+  v.strictObject({
+    ...eventBase,
+    kind: v.literal('step'),
+    author: AuthorSchema,
+    step: StepSchema,
+    requiredAcr: AcrSchema,
+  }),
+  v.strictObject({
+    ...eventBase,
+    kind: v.literal('step_completed'),
+    stepId: v.string(),
+    card: v.strictObject({
+      brand: CardDisplaySchema.entries.brand,
+      last4: CardDisplaySchema.entries.last4,
+      expMonth: CardDisplaySchema.entries.expMonth,
+      expYear: CardDisplaySchema.entries.expYear,
+    }),
+    /** Human line, e.g. "Card provided: Visa •••• 4242". */
+    text: v.string(),
+  }),
+  v.strictObject({
+    ...eventBase,
+    kind: v.literal('system'),
+    text: v.string(),
+  }),
+]);
+export type ConversationEvent = v.InferOutput<typeof ConversationEventSchema>;
+
+export const EventPageSchema = v.strictObject({ events: v.array(ConversationEventSchema), lastSeq: seq });
+
+// ---------------------------------------------------------------- WebSocket
+
+/** Client -> server frames. A customer's `conversationId` is implied by the session. */
+export const ClientFrameSchema = v.variant('type', [
+  v.strictObject({
+    type: v.literal('send'),
+    clientMsgId: ClientMsgIdSchema,
+    text: v.pipe(v.string(), v.minLength(1)),
+    conversationId: v.optional(ConversationIdSchema),
+  }),
+  v.strictObject({
+    type: v.literal('resume'),
+    after: seq,
+    conversationId: v.optional(ConversationIdSchema),
+  }),
+  v.strictObject({ type: v.literal('ping') }),
+]);
+export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
+
+/** Server -> client frames. */
+export const ServerFrameSchema = v.variant('type', [
+  v.strictObject({
+    type: v.literal('hello'),
+    role: v.picklist(['customer', 'agent']),
+    conversationId: v.nullable(ConversationIdSchema),
+    acr: v.nullable(AcrSchema),
+  }),
+  v.strictObject({ type: v.literal('event'), event: ConversationEventSchema }),
+  /** After a `resume`, marks that the replay is complete up to `lastSeq`. */
+  v.strictObject({ type: v.literal('replayed'), conversationId: ConversationIdSchema, lastSeq: seq }),
+  v.strictObject({ type: v.literal('ack'), clientMsgId: ClientMsgIdSchema, seq: v.pipe(v.number(), v.integer(), v.minValue(1)) }),
+  /** Agent role: a conversation's summary changed (new conversation, new acr, new message). */
+  v.strictObject({ type: v.literal('conversation'), conversation: ConversationSummarySchema }),
+  v.strictObject({ type: v.literal('session'), acr: AcrSchema }),
+  v.strictObject({
+    type: v.literal('error'),
+    code: v.string(),
+    message: v.string(),
+    clientMsgId: v.optional(v.string()),
+  }),
+  v.strictObject({ type: v.literal('pong') }),
+]);
+export type ServerFrame = v.InferOutput<typeof ServerFrameSchema>;
+
+/** Close codes used on `/v1/ws` besides the standard ones (1008 policy, 1009 too big). */
+export const WS_CLOSE = {
+  POLICY: 1008,
+  TOO_BIG: 1009,
+  SESSION_EXPIRED: 4001,
+  RATE_LIMITED: 4029,
+} as const;

@@ -1,0 +1,121 @@
+/**
+ * The one error catalog. Every failure that crosses a boundary (HTTP, WebSocket, postMessage)
+ * carries `{ code, message }` with a code from this table. Callers switch on `code`, never on
+ * `message`. Codes are grouped by who must act, in the manner of Braintree's catalog:
+ *
+ * - CUSTOMER: the person at the keyboard can fix it (bad card number, sign in again).
+ * - MERCHANT: the bank's integration is wrong (origin not allowed, bad configuration).
+ * - NETWORK:  transient; retrying may help.
+ * - INTERNAL: our bug or an attack; nothing the caller can do but report it.
+ *
+ * docs/errors.md documents every code; a test fails when the two disagree.
+ *
+ * @module
+ */
+
+export type ErrorAudience = 'CUSTOMER' | 'MERCHANT' | 'NETWORK' | 'INTERNAL';
+
+interface CatalogEntry {
+  readonly status: number;
+  readonly audience: ErrorAudience;
+  readonly message: string;
+}
+
+export const ERROR_CATALOG = {
+  // ---- generic request validation ----
+  BAD_REQUEST: { status: 400, audience: 'MERCHANT', message: 'The request does not match the schema.' },
+  BODY_TOO_LARGE: { status: 413, audience: 'MERCHANT', message: 'The request body is larger than allowed.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, audience: 'MERCHANT', message: 'Only application/json is accepted.' },
+  NOT_FOUND: { status: 404, audience: 'MERCHANT', message: 'No such resource.' },
+  RATE_LIMITED: { status: 429, audience: 'CUSTOMER', message: 'Too many requests; slow down.' },
+  INTERNAL_ERROR: { status: 500, audience: 'INTERNAL', message: 'Something went wrong on our side.' },
+  UPSTREAM_UNAVAILABLE: { status: 502, audience: 'NETWORK', message: 'A service we depend on did not answer.' },
+
+  // ---- sessions and authentication (chat server) ----
+  UNAUTHENTICATED: { status: 401, audience: 'CUSTOMER', message: 'A valid session is required.' },
+  SESSION_EXPIRED: { status: 401, audience: 'CUSTOMER', message: 'The session has expired; start again.' },
+  FORBIDDEN: { status: 403, audience: 'MERCHANT', message: 'This session may not do that.' },
+  ORIGIN_NOT_ALLOWED: { status: 403, audience: 'MERCHANT', message: 'The request comes from an origin that is not configured.' },
+  DEMO_LOGIN_DISABLED: { status: 403, audience: 'MERCHANT', message: 'Demo login is disabled on this server.' },
+  BAD_CREDENTIALS: { status: 401, audience: 'CUSTOMER', message: 'Name or password is wrong.' },
+  STEP_UP_REQUIRED: { status: 403, audience: 'CUSTOMER', message: 'Please sign in to the bank to continue.' },
+  STEP_NOT_FOUND: { status: 404, audience: 'MERCHANT', message: 'No such step in this conversation.' },
+  STEP_ALREADY_COMPLETED: { status: 409, audience: 'CUSTOMER', message: 'This step has already been completed.' },
+  WS_TICKET_INVALID: { status: 401, audience: 'CUSTOMER', message: 'The connection ticket is unknown, used or expired.' },
+
+  // ---- chat wire protocol ----
+  FRAME_INVALID: { status: 400, audience: 'INTERNAL', message: 'The WebSocket frame does not match the schema.' },
+  FRAME_TOO_LARGE: { status: 413, audience: 'INTERNAL', message: 'The WebSocket frame is larger than allowed.' },
+  MESSAGE_TOO_LONG: { status: 400, audience: 'CUSTOMER', message: 'The message is too long.' },
+  CONVERSATION_NOT_FOUND: { status: 404, audience: 'MERCHANT', message: 'No such conversation.' },
+
+  // ---- pivot token (vault frame and vault service) ----
+  TOKEN_MALFORMED: { status: 401, audience: 'INTERNAL', message: 'The pivot token is not a well-formed JWS.' },
+  TOKEN_ALG_NOT_ALLOWED: { status: 401, audience: 'INTERNAL', message: 'The pivot token uses an algorithm that is not allowed.' },
+  TOKEN_TYP_INVALID: { status: 401, audience: 'INTERNAL', message: 'The pivot token has the wrong type.' },
+  TOKEN_KID_UNKNOWN: { status: 401, audience: 'INTERNAL', message: 'The pivot token names a key that the vault does not trust.' },
+  TOKEN_SIGNATURE_INVALID: { status: 401, audience: 'INTERNAL', message: 'The pivot token signature does not verify.' },
+  TOKEN_ISSUER_INVALID: { status: 401, audience: 'INTERNAL', message: 'The pivot token comes from an issuer the vault does not trust.' },
+  TOKEN_AUDIENCE_INVALID: { status: 401, audience: 'INTERNAL', message: 'The pivot token is meant for another audience.' },
+  TOKEN_EXPIRED: { status: 401, audience: 'CUSTOMER', message: 'The payment request has expired; ask for a new one.' },
+  TOKEN_NOT_YET_VALID: { status: 401, audience: 'INTERNAL', message: 'The pivot token is not valid yet.' },
+  TOKEN_CLAIM_MISSING: { status: 401, audience: 'INTERNAL', message: 'The pivot token lacks a required claim.' },
+  TOKEN_CLAIM_INVALID: { status: 401, audience: 'INTERNAL', message: 'A claim of the pivot token is invalid.' },
+  TOKEN_LIFETIME_TOO_LONG: { status: 401, audience: 'INTERNAL', message: 'The pivot token lives longer than allowed.' },
+  TOKEN_ORIGIN_MISMATCH: { status: 401, audience: 'MERCHANT', message: 'The pivot token was issued for another page origin.' },
+  TOKEN_REPLAYED: { status: 409, audience: 'CUSTOMER', message: 'This payment request has already been used.' },
+  JWKS_UNAVAILABLE: { status: 502, audience: 'NETWORK', message: 'The issuer keys could not be fetched.' },
+
+  // ---- vault frame ----
+  FRAME_NOT_ALLOWED: { status: 403, audience: 'MERCHANT', message: 'The vault frame is not embedded by an allowed origin.' },
+  FRAME_ALREADY_BEGUN: { status: 409, audience: 'MERCHANT', message: 'begin() may be called once per frame.' },
+  FRAME_NOT_READY: { status: 409, audience: 'MERCHANT', message: 'The frame has not been given a valid pivot token.' },
+
+  // ---- card data (vault) ----
+  CARD_NUMBER_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The card number is not valid.' },
+  CARD_BRAND_UNSUPPORTED: { status: 422, audience: 'CUSTOMER', message: 'This card brand is not accepted.' },
+  CARD_EXPIRY_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The expiry date is not valid.' },
+  CARD_EXPIRED: { status: 422, audience: 'CUSTOMER', message: 'The card has expired.' },
+  CARD_CVC_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The security code is not valid.' },
+
+  // ---- vault -> chat notices ----
+  NOTICE_INVALID: { status: 401, audience: 'INTERNAL', message: 'The vault notice does not verify.' },
+  NOTICE_REPLAYED: { status: 409, audience: 'INTERNAL', message: 'The vault notice has already been received.' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOG) as ErrorCode[];
+
+/** The body every HTTP error response carries, and the payload of WS/postMessage errors. */
+export interface ErrorBody {
+  readonly error: { readonly code: ErrorCode; readonly message: string };
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CATALOG, value);
+}
+
+/**
+ * The base error of every realm. `code` is stable; `message` is for people; `cause` keeps the
+ * underlying error for server logs only (it is never serialised to a client).
+ */
+export class PivotError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ERROR_CATALOG[code].message, options);
+    this.name = 'PivotError';
+    this.code = code;
+    this.status = ERROR_CATALOG[code].status;
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function errorBody(code: ErrorCode, message?: string): ErrorBody {
+  return { error: { code, message: message ?? ERROR_CATALOG[code].message } };
+}

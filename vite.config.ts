@@ -1,0 +1,62 @@
+/**
+ * One Vite config, one build per realm (`vite build --mode <realm>`), so that no chunk is ever
+ * shared between the bank-page bundles and the vault's: the vault's scripts are built alone and
+ * served only from the vault origin.
+ *
+ *   loader   widget/loader.ts                 -> dist/widget/loader.js      (IIFE, runs at page load)
+ *   widget   widget/secure-chat/index.ts      -> dist/widget/secure-chat.js (ES module, loaded on idle)
+ *   console  widget/console/index.ts          -> dist/console/console.js    (agent console)
+ *   vault    vault/frame/main.ts              -> dist/vault/frame.js        (vault frame)
+ *
+ * Vitest reads the `test` block.
+ */
+import { defineConfig } from 'vitest/config';
+
+type Realm = 'loader' | 'widget' | 'console' | 'vault';
+
+const entries: Record<Realm, { entry: string; outDir: string; fileName: string; format: 'es' | 'iife' }> = {
+  loader: { entry: 'widget/loader.ts', outDir: 'dist/widget', fileName: 'loader.js', format: 'iife' },
+  widget: { entry: 'widget/secure-chat/index.ts', outDir: 'dist/widget', fileName: 'secure-chat.js', format: 'es' },
+  console: { entry: 'widget/console/index.ts', outDir: 'dist/console', fileName: 'console.js', format: 'es' },
+  vault: { entry: 'vault/frame/main.ts', outDir: 'dist/vault', fileName: 'frame.js', format: 'es' },
+};
+
+export default defineConfig(({ mode }) => {
+  const realm = (mode in entries ? mode : 'widget') as Realm;
+  const e = entries[realm];
+  return {
+    // No public dir, no index.html: every build is a library-style bundle of one entry.
+    publicDir: false,
+    build: {
+      outDir: e.outDir,
+      // loader and widget share dist/widget: never wipe the other's output.
+      emptyOutDir: false,
+      target: 'es2022',
+      minify: true,
+      sourcemap: false,
+      modulePreload: false,
+      reportCompressedSize: false,
+      lib: {
+        entry: e.entry,
+        formats: [e.format],
+        fileName: () => e.fileName,
+        name: e.format === 'iife' ? 'SecurePivotChatLoader' : undefined,
+      },
+      rollupOptions: {
+        output: { inlineDynamicImports: true },
+      },
+    },
+    define: {
+      // Dev-only warnings compile out of production builds.
+      'import.meta.env.DEV': JSON.stringify(false),
+    },
+    test: {
+      include: ['test/**/*.test.ts'],
+      exclude: ['test/e2e/**', 'node_modules/**'],
+      environment: 'node',
+      testTimeout: 20_000,
+      hookTimeout: 30_000,
+      pool: 'forks',
+    },
+  };
+});
