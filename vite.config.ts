@@ -18,7 +18,8 @@ const entries: Record<Realm, { entry: string; outDir: string; fileName: string; 
   loader: { entry: 'widget/loader.ts', outDir: 'dist/widget', fileName: 'loader.js', format: 'iife' },
   widget: { entry: 'widget/secure-chat/index.ts', outDir: 'dist/widget', fileName: 'secure-chat.js', format: 'es' },
   console: { entry: 'widget/console/index.ts', outDir: 'dist/console', fileName: 'console.js', format: 'es' },
-  vault: { entry: 'vault/frame/main.ts', outDir: 'dist/vault', fileName: 'frame.js', format: 'es' },
+  // IIFE: Vite leaves whitespace unminified in ES library builds; the frame is a classic script.
+  vault: { entry: 'vault/frame/main.ts', outDir: 'dist/vault', fileName: 'frame.js', format: 'iife' },
 };
 
 export default defineConfig(({ mode }) => {
@@ -43,7 +44,9 @@ export default defineConfig(({ mode }) => {
         name: e.format === 'iife' ? 'SecurePivotChatLoader' : undefined,
       },
       rollupOptions: {
-        output: { inlineDynamicImports: true },
+        // Lib mode leaves ES output unminified (whitespace, comments) for re-bundling; these are
+        // final browser bundles measured min+gzip, so minify them fully.
+        output: { inlineDynamicImports: true, minify: true, comments: false },
       },
     },
     define: {
@@ -57,6 +60,8 @@ export default defineConfig(({ mode }) => {
       testTimeout: 20_000,
       hookTimeout: 30_000,
       pool: 'forks',
+      reporters: process.env.CI ? ['default', 'json'] : ['default'],
+      outputFile: process.env.CI ? { json: 'test-results/unit.json' } : undefined,
     },
   };
 });

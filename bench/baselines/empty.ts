@@ -1,0 +1,2 @@
+// Baseline: an empty bundle (the build's own overhead).
+export {};

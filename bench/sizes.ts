@@ -1,0 +1,82 @@
+/**
+ * Bundle sizes (min + gzip) of what the bank's page and the vault frame load, each beside a
+ * baseline built the same way in the same run.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'vite';
+
+const root = resolve(import.meta.dirname, '..');
+
+export interface SizeRow {
+  name: string;
+  bytes: number;
+  gzip: number;
+  budget?: number;
+  baseline?: string;
+}
+
+function measure(file: string): { bytes: number; gzip: number } {
+  const buf = readFileSync(file);
+  return { bytes: buf.length, gzip: gzipSync(buf, { level: 9 }).length };
+}
+
+async function buildBaseline(entry: string, name: string): Promise<string> {
+  const outDir = join(root, '.tmp/bench', name);
+  await build({
+    configFile: false,
+    root,
+    logLevel: 'silent',
+    publicDir: false,
+    build: {
+      outDir,
+      emptyOutDir: true,
+      minify: true,
+      target: 'es2022',
+      lib: { entry: join(root, entry), formats: ['es'], fileName: () => `${name}.js` },
+      rollupOptions: { output: { inlineDynamicImports: true } },
+    },
+  });
+  return join(outDir, `${name}.js`);
+}
+
+function distFile(rel: string): string {
+  const file = join(root, 'dist', rel);
+  if (!existsSync(file)) throw new Error(`missing dist/${rel}: run "npm run build" first`);
+  return file;
+}
+
+export async function runSizes(): Promise<SizeRow[]> {
+  const lit = measure(await buildBaseline('bench/baselines/lit-hello.ts', 'lit-hello'));
+  const joseComlink = measure(await buildBaseline('bench/baselines/jose-comlink.ts', 'jose-comlink'));
+  const loader = measure(distFile('widget/loader.js'));
+  const widget = measure(distFile('widget/secure-chat.js'));
+  const frameFiles = readdirSync(join(root, 'dist/vault')).filter((f) => f.endsWith('.js'));
+  const frame = frameFiles
+    .map((f) => measure(join(root, 'dist/vault', f)))
+    .reduce((a, b) => ({ bytes: a.bytes + b.bytes, gzip: a.gzip + b.gzip }), { bytes: 0, gzip: 0 });
+  return [
+    { name: 'widget loader (runs at page load)', ...loader, budget: 2 * 1024, baseline: 'Stripe loader ≈ 1.5 KB gz (published)' },
+    {
+      name: 'widget total (loader + <secure-chat>, Lit included)',
+      bytes: loader.bytes + widget.bytes,
+      gzip: loader.gzip + widget.gzip,
+      budget: 20 * 1024,
+      baseline: `Lit hello-world ${kb(lit.gzip)} gz (this run)`,
+    },
+    { name: 'vault frame JS (jose + Comlink + schemas)', ...frame, budget: 16 * 1024, baseline: `jose verify + remote JWKS + Comlink expose ${kb(joseComlink.gzip)} gz (this run)` },
+    { name: 'baseline: Lit hello-world', ...lit },
+    { name: 'baseline: jose + Comlink alone', ...joseComlink },
+  ];
+}
+
+export function kb(n: number): string {
+  return `${(n / 1024).toFixed(1)} KB`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const row of await runSizes()) {
+    console.log(`${row.name.padEnd(56)} ${kb(row.bytes).padStart(9)} min  ${kb(row.gzip).padStart(8)} gz${row.budget ? `  (budget ${kb(row.budget)})` : ''}`);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Runs the whole demo on embedded defaults: the chat server, the vault service and the demo bank
+ * page, each in its own process (as in production, where they are separate services on separate
+ * origins). Prints the URLs and stops all three on Ctrl-C.
+ *
+ * Every variable of docs/CONTRACTS.md is passed through; `DEMO_LOGIN` defaults to on here.
+ * With `LOG_DIR` set, each process's output is also written to `LOG_DIR/<name>.log`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const env = { ...process.env };
+env.HOST ??= '127.0.0.1';
+env.BANK_PORT ??= '8080';
+env.CHAT_PORT ??= '8081';
+env.VAULT_PORT ??= '8082';
+env.BANK_ORIGIN ??= `http://bank.localhost:${env.BANK_PORT}`;
+env.CHAT_ORIGIN ??= `http://chat.localhost:${env.CHAT_PORT}`;
+env.VAULT_ORIGIN ??= `http://vault.localhost:${env.VAULT_PORT}`;
+env.DATA_DIR ??= join(root, 'data');
+env.DEMO_LOGIN ??= '1';
+
+for (const bundle of ['dist/widget/loader.js', 'dist/widget/secure-chat.js', 'dist/console/console.js', 'dist/vault/frame.js']) {
+  if (!existsSync(join(root, bundle))) {
+    console.error(`missing ${bundle}: run "npm run build" first (npm start does it for you)`);
+    process.exit(1);
+  }
+}
+
+const services = [
+  { name: 'chat', entry: 'server/main.ts', port: Number(env.CHAT_PORT) },
+  { name: 'vault', entry: 'vault/service/main.ts', port: Number(env.VAULT_PORT) },
+  { name: 'bank', entry: 'demo/bank-server.ts', port: Number(env.BANK_PORT) },
+];
+
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function stop(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 1500).unref();
+}
+
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+
+if (env.LOG_DIR) mkdirSync(env.LOG_DIR, { recursive: true });
+
+for (const service of services) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, service.entry)], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const file = env.LOG_DIR ? createWriteStream(join(env.LOG_DIR, `${service.name}.log`), { flags: 'a' }) : null;
+  const relay = (chunk: Buffer, to: NodeJS.WriteStream) => {
+    file?.write(chunk);
+    if (env.QUIET !== '1') {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) to.write(`[${service.name}] ${line}\n`);
+    }
+  };
+  child.stdout?.on('data', (c: Buffer) => relay(c, process.stdout));
+  child.stderr?.on('data', (c: Buffer) => relay(c, process.stderr));
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`[${service.name}] exited (${signal ?? code}); stopping the others`);
+      stop(1);
+    }
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const socket = connect({ host: env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST, port });
+    socket.once('connect', () => {
+      socket.end();
+      ok(true);
+    });
+    socket.once('error', () => ok(false));
+  });
+}
+
+const deadline = Date.now() + 60_000;
+for (const service of services) {
+  while (!(await portOpen(service.port))) {
+    if (stopping) process.exit(1);
+    if (Date.now() > deadline) {
+      console.error(`${service.name} did not start listening on port ${service.port}`);
+      stop(1);
+      process.exit(1);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+console.log(
+  [
+    '',
+    'Secure Pivot Chat is running (Ctrl-C stops it):',
+    `  bank demo page   ${env.BANK_ORIGIN}/`,
+    `  agent console    ${env.CHAT_ORIGIN}/console   ${env.AGENT_PASSWORD ? '' : '(sign in as agent / demo)'}`,
+    `  vault            ${env.VAULT_ORIGIN}/frame`,
+    `  data             ${env.DATA_DIR}`,
+    '',
+  ].join('\n'),
+);
