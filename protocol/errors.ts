@@ -51,6 +51,7 @@ export const ERROR_CATALOG = {
 
   // ---- pivot token (vault frame and vault service) ----
   TOKEN_MALFORMED: { status: 401, audience: 'INTERNAL', message: 'The pivot token is not a well-formed JWS.' },
+  TOKEN_HEADER_INVALID: { status: 401, audience: 'INTERNAL', message: 'The pivot token header lacks kid or carries a parameter the vault refuses (jku, x5u, x5c, jwk, crit).' },
   TOKEN_ALG_NOT_ALLOWED: { status: 401, audience: 'INTERNAL', message: 'The pivot token uses an algorithm that is not allowed.' },
   TOKEN_TYP_INVALID: { status: 401, audience: 'INTERNAL', message: 'The pivot token has the wrong type.' },
   TOKEN_KID_UNKNOWN: { status: 401, audience: 'INTERNAL', message: 'The pivot token names a key that the vault does not trust.' },
@@ -70,6 +71,12 @@ export const ERROR_CATALOG = {
   FRAME_NOT_ALLOWED: { status: 403, audience: 'MERCHANT', message: 'The vault frame is not embedded by an allowed origin.' },
   FRAME_ALREADY_BEGUN: { status: 409, audience: 'MERCHANT', message: 'begin() may be called once per frame.' },
   FRAME_NOT_READY: { status: 409, audience: 'MERCHANT', message: 'The frame has not been given a valid pivot token.' },
+
+  // ---- widget (host page; reported as spc-error events, never sent over HTTP) ----
+  WIDGET_CONFIG_INVALID: { status: 400, audience: 'MERCHANT', message: 'The chat widget is not configured: its server attribute is missing or not an origin.' },
+  VAULT_ORIGIN_MISMATCH: { status: 403, audience: 'MERCHANT', message: 'The chat server named a vault origin other than the one configured on the page; the frame was not opened.' },
+  VAULT_FRAME_UNAVAILABLE: { status: 502, audience: 'NETWORK', message: 'The secure payment frame did not load or did not answer in time.' },
+  VAULT_RESPONSE_INVALID: { status: 502, audience: 'INTERNAL', message: 'The secure payment frame answered outside the frame protocol.' },
 
   // ---- card data (vault) ----
   CARD_NUMBER_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The card number is not valid.' },

@@ -1,0 +1,177 @@
+/**
+ * The demo bank's web server: serves `demo/bank/` on HOST:BANK_PORT under a strict CSP of its
+ * own, the proof that the chat widget works on a host page that allows no inline script or style.
+ *
+ *   default-src 'self'; script-src 'self' CHAT_ORIGIN; connect-src CHAT_ORIGIN ws(s)://chat;
+ *   frame-src VAULT_ORIGIN; style-src 'self'; img-src 'self' data:; ...
+ *
+ * The chat and vault origins are configurable, so `index.html` holds `{{CHAT_ORIGIN}}` and
+ * `{{VAULT_ORIGIN}}` and is templated at start-up. Requests are logged as JSON lines (method,
+ * path without query, status).
+ *
+ * Run: `tsx demo/bank-server.ts`; for tests: `startBankServer({ port: 0, ... })`.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+
+export interface BankServerOptions {
+  /** Bind address; default `HOST` or 127.0.0.1. */
+  readonly host?: string;
+  /** Listen port; 0 picks a free one. Default `BANK_PORT` or 8080. */
+  readonly port?: number;
+  /** Public origin of the chat server; default `CHAT_ORIGIN` or http://chat.localhost:$CHAT_PORT. */
+  readonly chatOrigin?: string;
+  /** Public origin of the vault; default `VAULT_ORIGIN` or http://vault.localhost:$VAULT_PORT. */
+  readonly vaultOrigin?: string;
+  /** Write one JSON line per request (default true when run as a process, false in tests). */
+  readonly log?: boolean;
+}
+
+export interface BankConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly chatOrigin: string;
+  readonly vaultOrigin: string;
+}
+
+export interface BankServer {
+  /** http://HOST:PORT actually listened on. */
+  readonly url: string;
+  readonly port: number;
+  readonly config: BankConfig;
+  close(): Promise<void>;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const ROOT = new URL('./bank/', import.meta.url);
+
+/** Files served, by URL path; nothing else exists. */
+const FILES: Readonly<Record<string, { file: string; type: string }>> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/demo.js': { file: 'demo.js', type: 'text/javascript; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+
+/** Reads the env with the defaults of docs/CONTRACTS.md. */
+export function loadBankConfig(env: Env = process.env): BankConfig {
+  const get = (name: string) => env[name]?.trim() || undefined;
+  return {
+    host: get('HOST') ?? '127.0.0.1',
+    port: Number(get('BANK_PORT') ?? 8080),
+    chatOrigin: originOf(get('CHAT_ORIGIN') ?? `http://chat.localhost:${get('CHAT_PORT') ?? 8081}`, 'CHAT_ORIGIN'),
+    vaultOrigin: originOf(get('VAULT_ORIGIN') ?? `http://vault.localhost:${get('VAULT_PORT') ?? 8082}`, 'VAULT_ORIGIN'),
+  };
+}
+
+/** The page's Content-Security-Policy. */
+export function bankCsp(chatOrigin: string, vaultOrigin: string): string {
+  const chatWs = chatOrigin.replace(/^http/, 'ws');
+  return [
+    "default-src 'self'",
+    `script-src 'self' ${chatOrigin}`,
+    `connect-src ${chatOrigin} ${chatWs}`,
+    `frame-src ${vaultOrigin}`,
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+export async function startBankServer(options: BankServerOptions = {}): Promise<BankServer> {
+  const defaults = loadBankConfig();
+  const config: BankConfig = {
+    host: options.host ?? defaults.host,
+    port: options.port ?? defaults.port,
+    chatOrigin: options.chatOrigin ? originOf(options.chatOrigin, 'chatOrigin') : defaults.chatOrigin,
+    vaultOrigin: options.vaultOrigin ? originOf(options.vaultOrigin, 'vaultOrigin') : defaults.vaultOrigin,
+  };
+  const bodies = new Map<string, Buffer>();
+  for (const { file } of Object.values(FILES)) {
+    let text = readFileSync(new URL(file, ROOT), 'utf8');
+    if (file === 'index.html') {
+      text = text.replaceAll('{{CHAT_ORIGIN}}', escapeHtml(config.chatOrigin)).replaceAll('{{VAULT_ORIGIN}}', escapeHtml(config.vaultOrigin));
+    }
+    bodies.set(file, Buffer.from(text, 'utf8'));
+  }
+  const headers = {
+    'content-security-policy': bankCsp(config.chatOrigin, config.vaultOrigin),
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'cache-control': 'no-cache',
+  };
+  const log = options.log ?? false;
+
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? '/').split('?')[0]!;
+    const entry = Object.hasOwn(FILES, path) ? FILES[path] : undefined;
+    let status: number;
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      status = 405;
+      response.writeHead(status, { ...headers, allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('Method not allowed\n');
+    } else if (!entry) {
+      status = 404;
+      response.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end('Not found\n');
+    } else {
+      status = 200;
+      const body = bodies.get(entry.file)!;
+      response.writeHead(status, { ...headers, 'content-type': entry.type, 'content-length': body.length });
+      response.end(request.method === 'HEAD' ? undefined : body);
+    }
+    if (log) logLine({ level: 30, msg: 'request', method: request.method, path, status });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    url: `http://${hostForUrl}:${port}`,
+    port,
+    config: { ...config, port },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function originOf(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${name} is not a URL: ${value}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${name} must be http(s): ${value}`);
+  return url.origin;
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function logLine(fields: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ time: Date.now(), name: 'bank', ...fields })}\n`);
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  const bank = await startBankServer({ log: true });
+  logLine({ level: 30, msg: `Demo bank listening on ${bank.url}`, chatOrigin: bank.config.chatOrigin, vaultOrigin: bank.config.vaultOrigin });
+  const stop = () => void bank.close().finally(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,154 @@
+/**
+ * Builds one chat server instance: store, keys, pub/sub, HTTP routes, WebSocket, static files.
+ *
+ *   const { app, close } = await createChatServer(loadChatConfig());
+ *   await app.listen({ host: config.host, port: config.port });
+ *
+ * @module
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { ChatService } from './chat-service.ts';
+import type { ChatConfig } from './config.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { ChatContext } from './context.ts';
+import { installCors } from './cors.ts';
+import { installErrorHandlers } from './http-errors.ts';
+import { PivotKeyRing } from './keys.ts';
+import { loggerOptions, type LoggerDestination } from './logger.ts';
+import { createNoticeVerifier } from './notices.ts';
+import { MemoryPubSub, type PubSub } from './pubsub.ts';
+import { agentRoutes } from './routes/agent.ts';
+import { jwksRoutes } from './routes/jwks.ts';
+import { noticeRoutes } from './routes/notices.ts';
+import { pivotTokenRoutes } from './routes/pivot-tokens.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import { installStatic } from './static.ts';
+import { createSqliteStore } from './store/sqlite-store.ts';
+import type { ChatStore } from './store/store.ts';
+import { hashPassword } from './auth/passwords.ts';
+import { installWebSocket } from './ws/route.ts';
+
+/** Largest HTTP request body, in bytes (a notice envelope is at most 8 KiB of JWS). */
+export const CHAT_MAX_BODY_BYTES = 16 * 1024;
+/** Interval of the sweep that deletes expired tickets and sessions, in ms. */
+export const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+/** Sessions and tickets are kept this long past expiry (so expiry reads SESSION_EXPIRED), in ms. */
+export const PURGE_GRACE_MS = 24 * 60 * 60 * 1000;
+/** The agent seeded on first start, with AGENT_PASSWORD. */
+export const SEED_AGENT_NAME = 'agent';
+
+export interface ChatServerOptions {
+  /** "Now" for tokens, tickets and sessions (tests move it). */
+  readonly clock?: Clock;
+  /** Where log lines go (default: stdout). */
+  readonly logStream?: LoggerDestination;
+  /** Another store implementation (default: SQLite in DATA_DIR). */
+  readonly store?: ChatStore;
+  /** Another pub/sub implementation (default: in-process). */
+  readonly pubsub?: PubSub;
+}
+
+export interface ChatServer {
+  readonly app: FastifyInstance;
+  readonly context: ChatContext;
+  close(): Promise<void>;
+}
+
+export async function createChatServer(config: ChatConfig, options: ChatServerOptions = {}): Promise<ChatServer> {
+  const clock = options.clock ?? systemClock;
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel, options.logStream),
+    bodyLimit: CHAT_MAX_BODY_BYTES,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    trustProxy: false,
+  });
+
+  const store = options.store ?? (await createSqliteStore(config.dataDir, clock));
+  const bus = options.pubsub ?? new MemoryPubSub();
+  try {
+    const keys = await PivotKeyRing.open(config.dataDir);
+    if (
+      !(await store.agents.findByName(SEED_AGENT_NAME)) &&
+      (await store.agents.createIfMissing(SEED_AGENT_NAME, await hashPassword(config.agentPassword)))
+    ) {
+      app.log.info({ agent: SEED_AGENT_NAME }, 'seeded agent');
+    }
+    const context: ChatContext = {
+      config,
+      store,
+      bus,
+      keys,
+      clock,
+      service: new ChatService(store, bus, app.log),
+      verifyNotice: createNoticeVerifier({
+        jwksUrl: config.vaultJwksUrl,
+        issuer: config.vaultOrigin,
+        audience: config.chatOrigin,
+        clock,
+      }),
+    };
+
+    installErrorHandlers(app);
+    installJsonParser(app);
+    installSecurityHeaders(app);
+    installCors(app, config);
+    const ws = await installWebSocket(app, context);
+    sessionRoutes(app, context);
+    pivotTokenRoutes(app, context);
+    agentRoutes(app, context);
+    noticeRoutes(app, context);
+    jwksRoutes(app, context);
+    installStatic(app, config);
+
+    const purge = setInterval(() => {
+      store.sessions.purgeExpired(clock() - PURGE_GRACE_MS).catch((err: unknown) => app.log.warn({ err }, 'purge failed'));
+    }, PURGE_INTERVAL_MS);
+    purge.unref();
+
+    await app.ready();
+
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      context,
+      close() {
+        closing ??= (async () => {
+          clearInterval(purge);
+          ws.stop();
+          await app.close();
+          await bus.close();
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await app.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** JSON only; an empty body is "no body" (so `fetch(url, {method:'POST'})` with a JSON type works). */
+function installJsonParser(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
+}
+
+function installSecurityHeaders(app: FastifyInstance): void {
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+}

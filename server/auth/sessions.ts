@@ -1,0 +1,54 @@
+/**
+ * Bearer sessions: issuing (256-bit random token, only its hash stored) and authenticating
+ * `Authorization: Bearer <token>` on REST routes.
+ *
+ * @module
+ */
+import type { FastifyRequest } from 'fastify';
+import { SESSION_TTL_S } from '../../protocol/chat.ts';
+import { PivotError } from '../../protocol/errors.ts';
+import type { Acr } from '../../protocol/pivot-token.ts';
+import type { Clock } from '../clock.ts';
+import { hashToken, randomToken } from '../ids.ts';
+import type { ChatStore, SessionRecord, SessionRole } from '../store/store.ts';
+
+/** Longest Authorization header considered, in characters. */
+export const AUTHORIZATION_MAX_CHARS = 256;
+
+export interface IssuedSession {
+  readonly token: string;
+  readonly session: SessionRecord;
+}
+
+export async function issueSession(
+  store: ChatStore,
+  clock: Clock,
+  input: { role: SessionRole; acr: Acr; customerId: string | null; agentId: string | null; conversationId: string | null },
+): Promise<IssuedSession> {
+  const token = randomToken();
+  const session = await store.sessions.create({
+    ...input,
+    tokenHash: hashToken(token),
+    expiresAt: clock() + SESSION_TTL_S * 1000,
+  });
+  return { token, session };
+}
+
+/** Reads the bearer token of `request`; throws UNAUTHENTICATED / SESSION_EXPIRED / FORBIDDEN. */
+export async function authenticate(
+  request: FastifyRequest,
+  store: ChatStore,
+  clock: Clock,
+  role?: SessionRole,
+): Promise<{ token: string; session: SessionRecord }> {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string' || header.length > AUTHORIZATION_MAX_CHARS) throw new PivotError('UNAUTHENTICATED');
+  const match = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(header);
+  if (!match) throw new PivotError('UNAUTHENTICATED');
+  const token = match[1]!;
+  const session = await store.sessions.findByTokenHash(hashToken(token));
+  if (!session) throw new PivotError('UNAUTHENTICATED');
+  if (session.expiresAt <= clock()) throw new PivotError('SESSION_EXPIRED');
+  if (role !== undefined && session.role !== role) throw new PivotError('FORBIDDEN');
+  return { token, session };
+}

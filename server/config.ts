@@ -1,0 +1,120 @@
+/**
+ * Chat server configuration, read from the environment once at start-up.
+ *
+ * Names and defaults follow docs/CONTRACTS.md exactly; every variable is optional and the
+ * defaults are the embedded demo. Origins are normalised with `new URL(x).origin` so that
+ * comparisons with `Origin` headers are exact string comparisons.
+ *
+ * @module
+ */
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+
+export interface ChatConfig {
+  /** Bind address (`HOST`). */
+  readonly host: string;
+  /** Listen port (`CHAT_PORT`). */
+  readonly port: number;
+  /** Directory of `chat.db` and `chat-keys.json` (`DATA_DIR`). */
+  readonly dataDir: string;
+  /** Public origin of the bank page (`BANK_ORIGIN`). */
+  readonly bankOrigin: string;
+  /** Public origin of this server: pivot-token `iss`, notice `aud`, the console's origin. */
+  readonly chatOrigin: string;
+  /** Public origin of the vault: pivot-token `aud`, notice `iss`. */
+  readonly vaultOrigin: string;
+  /** Base URL other services use to reach this server (`CHAT_INTERNAL_URL`). */
+  readonly chatInternalUrl: string;
+  /** Base URL this server uses to reach the vault service (`VAULT_INTERNAL_URL`). */
+  readonly vaultInternalUrl: string;
+  /** Bank page origins allowed to call the API as customers (`CHAT_ALLOWED_ORIGINS`). */
+  readonly allowedOrigins: readonly string[];
+  /** Where the vault's notice-signing keys are fetched (`CHAT_VAULT_JWKS_URL`). */
+  readonly vaultJwksUrl: string;
+  /** Password of the seeded agent `agent`, used only on first start (`AGENT_PASSWORD`). */
+  readonly agentPassword: string;
+  /** Accept `{type:'demo'}` identity assertions (`DEMO_LOGIN`). */
+  readonly demoLogin: boolean;
+  /** Pino level (`LOG_LEVEL`). */
+  readonly logLevel: string;
+  /** Built browser bundles (`dist/`): `widget/` and `console/` are served from here. */
+  readonly distDir: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const DEFAULT_DIST_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'dist');
+
+/** Reads {@link ChatConfig} from `env`; throws on a malformed value rather than guessing. */
+export function loadChatConfig(env: Env = process.env): ChatConfig {
+  const get = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const bankPort = port(get('BANK_PORT') ?? '8080', 'BANK_PORT');
+  const chatPort = port(get('CHAT_PORT') ?? '8081', 'CHAT_PORT');
+  const vaultPort = port(get('VAULT_PORT') ?? '8082', 'VAULT_PORT');
+
+  const bankOrigin = origin(get('BANK_ORIGIN') ?? `http://bank.localhost:${bankPort}`, 'BANK_ORIGIN');
+  const chatOrigin = origin(get('CHAT_ORIGIN') ?? `http://chat.localhost:${chatPort}`, 'CHAT_ORIGIN');
+  const vaultOrigin = origin(get('VAULT_ORIGIN') ?? `http://vault.localhost:${vaultPort}`, 'VAULT_ORIGIN');
+  const chatInternalUrl = baseUrl(get('CHAT_INTERNAL_URL') ?? `http://127.0.0.1:${chatPort}`, 'CHAT_INTERNAL_URL');
+  const vaultInternalUrl = baseUrl(get('VAULT_INTERNAL_URL') ?? `http://127.0.0.1:${vaultPort}`, 'VAULT_INTERNAL_URL');
+  const allowedOrigins = (get('CHAT_ALLOWED_ORIGINS') ?? bankOrigin)
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => origin(entry, 'CHAT_ALLOWED_ORIGINS'));
+
+  return {
+    host: get('HOST') ?? '127.0.0.1',
+    port: chatPort,
+    dataDir: resolve(get('DATA_DIR') ?? './data'),
+    bankOrigin,
+    chatOrigin,
+    vaultOrigin,
+    chatInternalUrl,
+    vaultInternalUrl,
+    allowedOrigins: [...new Set(allowedOrigins)],
+    vaultJwksUrl: url(get('CHAT_VAULT_JWKS_URL') ?? `${vaultInternalUrl}/.well-known/jwks.json`, 'CHAT_VAULT_JWKS_URL'),
+    agentPassword: get('AGENT_PASSWORD') ?? 'demo',
+    demoLogin: flag(get('DEMO_LOGIN')),
+    logLevel: get('LOG_LEVEL') ?? 'info',
+    distDir: DEFAULT_DIST_DIR,
+  };
+}
+
+function port(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
+  return n;
+}
+
+function origin(value: string, name: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new Error(`${name} must be an origin such as https://www.bank.example, got "${value}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new Error(`${name} must use http or https, got "${value}"`);
+  }
+  return parsed.origin;
+}
+
+function url(value: string, name: string): string {
+  try {
+    return new URL(value).href;
+  } catch {
+    throw new Error(`${name} must be an absolute URL, got "${value}"`);
+  }
+}
+
+function baseUrl(value: string, name: string): string {
+  return url(value, name).replace(/\/+$/, '');
+}
+
+function flag(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
+}

@@ -1,0 +1,94 @@
+/**
+ * CORS and Origin enforcement, as one onRequest hook (no @fastify/cors).
+ *
+ * | path                 | allowed Origin                           | disallowed Origin |
+ * | -------------------- | ---------------------------------------- | ----------------- |
+ * | /v1/agent/*          | CHAT_ORIGIN (the console)                 | 403               |
+ * | /v1/ws-tickets       | CHAT_ALLOWED_ORIGINS + CHAT_ORIGIN        | 403               |
+ * | /v1/vault/notices    | none: server-to-server, any Origin        | 403               |
+ * | /v1/ws               | checked per ticket role in ws/route.ts    | 403, no upgrade   |
+ * | other /v1/*          | CHAT_ALLOWED_ORIGINS (bank pages)         | 403               |
+ * | /widget/*            | CHAT_ALLOWED_ORIGINS get ACAO (ES modules)| no ACAO           |
+ *
+ * A request without Origin (curl, a server, a same-origin GET) passes; routes that need the
+ * origin (pivot tokens) require it themselves. Allow-Origin is always the request's own origin,
+ * never `*`; no credentials are ever allowed (bearer tokens, not cookies).
+ *
+ * @module
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ChatConfig } from './config.ts';
+import { sendError } from './http-errors.ts';
+
+/** How long a browser may cache a preflight answer, in seconds. */
+export const CORS_MAX_AGE_S = 600;
+export const CORS_ALLOW_HEADERS = 'Authorization, Content-Type';
+export const CORS_ALLOW_METHODS = 'GET, POST';
+
+export type OriginPolicy = 'customer' | 'agent' | 'customer-or-agent' | 'server-only' | 'script' | 'none';
+
+export function originPolicyFor(path: string): OriginPolicy {
+  if (path === '/v1/ws') return 'none';
+  if (path === '/v1/vault/notices') return 'server-only';
+  if (path === '/v1/ws-tickets') return 'customer-or-agent';
+  if (path === '/v1/agent' || path.startsWith('/v1/agent/')) return 'agent';
+  if (path.startsWith('/v1/')) return 'customer';
+  if (path.startsWith('/widget/')) return 'script';
+  return 'none';
+}
+
+export function allowedOriginsFor(policy: OriginPolicy, config: ChatConfig): ReadonlySet<string> {
+  switch (policy) {
+    case 'customer':
+    case 'script':
+      return new Set(config.allowedOrigins);
+    case 'agent':
+      return new Set([config.chatOrigin]);
+    case 'customer-or-agent':
+      return new Set([...config.allowedOrigins, config.chatOrigin]);
+    case 'server-only':
+    case 'none':
+      return new Set();
+  }
+}
+
+export function requestPath(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+export function installCors(app: FastifyInstance, config: ChatConfig): void {
+  const sets = new Map<OriginPolicy, ReadonlySet<string>>(
+    (['customer', 'agent', 'customer-or-agent', 'server-only', 'script', 'none'] as const).map((p) => [p, allowedOriginsFor(p, config)]),
+  );
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const policy = originPolicyFor(requestPath(request.url));
+    if (policy === 'none') return;
+    const origin = request.headers.origin;
+    const allowed = sets.get(policy)!;
+    reply.header('vary', 'Origin');
+
+    if (policy === 'script') {
+      if (origin !== undefined && allowed.has(origin)) reply.header('access-control-allow-origin', origin);
+      return;
+    }
+    if (origin === undefined) {
+      if (request.method === 'OPTIONS') return reply.code(204).send();
+      return;
+    }
+    if (!allowed.has(origin)) return sendError(reply, 'ORIGIN_NOT_ALLOWED');
+    reply.header('access-control-allow-origin', origin);
+    if (request.method === 'OPTIONS') {
+      return reply
+        .code(204)
+        .header('access-control-allow-methods', CORS_ALLOW_METHODS)
+        .header('access-control-allow-headers', CORS_ALLOW_HEADERS)
+        .header('access-control-max-age', String(CORS_MAX_AGE_S))
+        .send();
+    }
+  });
+
+  // Preflights need a route to land on; the hook above answers them.
+  app.options('/v1/*', async (_request, reply) => reply.code(204).send());
+}

@@ -1,0 +1,21 @@
+/**
+ * Step policy: which assurance level (`acr`) a customer session needs before the chat server
+ * signs a pivot token for a step of a given kind. Stored on each step when it is created, so a
+ * later change of this table does not silently weaken steps already issued.
+ *
+ * @module
+ */
+import type { Acr, StepKind } from '../protocol/pivot-token.ts';
+
+export interface StepPolicy {
+  readonly requiredAcr: Acr;
+}
+
+/** Card collection needs the bank's own login by default (DESIGN.md, "Tokens"). */
+export const STEP_POLICY: Readonly<Record<StepKind, StepPolicy>> = {
+  card_payment: { requiredAcr: 'bank' },
+};
+
+export function requiredAcrFor(kind: StepKind): Acr {
+  return STEP_POLICY[kind].requiredAcr;
+}

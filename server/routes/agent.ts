@@ -1,0 +1,108 @@
+/**
+ * Agent console API (Origin: CHAT_ORIGIN only, see cors.ts).
+ *
+ *   POST /v1/agent/sessions                        name + password -> agent session
+ *   GET  /v1/agent/conversations                 * summaries, newest activity first
+ *   GET  /v1/agent/conversations/:id/events?after=N  * one page (REPLAY_PAGE_SIZE) of events after N,
+ *                                                    with lastSeq = the conversation's highest seq
+ *   POST /v1/agent/conversations/:id/messages    * idempotent by clientMsgId
+ *   POST /v1/agent/conversations/:id/steps       * asks the customer for a card payment
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import * as v from 'valibot';
+import {
+  AgentLoginRequestSchema,
+  AgentMessageRequestSchema,
+  ConversationIdSchema,
+  MESSAGE_MAX_CHARS,
+  REPLAY_PAGE_SIZE,
+  StepRequestSchema,
+} from '../../protocol/chat.ts';
+import { PivotError } from '../../protocol/errors.ts';
+import { verifyPassword } from '../auth/passwords.ts';
+import { authenticate, issueSession } from '../auth/sessions.ts';
+import { isoTime } from '../clock.ts';
+import type { ChatContext } from '../context.ts';
+import { parseOr400 } from '../http-errors.ts';
+
+/** Most conversations one list returns. */
+export const CONVERSATION_LIST_LIMIT = 200;
+
+const EventsQuerySchema = v.object({
+  after: v.optional(
+    v.pipe(v.string(), v.regex(/^[0-9]{1,15}$/), v.transform(Number)),
+    '0',
+  ),
+});
+
+export function agentRoutes(app: FastifyInstance, ctx: ChatContext): void {
+  const { store, clock, service } = ctx;
+
+  const conversationOf = async (params: unknown): Promise<string> => {
+    const id = (params as { id?: unknown }).id;
+    if (!v.is(ConversationIdSchema, id) || !(await store.conversations.get(id))) throw new PivotError('CONVERSATION_NOT_FOUND');
+    return id;
+  };
+
+  app.post('/v1/agent/sessions', async (request, reply) => {
+    const body = parseOr400(AgentLoginRequestSchema, request.body);
+    const agent = await store.agents.findByName(body.name);
+    const ok = await verifyPassword(body.password, agent?.passwordHash);
+    if (!ok || !agent) throw new PivotError('BAD_CREDENTIALS');
+    const { token, session } = await issueSession(store, clock, {
+      role: 'agent',
+      acr: 'none',
+      customerId: null,
+      agentId: agent.id,
+      conversationId: null,
+    });
+    return reply
+      .code(201)
+      .header('cache-control', 'no-store')
+      .send({ session: token, name: agent.name, expiresAt: isoTime(session.expiresAt) });
+  });
+
+  app.get('/v1/agent/conversations', async (request, reply) => {
+    await authenticate(request, store, clock, 'agent');
+    const conversations = await store.conversations.listSummaries(CONVERSATION_LIST_LIMIT);
+    return reply.header('cache-control', 'no-store').send({ conversations });
+  });
+
+  app.get('/v1/agent/conversations/:id/events', async (request, reply) => {
+    await authenticate(request, store, clock, 'agent');
+    const conversationId = await conversationOf(request.params);
+    const { after } = parseOr400(EventsQuerySchema, request.query ?? {});
+    const events = await store.events.list(conversationId, after, REPLAY_PAGE_SIZE);
+    // The conversation's highest seq: a client pages on while its last event is below it.
+    const conversation = await store.conversations.get(conversationId);
+    const lastSeq = Math.max(conversation?.lastSeq ?? 0, events.at(-1)?.seq ?? 0);
+    return reply.header('cache-control', 'no-store').send({ events, lastSeq });
+  });
+
+  app.post('/v1/agent/conversations/:id/messages', async (request, reply) => {
+    const { session } = await authenticate(request, store, clock, 'agent');
+    const conversationId = await conversationOf(request.params);
+    const raw = request.body as { text?: unknown } | undefined;
+    if (typeof raw?.text === 'string' && raw.text.length > MESSAGE_MAX_CHARS) throw new PivotError('MESSAGE_TOO_LONG');
+    const body = parseOr400(AgentMessageRequestSchema, request.body);
+    const agent = session.agentId ? await store.agents.get(session.agentId) : undefined;
+    const { seq } = await service.postMessage({
+      conversationId,
+      author: { role: 'agent', name: agent?.name ?? 'Agent' },
+      clientMsgId: body.clientMsgId,
+      text: body.text,
+    });
+    return reply.header('cache-control', 'no-store').send({ type: 'ack', clientMsgId: body.clientMsgId, seq });
+  });
+
+  app.post('/v1/agent/conversations/:id/steps', async (request, reply) => {
+    const { session } = await authenticate(request, store, clock, 'agent');
+    const conversationId = await conversationOf(request.params);
+    const body = parseOr400(StepRequestSchema, request.body);
+    const agent = session.agentId ? await store.agents.get(session.agentId) : undefined;
+    const created = await service.createStep(conversationId, agent?.name ?? 'Agent', body);
+    return reply.code(201).header('cache-control', 'no-store').send(created);
+  });
+}

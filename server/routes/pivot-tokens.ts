@@ -1,0 +1,61 @@
+/**
+ * `POST /v1/steps/:stepId/pivot-token` (customer): signs a pivot token for a step of the
+ * session's own conversation, if the step is open and the session's acr meets the step's
+ * policy. The token's `origin` is the request's Origin, which must be a configured bank origin.
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import type { PivotTokenResponse } from '../../protocol/chat.ts';
+import { PivotError } from '../../protocol/errors.ts';
+import { PIVOT_TOKEN_TTL_S, acrAtLeast } from '../../protocol/pivot-token.ts';
+import { authenticate } from '../auth/sessions.ts';
+import { epochSeconds, isoTime } from '../clock.ts';
+import type { ChatContext } from '../context.ts';
+import { signPivotToken } from '../pivot-token.ts';
+
+/** Pivot tokens one step may be issued (each retry of the card form asks for a fresh one). */
+export const MAX_PIVOT_TOKENS_PER_STEP = 50;
+
+export function pivotTokenRoutes(app: FastifyInstance, ctx: ChatContext): void {
+  const { store, clock, config, keys } = ctx;
+
+  app.post('/v1/steps/:stepId/pivot-token', async (request, reply) => {
+    const { session } = await authenticate(request, store, clock, 'customer');
+    const origin = request.headers.origin;
+    if (origin === undefined || !config.allowedOrigins.includes(origin)) throw new PivotError('ORIGIN_NOT_ALLOWED');
+
+    const { stepId } = request.params as { stepId: string };
+    const step = await store.steps.get(stepId);
+    if (!step || session.conversationId === null || step.conversationId !== session.conversationId) {
+      throw new PivotError('STEP_NOT_FOUND');
+    }
+    if (step.status === 'completed') throw new PivotError('STEP_ALREADY_COMPLETED');
+    if (!acrAtLeast(session.acr, step.requiredAcr)) throw new PivotError('STEP_UP_REQUIRED');
+    if ((await store.steps.countPivotTokens(step.id)) >= MAX_PIVOT_TOKENS_PER_STEP) throw new PivotError('RATE_LIMITED');
+
+    const customer = session.customerId ? await store.customers.get(session.customerId) : undefined;
+    if (!customer) throw new PivotError('UNAUTHENTICATED');
+
+    const { token, claims } = await signPivotToken(keys.current, {
+      issuer: config.chatOrigin,
+      audience: config.vaultOrigin,
+      subject: customer.pseudonym,
+      origin,
+      conversationId: step.conversationId,
+      step: { id: step.id, kind: step.kind, amount: step.amount, purpose: step.purpose, reference: step.reference },
+      acr: session.acr,
+      now: epochSeconds(clock),
+      ttlSeconds: PIVOT_TOKEN_TTL_S,
+    });
+    await store.steps.recordPivotToken({
+      jti: claims.jti,
+      stepId: step.id,
+      sessionId: session.id,
+      issuedAt: claims.iat * 1000,
+      expiresAt: claims.exp * 1000,
+    });
+    const response: PivotTokenResponse = { token, vaultOrigin: config.vaultOrigin, expiresAt: isoTime(claims.exp * 1000) };
+    return reply.header('cache-control', 'no-store').send(response);
+  });
+}

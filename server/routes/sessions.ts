@@ -1,0 +1,109 @@
+/**
+ * Customer sessions and WebSocket tickets.
+ *
+ *   POST /v1/sessions            anonymous -> acr none + new conversation;
+ *                                demo assertion -> acr bank, the subject's latest conversation
+ *   POST /v1/sessions/step-up  * raises the session to the assertion's acr, announces it
+ *   POST /v1/ws-tickets        * single-use, WS_TICKET_TTL_S ticket for GET /v1/ws
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import {
+  SessionRequestSchema,
+  StepUpRequestSchema,
+  WS_TICKET_TTL_S,
+  type SessionResponse,
+  type WsTicketResponse,
+} from '../../protocol/chat.ts';
+import { PivotError } from '../../protocol/errors.ts';
+import { acrAtLeast } from '../../protocol/pivot-token.ts';
+import { authenticate, issueSession } from '../auth/sessions.ts';
+import { verifyAssertion } from '../auth/identity.ts';
+import { isoTime } from '../clock.ts';
+import type { ChatContext } from '../context.ts';
+import { parseOr400 } from '../http-errors.ts';
+import { hashToken, randomToken } from '../ids.ts';
+
+export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
+  const { store, clock, config, service } = ctx;
+
+  app.post('/v1/sessions', async (request, reply) => {
+    const body = parseOr400(SessionRequestSchema, request.body ?? {});
+    const displayName = body.displayName ?? null;
+    let customer;
+    let conversation;
+    let acr: SessionResponse['acr'] = 'none';
+    if (body.assertion) {
+      const identity = await verifyAssertion(body.assertion, { demoLogin: config.demoLogin });
+      acr = identity.acr;
+      customer =
+        (await store.customers.findBySubject(identity.subject)) ??
+        (await store.customers.create({ subject: identity.subject, displayName: displayName ?? identity.subject }));
+      conversation = await store.conversations.latestForCustomer(customer.id);
+      if (conversation) {
+        await service.acrRaised(conversation.id, acr, customer.id, false);
+      } else {
+        conversation = await store.conversations.create(customer.id, acr);
+        await service.publishSummary(conversation.id);
+      }
+    } else {
+      customer = await store.customers.create({ subject: null, displayName });
+      conversation = await store.conversations.create(customer.id, acr);
+      await service.publishSummary(conversation.id);
+    }
+    const { token, session } = await issueSession(store, clock, {
+      role: 'customer',
+      acr,
+      customerId: customer.id,
+      agentId: null,
+      conversationId: conversation.id,
+    });
+    const response: SessionResponse = {
+      session: token,
+      conversationId: conversation.id,
+      acr,
+      expiresAt: isoTime(session.expiresAt),
+    };
+    return reply.code(201).header('cache-control', 'no-store').send(response);
+  });
+
+  app.post('/v1/sessions/step-up', async (request, reply) => {
+    const { token, session } = await authenticate(request, store, clock, 'customer');
+    const body = parseOr400(StepUpRequestSchema, request.body);
+    const identity = await verifyAssertion(body.assertion, { demoLogin: config.demoLogin });
+    if (session.conversationId === null || session.customerId === null) throw new PivotError('FORBIDDEN');
+    const current = await store.customers.get(session.customerId);
+    if (current?.subject && current.subject !== identity.subject) {
+      throw new PivotError('FORBIDDEN', 'This session belongs to another customer.');
+    }
+    let customerId = session.customerId;
+    if (!current?.subject) {
+      const known = await store.customers.findBySubject(identity.subject);
+      if (known) customerId = known.id;
+      else await store.customers.attachSubject(session.customerId, identity.subject);
+    }
+    const raised = !acrAtLeast(session.acr, identity.acr);
+    const acr = raised ? identity.acr : session.acr;
+    if (raised || customerId !== session.customerId) {
+      await store.sessions.raise(session.id, acr, customerId);
+      await service.acrRaised(session.conversationId, acr, customerId, raised);
+    }
+    const response: SessionResponse = {
+      session: token,
+      conversationId: session.conversationId,
+      acr,
+      expiresAt: isoTime(session.expiresAt),
+    };
+    return reply.header('cache-control', 'no-store').send(response);
+  });
+
+  app.post('/v1/ws-tickets', async (request, reply) => {
+    const { session } = await authenticate(request, store, clock);
+    const ticket = randomToken();
+    const expiresAt = clock() + WS_TICKET_TTL_S * 1000;
+    await store.sessions.createTicket({ ticketHash: hashToken(ticket), sessionId: session.id, expiresAt });
+    const response: WsTicketResponse = { ticket, expiresAt: isoTime(expiresAt) };
+    return reply.code(201).header('cache-control', 'no-store').send(response);
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * SQLite customers: anonymous ones (one per anonymous session) and those a verified identity
+ * assertion named. Each gets a random pseudonym, the only customer id other services see.
+ *
+ * @module
+ */
+import type { Kysely, Selectable } from 'kysely';
+import type { ChatDatabase, CustomersTable } from '../db/schema.ts';
+import type { SyncExecutor } from '../db/sync.ts';
+import type { Clock } from '../clock.ts';
+import { randomId } from '../ids.ts';
+import type { CustomerRecord, CustomerStore } from './store.ts';
+
+export class SqliteCustomerStore implements CustomerStore {
+  readonly #db: Kysely<ChatDatabase>;
+  readonly #sync: SyncExecutor;
+  readonly #clock: Clock;
+
+  constructor(db: Kysely<ChatDatabase>, sync: SyncExecutor, clock: Clock) {
+    this.#db = db;
+    this.#sync = sync;
+    this.#clock = clock;
+  }
+
+  async get(id: string): Promise<CustomerRecord | undefined> {
+    const row = this.#sync.first(this.#db.selectFrom('customers').selectAll().where('id', '=', id));
+    return row && toCustomer(row);
+  }
+
+  async findBySubject(subject: string): Promise<CustomerRecord | undefined> {
+    const row = this.#sync.first(this.#db.selectFrom('customers').selectAll().where('subject', '=', subject));
+    return row && toCustomer(row);
+  }
+
+  async create(input: { subject: string | null; displayName: string | null }): Promise<CustomerRecord> {
+    const row = {
+      id: randomId('cus'),
+      subject: input.subject,
+      pseudonym: randomId('psn'),
+      display_name: input.displayName,
+      created_at: this.#clock(),
+    };
+    this.#sync.run(this.#db.insertInto('customers').values(row));
+    return toCustomer(row);
+  }
+
+  async attachSubject(customerId: string, subject: string): Promise<void> {
+    this.#sync.run(
+      this.#db.updateTable('customers').set({ subject }).where('id', '=', customerId).where('subject', 'is', null),
+    );
+  }
+}
+
+function toCustomer(row: Selectable<CustomersTable>): CustomerRecord {
+  return { id: row.id, subject: row.subject, pseudonym: row.pseudonym, displayName: row.display_name };
+}

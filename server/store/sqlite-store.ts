@@ -1,0 +1,35 @@
+/**
+ * The embedded {@link ChatStore}: one SQLite file, `DATA_DIR/chat.db`.
+ *
+ * @module
+ */
+import { openChatDb, type ChatDb } from '../db/database.ts';
+import type { Clock } from '../clock.ts';
+import { SqliteAgentStore } from './agents.ts';
+import { SqliteConversationStore } from './conversations.ts';
+import { SqliteCustomerStore } from './customers.ts';
+import { SqliteEventStore } from './events.ts';
+import { SqliteSessionStore } from './sessions.ts';
+import { SqliteStepStore } from './steps.ts';
+import type { ChatStore } from './store.ts';
+
+export interface SqliteChatStore extends ChatStore {
+  /** The underlying handles, for tests and maintenance only. */
+  readonly db: ChatDb;
+}
+
+export async function createSqliteStore(dataDir: string, clock: Clock): Promise<SqliteChatStore> {
+  const db = await openChatDb(dataDir);
+  const { kysely, sync } = db;
+  const events = new SqliteEventStore(kysely, sync, clock);
+  return {
+    db,
+    customers: new SqliteCustomerStore(kysely, sync, clock),
+    conversations: new SqliteConversationStore(kysely, sync, clock),
+    events,
+    sessions: new SqliteSessionStore(kysely, sync, clock),
+    agents: new SqliteAgentStore(kysely, sync, clock),
+    steps: new SqliteStepStore(kysely, sync, clock, events),
+    close: () => db.close(),
+  };
+}

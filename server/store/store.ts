@@ -1,0 +1,167 @@
+/**
+ * The chat store contract. Everything the server persists goes through this interface, so a
+ * PostgreSQL implementation (Kysely's PostgresDialect, `DATABASE_URL`) can replace the SQLite one
+ * without touching routes or sockets. Methods are async for that reason even though the SQLite
+ * implementation completes synchronously.
+ *
+ * Invariants every implementation keeps:
+ * - `appendEvent` assigns `seq = max(seq) + 1` of the conversation in the same transaction that
+ *   inserts the event; seqs are unique and gap-free per conversation.
+ * - `appendEvent` with an `(authorRole, clientMsgId)` already stored in that conversation stores
+ *   nothing and returns the existing event with `created: false`.
+ * - Bearer secrets are passed in and stored only as hashes.
+ *
+ * @module
+ */
+import type { ConversationEvent, ConversationSummary } from '../../protocol/chat.ts';
+import type { CardDisplay } from '../../protocol/frame.ts';
+import type { Acr, Amount, StepKind } from '../../protocol/pivot-token.ts';
+
+export type SessionRole = 'customer' | 'agent';
+export type AuthorRole = 'customer' | 'agent' | 'system';
+
+export interface CustomerRecord {
+  readonly id: string;
+  readonly subject: string | null;
+  readonly pseudonym: string;
+  readonly displayName: string | null;
+}
+
+export interface ConversationRecord {
+  readonly id: string;
+  readonly customerId: string;
+  readonly acr: Acr;
+  readonly lastSeq: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface SessionRecord {
+  readonly id: string;
+  readonly role: SessionRole;
+  readonly acr: Acr;
+  readonly customerId: string | null;
+  readonly agentId: string | null;
+  readonly conversationId: string | null;
+  readonly expiresAt: number;
+}
+
+export interface AgentRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly passwordHash: string;
+}
+
+export interface StepRecord {
+  readonly id: string;
+  readonly conversationId: string;
+  readonly kind: StepKind;
+  readonly amount: Amount;
+  readonly purpose: string;
+  readonly reference: string;
+  readonly requiredAcr: Acr;
+  readonly status: 'open' | 'completed';
+  readonly card: CardDisplay | null;
+}
+
+/** An event as the caller supplies it; the store adds conversationId, seq and at. */
+export type NewEvent = DistributiveOmit<ConversationEvent, 'conversationId' | 'seq' | 'at'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface AppendResult {
+  readonly event: ConversationEvent;
+  /** False when the (role, clientMsgId) was already stored: `event` is the earlier one. */
+  readonly created: boolean;
+}
+
+export interface CustomerStore {
+  get(id: string): Promise<CustomerRecord | undefined>;
+  findBySubject(subject: string): Promise<CustomerRecord | undefined>;
+  create(input: { subject: string | null; displayName: string | null }): Promise<CustomerRecord>;
+  /** Gives an anonymous customer the bank subject it has just proven. */
+  attachSubject(customerId: string, subject: string): Promise<void>;
+}
+
+export interface ConversationStore {
+  create(customerId: string, acr: Acr): Promise<ConversationRecord>;
+  get(id: string): Promise<ConversationRecord | undefined>;
+  latestForCustomer(customerId: string): Promise<ConversationRecord | undefined>;
+  /** Raises (never lowers) the conversation's assurance level; moves it to `customerId` if given. */
+  raiseAcr(id: string, acr: Acr, customerId?: string): Promise<void>;
+  summary(id: string): Promise<ConversationSummary | undefined>;
+  /** Newest activity first. */
+  listSummaries(limit: number): Promise<ConversationSummary[]>;
+}
+
+export interface EventStore {
+  append(conversationId: string, event: NewEvent): Promise<AppendResult>;
+  /** Events with seq > after, in seq order, at most `limit`. */
+  list(conversationId: string, after: number, limit: number): Promise<ConversationEvent[]>;
+}
+
+export interface SessionStore {
+  create(input: {
+    tokenHash: string;
+    role: SessionRole;
+    acr: Acr;
+    customerId: string | null;
+    agentId: string | null;
+    conversationId: string | null;
+    expiresAt: number;
+  }): Promise<SessionRecord>;
+  findByTokenHash(tokenHash: string): Promise<SessionRecord | undefined>;
+  get(id: string): Promise<SessionRecord | undefined>;
+  /** Raises the session to `acr`, possibly re-binding it to another customer record. */
+  raise(id: string, acr: Acr, customerId: string): Promise<void>;
+  createTicket(input: { ticketHash: string; sessionId: string; expiresAt: number }): Promise<void>;
+  /** Marks the ticket used and returns its session id, exactly once, if not expired at `now`. */
+  consumeTicket(ticketHash: string, now: number): Promise<string | undefined>;
+  /** Deletes tickets and sessions expired before `before`. */
+  purgeExpired(before: number): Promise<void>;
+}
+
+export interface AgentStore {
+  findByName(name: string): Promise<AgentRecord | undefined>;
+  get(id: string): Promise<AgentRecord | undefined>;
+  /** Creates the agent unless one with that name exists; returns whether it was created. */
+  createIfMissing(name: string, passwordHash: string): Promise<boolean>;
+}
+
+export interface CompleteStepInput {
+  readonly noticeJti: string;
+  readonly noticeExpiresAt: number;
+  readonly conversationId: string;
+  readonly stepId: string;
+  readonly pivotJti: string;
+  readonly card: CardDisplay;
+  readonly text: string;
+}
+
+export interface StepStore {
+  /** Inserts the step and appends its `step` event in one transaction. */
+  create(step: Omit<StepRecord, 'status' | 'card'>, author: { role: 'agent' | 'system'; name: string }): Promise<{
+    step: StepRecord;
+    event: ConversationEvent;
+  }>;
+  get(id: string): Promise<StepRecord | undefined>;
+  recordPivotToken(input: { jti: string; stepId: string; sessionId: string; issuedAt: number; expiresAt: number }): Promise<void>;
+  countPivotTokens(stepId: string): Promise<number>;
+  /**
+   * In one transaction: records the notice jti (NOTICE_REPLAYED if seen), checks that the step
+   * belongs to the conversation and that `pivotJti` was issued for it (NOTICE_INVALID), that it
+   * is open (STEP_ALREADY_COMPLETED: the notice jti is still recorded, so retries read
+   * NOTICE_REPLAYED), completes it and appends the `step_completed` event.
+   * Throws PivotError; on any other throw nothing is stored.
+   */
+  completeFromNotice(input: CompleteStepInput): Promise<ConversationEvent>;
+}
+
+export interface ChatStore {
+  readonly customers: CustomerStore;
+  readonly conversations: ConversationStore;
+  readonly events: EventStore;
+  readonly sessions: SessionStore;
+  readonly agents: AgentStore;
+  readonly steps: StepStore;
+  close(): Promise<void>;
+}

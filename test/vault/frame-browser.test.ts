@@ -1,0 +1,246 @@
+/**
+ * The real frame in Debian's Chromium, under the real CSP (Trusted Types included), on two
+ * different sites: a bank page at bank.localhost and the vault at vault.localhost. The host side
+ * speaks the Comlink wire format by hand, as a hostile host could.
+ *
+ * Skipped when Chromium is not installed (CHROMIUM_PATH, default /usr/bin/chromium).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVaultService, type VaultService } from '../../vault/service/app.ts';
+import { DEFAULT_TUNING } from '../../vault/service/config.ts';
+import { createIssuer, listen, pivotClaims, serveJwks, tempDir, logCapture, type Issuer, type TestServer } from './helpers.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Budget of the frame script, min+gzip (DESIGN.md, "Performance budgets"). */
+const FRAME_JS_BUDGET_GZ = 16 * 1024;
+const PAN = '4242424242424242';
+
+async function freePort(): Promise<number> {
+  const srv = createNetServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
+  const dist = tempDir('vault-frame-dist-');
+  const data = tempDir('vault-frame-data-');
+  let issuer: Issuer;
+  let jwks: TestServer;
+  let bank: TestServer;
+  let vault: VaultService;
+  let browser: Browser;
+  let bankOrigin: string;
+  let evilOrigin: string;
+  let vaultOrigin: string;
+
+  beforeAll(async () => {
+    await build({ configFile: join(import.meta.dirname, '../../vite.config.ts'), mode: 'vault', logLevel: 'silent', build: { outDir: dist.path } });
+    issuer = await createIssuer();
+    jwks = await serveJwks(issuer.jwks);
+    const bankPort = await freePort();
+    bank = await listen((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>bank</title><body><h1>Bank</h1></body>'));
+    bank.server.close();
+    await new Promise<void>((r) => bank.server.listen(bankPort, '127.0.0.1', r));
+    bankOrigin = `http://bank.localhost:${bankPort}`;
+    evilOrigin = `http://evil.localhost:${bankPort}`;
+    const vaultPort = await freePort();
+    vaultOrigin = `http://vault.localhost:${vaultPort}`;
+    vault = (
+      await createVaultService(
+        {
+          host: '127.0.0.1',
+          port: vaultPort,
+          origin: vaultOrigin,
+          dataDir: data.path,
+          allowedParentOrigins: [bankOrigin],
+          trustedIssuer: 'http://chat.localhost:8081',
+          issuerJwksUrl: `${jwks.url}/.well-known/jwks.json`,
+          noticeUrl: 'http://127.0.0.1:9/v1/vault/notices',
+          noticeAudience: 'http://chat.localhost:8081',
+          logLevel: 'warn',
+          distDir: dist.path,
+          tuning: DEFAULT_TUNING,
+        },
+        { logStream: logCapture().stream },
+      )
+    );
+    await vault.app.listen({ host: '127.0.0.1', port: vaultPort });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await vault?.close();
+    await bank?.close();
+    await jwks?.close();
+    dist.remove();
+    data.remove();
+  });
+
+  const token = (overrides: Record<string, unknown> = {}) =>
+    issuer.sign(pivotClaims({ iss: 'http://chat.localhost:8081', aud: vaultOrigin, origin: bankOrigin, ...overrides }));
+
+  /** Open the bank page, embed the frame, connect; returns the page and console messages. */
+  async function embed(origin = bankOrigin): Promise<{ page: Page; consoleMessages: ConsoleMessage[] }> {
+    const page = await browser.newPage();
+    const consoleMessages: ConsoleMessage[] = [];
+    page.on('console', (m) => consoleMessages.push(m));
+    await page.goto(`${origin}/`);
+    await page.evaluate(async (vaultOrigin) => {
+      const iframe = document.createElement('iframe');
+      iframe.src = `${vaultOrigin}/frame`;
+      iframe.title = 'Secure card form';
+      // As the widget embeds it (widget/secure-chat/vault-frame.ts).
+      iframe.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms');
+      iframe.setAttribute('allow', 'payment');
+      iframe.setAttribute('referrerpolicy', 'no-referrer');
+      const loaded = new Promise((r) => iframe.addEventListener('load', r, { once: true }));
+      document.body.append(iframe);
+      await loaded;
+      const rpc = new MessageChannel();
+      const events = new MessageChannel();
+      const state = { events: [] as unknown[], pending: new Map<string, (v: unknown) => void>(), n: 0 };
+      events.port1.onmessage = (e) => state.events.push(e.data);
+      rpc.port1.onmessage = (e) => {
+        const resolve = state.pending.get(e.data.id);
+        state.pending.delete(e.data.id);
+        resolve?.(e.data);
+      };
+      const send = (port: MessagePort, message: Record<string, unknown>) =>
+        new Promise((resolve) => {
+          const id = `c-${++state.n}`;
+          state.pending.set(id, resolve);
+          port.postMessage({ id, ...message });
+          setTimeout(() => resolve('no-reply'), 1500);
+        });
+      Object.assign(window, {
+        spc: {
+          state,
+          call: (arg: unknown) => send(rpc.port1, { type: 'APPLY', path: ['begin'], argumentList: [{ type: 'RAW', value: arg }] }),
+          raw: (message: Record<string, unknown>) => send(rpc.port1, message),
+          iframe,
+        },
+      });
+      iframe.contentWindow!.postMessage({ type: 'spc:connect', version: 1 }, vaultOrigin, [rpc.port2, events.port2]);
+    }, vaultOrigin);
+    return { page, consoleMessages };
+  }
+
+  const begin = (page: Page, arg: unknown) => page.evaluate((a) => (window as unknown as { spc: { call(a: unknown): Promise<unknown> } }).spc.call(a), arg);
+  const events = (page: Page) => page.evaluate(() => (window as unknown as { spc: { state: { events: { type: string }[] } } }).spc.state.events);
+
+  it(`builds a frame script within ${FRAME_JS_BUDGET_GZ} bytes min+gzip`, () => {
+    const size = gzipSync(readFileSync(join(dist.path, 'frame.js'))).length;
+    expect(size).toBeLessThanOrEqual(FRAME_JS_BUDGET_GZ);
+  });
+
+  it('verifies the token, shows the signed amount, tokenizes the card and reports only display data', async () => {
+    const { page, consoleMessages } = await embed();
+    const requests: { url: string; body: string | null; origin: Promise<string | undefined> }[] = [];
+    // allHeaders(): Origin is added by the network stack, after the request event.
+    page.on('request', (r) => requests.push({ url: r.url(), body: r.postData(), origin: r.allHeaders().then((h) => h['origin']) }));
+
+    const result = (await begin(page, { token: await token(), locale: 'en-GB', theme: { accent: '#aa3300', radius: 4 } })) as { value: unknown };
+    expect(result.value).toEqual({
+      ok: true,
+      display: { stepId: 'stp_0123456789abcdef01', amount: { minor: 1250, currency: 'EUR' }, formattedAmount: '€12.50', purpose: 'Card for the overdraft fee refund', reference: 'REF-42' },
+    });
+
+    const frame = page.frameLocator('iframe');
+    await expect.poll(() => frame.locator('button.spc-pay').textContent()).toBe('Pay €12.50');
+    expect(await frame.locator('#spc-number').getAttribute('autocomplete')).toBe('cc-number');
+    expect(await frame.locator('#spc-expiry').getAttribute('autocomplete')).toBe('cc-exp');
+    expect(await frame.locator('#spc-cvc').getAttribute('autocomplete')).toBe('cc-csc');
+    expect(await frame.locator('#spc-name').getAttribute('autocomplete')).toBe('cc-name');
+    expect(await frame.locator('#spc-number').getAttribute('inputmode')).toBe('numeric');
+    expect(await frame.getByLabel('Card number').count()).toBe(1);
+
+    // A Luhn failure is flagged as soon as the number is complete.
+    await frame.locator('#spc-number').fill('4242424242424241');
+    expect(await frame.locator('#spc-number').getAttribute('aria-invalid')).toBe('true');
+    expect(await frame.locator('#spc-number-error').textContent()).toBe('Enter a valid card number.');
+
+    await frame.locator('#spc-number').fill(PAN);
+    expect(await frame.locator('#spc-number').inputValue()).toBe('4242 4242 4242 4242');
+    expect(await frame.locator('.spc-brand').textContent()).toBe('Visa');
+    const yy = String((new Date().getFullYear() + 3) % 100).padStart(2, '0');
+    await frame.locator('#spc-expiry').fill(`12${yy}`);
+    expect(await frame.locator('#spc-expiry').inputValue()).toBe(`12 / ${yy}`);
+    await frame.locator('#spc-cvc').fill('123');
+    await frame.locator('button.spc-pay').click();
+
+    await expect.poll(async () => (await events(page)).some((e) => e.type === 'complete')).toBe(true);
+    await expect.poll(() => frame.locator('.spc-notice').textContent()).toBe('Visa •••• 4242 saved');
+    const all = await events(page);
+    const complete = all.find((e) => e.type === 'complete') as unknown as { card: Record<string, unknown> };
+    expect(complete.card).toMatchObject({ brand: 'visa', last4: '4242', expMonth: 12, token: expect.stringMatching(/^tok_/) });
+    expect(all.map((e) => e.type)).toContain('ready');
+    expect(all.map((e) => e.type)).toContain('change');
+    expect(all.some((e) => e.type === 'resize')).toBe(true);
+    expect(JSON.stringify(all)).not.toContain(PAN);
+    expect(JSON.stringify(all)).not.toContain('4242 4242');
+
+    // The host cannot read the frame, and the PAN went only to the vault origin, with its Origin.
+    expect(await page.evaluate(() => (window as unknown as { spc: { iframe: HTMLIFrameElement } }).spc.iframe.contentDocument)).toBeNull();
+    const withPan = requests.filter((r) => (r.body ?? '').includes(PAN) || r.url.includes(PAN));
+    expect(withPan.map((r) => new URL(r.url).origin)).toEqual([vaultOrigin]);
+    expect(await withPan[0]!.origin).toBe(vaultOrigin);
+    expect(requests.every((r) => new URL(r.url).origin === vaultOrigin)).toBe(true);
+
+    // No CSP / Trusted Types violation, no other error, nothing about card data in the console.
+    const problems = consoleMessages.filter((m) => m.type() === 'error' || m.type() === 'warning').map((m) => m.text());
+    expect(problems).toEqual([]);
+    expect(consoleMessages.map((m) => m.text()).join('\n')).not.toContain('4242');
+    await page.close();
+  });
+
+  it('answers a second begin with FRAME_ALREADY_BEGUN and never answers GET/SET', async () => {
+    const { page } = await embed();
+    expect(((await begin(page, { token: await token() })) as { value: { ok: boolean } }).value.ok).toBe(true);
+    expect(((await begin(page, { token: await token() })) as { value: unknown }).value).toEqual({ ok: false, error: { code: 'FRAME_ALREADY_BEGUN', message: expect.any(String) } });
+    const raw = (m: Record<string, unknown>) => page.evaluate((msg) => (window as unknown as { spc: { raw(m: unknown): Promise<unknown> } }).spc.raw(msg), m);
+    expect(await raw({ type: 'GET', path: ['begin'] })).toBe('no-reply');
+    expect(await raw({ type: 'SET', path: ['__proto__', 'x'], value: { type: 'RAW', value: 1 } })).toBe('no-reply');
+    expect(await raw({ type: 'APPLY', path: ['begin', 'call'], argumentList: [] })).toBe('no-reply');
+    await page.close();
+  });
+
+  it('refuses a token issued for another page origin, and shows no form', async () => {
+    const { page } = await embed();
+    const result = (await begin(page, { token: await token({ origin: 'http://other.localhost:1' }) })) as { value: unknown };
+    expect(result.value).toEqual({ ok: false, error: { code: 'TOKEN_ORIGIN_MISMATCH', message: expect.any(String) } });
+    expect(await page.frameLocator('iframe').locator('#spc-number').count()).toBe(0);
+    await page.close();
+  });
+
+  it('refuses an expired token with TOKEN_EXPIRED', async () => {
+    const { page } = await embed();
+    const now = Math.floor(Date.now() / 1000);
+    const result = (await begin(page, { token: await token({ iat: now - 400, nbf: now - 400, exp: now - 200 }) })) as { value: { error: { code: string } } };
+    expect(result.value.error.code).toBe('TOKEN_EXPIRED');
+    await page.close();
+  });
+
+  it('shows a refusal, never the form, when opened outside a frame', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${vaultOrigin}/frame`);
+    await expect.poll(() => page.locator('.spc-notice').textContent()).toContain('can only be opened');
+    expect(await page.locator('form').count()).toBe(0);
+    await page.close();
+  });
+
+  it('cannot be framed by an origin that is not configured (CSP frame-ancestors)', async () => {
+    const { page, consoleMessages } = await embed(evilOrigin);
+    expect(await begin(page, { token: await token({ origin: evilOrigin }) })).toBe('no-reply');
+    expect(consoleMessages.map((m) => m.text()).join('\n')).toMatch(/frame-ancestors/);
+    await page.close();
+  });
+});

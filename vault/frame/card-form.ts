@@ -1,0 +1,305 @@
+/**
+ * The card form: number, expiry, CVC and an optional cardholder name in ONE frame, with the Pay
+ * button inside it. Live brand detection, Luhn and expiry checks; accessible labels, error
+ * text tied by `aria-describedby`, `aria-invalid`. On submit it POSTs the card to the vault
+ * service (same origin) and reports only `{brand, last4, exp}` + the opaque token outward.
+ *
+ * The values of the inputs never leave this module except in the body of that one request:
+ * not in events, storage, console or URLs.
+ *
+ * @module
+ */
+import * as v from 'valibot';
+import type { ErrorCode } from '../../protocol/errors.ts';
+import { CardDisplaySchema, type CardBrand, type CardDisplay, type DisplayInfo } from '../../protocol/frame.ts';
+import type { TokenizeRequest } from '../../protocol/vault-api.ts';
+import {
+  brandLabel,
+  checkCvc,
+  checkExpiry,
+  checkPan,
+  cvcLength,
+  detectBrand,
+  digitsOnly,
+  formatExpiry,
+  formatPan,
+  parseExpiry,
+  typicalPanLength,
+  type CardErrorCode,
+} from '../shared/card.ts';
+import { TOKENS_PATH } from '../shared/frame-config.ts';
+import { h, notice, replaceChildren } from './dom.ts';
+import type { Emit } from './events.ts';
+import { RETRYABLE_CODES, messageFor } from './messages.ts';
+
+type FieldName = 'number' | 'expiry' | 'cvc';
+type FieldErrors = { number?: CardErrorCode; expiry?: CardErrorCode; cvc?: CardErrorCode };
+
+export interface CardFormOptions {
+  readonly display: DisplayInfo;
+  readonly pivotToken: string;
+  readonly emit: Emit;
+  /** Clock for the expiry check (tests). */
+  readonly now?: () => Date;
+}
+
+const FIELD_OF: Record<CardErrorCode, FieldName> = {
+  CARD_NUMBER_INVALID: 'number',
+  CARD_BRAND_UNSUPPORTED: 'number',
+  CARD_EXPIRY_INVALID: 'expiry',
+  CARD_EXPIRED: 'expiry',
+  CARD_CVC_INVALID: 'cvc',
+};
+
+interface Field {
+  readonly wrap: HTMLElement;
+  readonly input: HTMLInputElement;
+  readonly error: HTMLElement;
+}
+
+function field(id: string, label: string, attrs: Record<string, string>, extra?: HTMLElement): Field {
+  const input = h('input', {
+    id: `spc-${id}`,
+    name: id,
+    type: 'text',
+    spellcheck: 'false',
+    autocapitalize: 'off',
+    autocorrect: 'off',
+    'aria-invalid': 'false',
+    'aria-describedby': `spc-${id}-error`,
+    ...attrs,
+  });
+  const error = h('p', { id: `spc-${id}-error`, class: 'spc-error' });
+  const wrap = h(
+    'div',
+    { class: `spc-field spc-field-${id}` },
+    h('label', { for: `spc-${id}` }, label),
+    h('div', { class: 'spc-input' }, input, extra),
+    error,
+  );
+  return { wrap, input, error };
+}
+
+/** Re-format an input's value, keeping the caret after the same number of digits. */
+function reformat(input: HTMLInputElement, format: (value: string) => string): void {
+  const next = format(input.value);
+  if (next === input.value) return;
+  const caret = input.selectionStart ?? input.value.length;
+  const digitsBefore = digitsOnly(input.value.slice(0, caret)).length;
+  input.value = next;
+  if (input.ownerDocument.activeElement !== input) return;
+  let pos = 0;
+  for (let seen = 0; pos < next.length && seen < digitsBefore; pos++) if (/[0-9]/.test(next[pos]!)) seen++;
+  input.setSelectionRange(pos, pos);
+}
+
+/** Render the form into `root` (replacing what is there). */
+export function renderCardForm(root: HTMLElement, options: CardFormOptions): void {
+  const { display, emit } = options;
+  const now = options.now ?? (() => new Date());
+
+  const brandBadge = h('span', { class: 'spc-brand', 'aria-live': 'polite' });
+  const number = field(
+    'number',
+    'Card number',
+    { autocomplete: 'cc-number', inputmode: 'numeric', maxlength: '23', placeholder: '1234 1234 1234 1234' },
+    brandBadge,
+  );
+  const expiry = field('expiry', 'Expiry (MM / YY)', { autocomplete: 'cc-exp', inputmode: 'numeric', maxlength: '7', placeholder: 'MM / YY' });
+  const cvc = field('cvc', 'Security code', { autocomplete: 'cc-csc', inputmode: 'numeric', maxlength: '3', placeholder: 'CVC' });
+  const name = field('name', 'Name on card (optional)', { autocomplete: 'cc-name', maxlength: '100' });
+  name.input.removeAttribute('aria-describedby');
+  const fields: Record<FieldName, Field> = { number, expiry, cvc };
+
+  const status = h('p', { class: 'spc-status', role: 'status' });
+  const pay = h('button', { type: 'submit', class: 'spc-pay' }, `Pay ${display.formattedAmount}`);
+  const form = h(
+    'form',
+    { class: 'spc-form', novalidate: '', 'aria-label': 'Card details' },
+    h(
+      'div',
+      { class: 'spc-summary' },
+      h('p', { class: 'spc-amount' }, display.formattedAmount),
+      h('p', { class: 'spc-purpose' }, display.purpose),
+      h('p', { class: 'spc-reference' }, `Reference ${display.reference}`),
+    ),
+    number.wrap,
+    h('div', { class: 'spc-row' }, expiry.wrap, cvc.wrap),
+    name.wrap,
+    pay,
+    status,
+    h('p', { class: 'spc-secure' }, 'Your card details go only to the secure vault, not to the chat or this website.'),
+  );
+
+  const touched: Record<FieldName, boolean> = { number: false, expiry: false, cvc: false };
+  const serverErrors: FieldErrors = {};
+  let busy = false;
+  let lastChange = '';
+
+  const evaluate = () => {
+    const digits = digitsOnly(number.input.value);
+    const brand: CardBrand = detectBrand(digits);
+    const exp = parseExpiry(expiry.input.value);
+    const raw: FieldErrors = {};
+    const panError = digits.length >= 6 && brand === 'unknown' ? 'CARD_BRAND_UNSUPPORTED' : checkPan(digits);
+    if (panError) raw.number = panError;
+    const expError = exp ? checkExpiry(exp.month, exp.year, now()) : 'CARD_EXPIRY_INVALID';
+    if (expError) raw.expiry = expError;
+    const cvcError = checkCvc(cvc.input.value, brand);
+    if (cvcError) raw.cvc = cvcError;
+    // Show an error once the field was left, or as soon as it is obviously wrong while typing.
+    const shown: FieldErrors = {};
+    const live = {
+      number: touched.number || digits.length >= typicalPanLength(brand) || raw.number === 'CARD_BRAND_UNSUPPORTED',
+      expiry: touched.expiry || digitsOnly(expiry.input.value).length >= 4,
+      cvc: touched.cvc,
+    };
+    for (const key of ['number', 'expiry', 'cvc'] as const) {
+      const code = serverErrors[key] ?? raw[key];
+      if (code && live[key]) shown[key] = code;
+    }
+    const complete = !raw.number && !raw.expiry && !raw.cvc && !serverErrors.number && !serverErrors.expiry && !serverErrors.cvc;
+    return { digits, brand, exp, shown, complete };
+  };
+
+  const update = (): ReturnType<typeof evaluate> => {
+    const state = evaluate();
+    brandBadge.textContent = state.brand === 'unknown' ? '' : brandLabel(state.brand);
+    const len = String(cvcLength(state.brand));
+    if (cvc.input.getAttribute('maxlength') !== len) cvc.input.setAttribute('maxlength', len);
+    for (const key of ['number', 'expiry', 'cvc'] as const) {
+      const code = state.shown[key];
+      fields[key].input.setAttribute('aria-invalid', code ? 'true' : 'false');
+      const text = code === 'CARD_CVC_INVALID' ? `Enter the ${len}-digit security code.` : code ? messageFor(code) : '';
+      if (fields[key].error.textContent !== text) fields[key].error.textContent = text;
+    }
+    const errors = state.shown;
+    const key = JSON.stringify([state.complete, state.brand, errors.number, errors.expiry, errors.cvc]);
+    if (key !== lastChange) {
+      lastChange = key;
+      emit({ type: 'change', complete: state.complete, brand: state.brand, errors: { ...errors } });
+    }
+    return state;
+  };
+
+  number.input.addEventListener('input', () => {
+    delete serverErrors.number;
+    reformat(number.input, formatPan);
+    update();
+  });
+  expiry.input.addEventListener('input', () => {
+    delete serverErrors.expiry;
+    reformat(expiry.input, formatExpiry);
+    update();
+  });
+  cvc.input.addEventListener('input', () => {
+    delete serverErrors.cvc;
+    reformat(cvc.input, (value) => digitsOnly(value).slice(0, 4));
+    update();
+  });
+  for (const key of ['number', 'expiry', 'cvc'] as const) {
+    fields[key].input.addEventListener('blur', () => {
+      if (fields[key].input.value === '') return;
+      touched[key] = true;
+      update();
+    });
+  }
+
+  const clearInputs = (): void => {
+    for (const f of [number, expiry, cvc, name]) f.input.value = '';
+  };
+
+  const succeed = (card: CardDisplay): void => {
+    clearInputs();
+    replaceChildren(root, notice(`${brandLabel(card.brand)} •••• ${card.last4} saved`));
+    emit({ type: 'complete', card });
+  };
+
+  const failWith = (code: ErrorCode): void => {
+    const message = messageFor(code);
+    emit({ type: 'error', error: { code, message } });
+    if (code.startsWith('CARD_')) {
+      const cardCode = code as CardErrorCode;
+      serverErrors[FIELD_OF[cardCode]] = cardCode;
+      touched[FIELD_OF[cardCode]] = true;
+      update();
+      fields[FIELD_OF[cardCode]].input.focus();
+      status.textContent = '';
+    } else if (RETRYABLE_CODES.has(code)) {
+      status.textContent = message;
+    } else {
+      clearInputs();
+      replaceChildren(root, notice(message, 'alert'));
+    }
+  };
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (busy) return;
+    touched.number = touched.expiry = touched.cvc = true;
+    const state = update();
+    if (!state.complete || !state.exp) {
+      const first = (['number', 'expiry', 'cvc'] as const).find((k) => state.shown[k]);
+      if (first) fields[first].input.focus();
+      return;
+    }
+    const body: TokenizeRequest = {
+      pivotToken: options.pivotToken,
+      card: {
+        number: state.digits,
+        expMonth: state.exp.month,
+        expYear: state.exp.year,
+        cvc: cvc.input.value,
+        ...(name.input.value.trim() ? { name: name.input.value.trim().slice(0, 100) } : {}),
+      },
+    };
+    busy = true;
+    pay.disabled = true;
+    form.setAttribute('aria-busy', 'true');
+    status.textContent = 'Saving your card…';
+    void submit(body)
+      .then((result) => (result.ok ? succeed(result.card) : failWith(result.code)))
+      .finally(() => {
+        busy = false;
+        pay.disabled = false;
+        form.removeAttribute('aria-busy');
+      });
+  });
+
+  replaceChildren(root, form);
+  update();
+  number.input.focus();
+}
+
+/** POST the card to the vault service; never throws. */
+async function submit(body: TokenizeRequest): Promise<{ ok: true; card: CardDisplay } | { ok: false; code: ErrorCode }> {
+  let response: Response;
+  try {
+    response = await fetch(TOKENS_PATH, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      credentials: 'omit',
+      cache: 'no-store',
+      redirect: 'error',
+      // The page's policy is no-referrer, under which a same-origin POST carries `Origin: null`;
+      // this request must carry the real origin, which the service checks.
+      referrerPolicy: 'same-origin',
+    });
+  } catch {
+    return { ok: false, code: 'UPSTREAM_UNAVAILABLE' };
+  }
+  let json: unknown = null;
+  try {
+    json = await response.json();
+  } catch {
+    // handled below
+  }
+  if (response.status === 201) {
+    const card = v.safeParse(CardDisplaySchema, json);
+    return card.success ? { ok: true, card: card.output } : { ok: false, code: 'INTERNAL_ERROR' };
+  }
+  const code = (json as { error?: { code?: unknown } } | null)?.error?.code;
+  // The code comes from our own service; only its shape is checked (the catalog is not bundled).
+  return { ok: false, code: typeof code === 'string' && /^[A-Z_]{3,40}$/.test(code) ? (code as ErrorCode) : 'INTERNAL_ERROR' };
+}

@@ -1,0 +1,38 @@
+/**
+ * The customer-facing sentences of the frame. A short table instead of the whole error catalog
+ * (protocol/errors.ts), which would cost the bundle ~1.4 KB gz; the `code` sent outward is
+ * always the catalog's.
+ *
+ * @module
+ */
+
+const TEXT: Readonly<Record<string, string>> = {
+  TOKEN_EXPIRED: 'This payment request has expired; ask for a new one.',
+  TOKEN_REPLAYED: 'This payment request has already been used.',
+  TOKEN_ORIGIN_MISMATCH: 'This payment request was issued for another website.',
+  FRAME_ALREADY_BEGUN: 'begin() may be called once per frame.',
+  FRAME_NOT_ALLOWED: 'This secure card form can only be opened from your bank’s chat.',
+  BAD_REQUEST: 'The request does not match the schema.',
+  CARD_NUMBER_INVALID: 'Enter a valid card number.',
+  CARD_BRAND_UNSUPPORTED: 'This card type is not accepted.',
+  CARD_EXPIRY_INVALID: 'Enter the expiry date as MM / YY.',
+  CARD_EXPIRED: 'This card has expired.',
+  CARD_CVC_INVALID: 'Enter the security code from your card.',
+  RATE_LIMITED: 'Too many attempts; wait a moment and try again.',
+};
+
+/** Codes after which the customer may simply try again. */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
+  'UPSTREAM_UNAVAILABLE',
+  'INTERNAL_ERROR',
+  'JWKS_UNAVAILABLE',
+  'RATE_LIMITED',
+]);
+
+/** A short sentence for the customer about `code`. */
+export function messageFor(code: string): string {
+  if (TEXT[code]) return TEXT[code];
+  if (RETRYABLE_CODES.has(code)) return 'The secure vault is not reachable right now. Please try again.';
+  if (code.startsWith('TOKEN_')) return 'This payment request could not be verified; ask for a new one.';
+  return 'Something went wrong; ask for a new payment request.';
+}

@@ -1,0 +1,98 @@
+/**
+ * The frame's API as served to the widget: `begin({token, locale, theme})`, once.
+ *
+ * `begin` verifies the pivot token (issuer keys from the vault's own origin), checks that the
+ * token names the very origin that connected, and only then renders the card form, showing
+ * amount, purpose and reference from the SIGNED claims. It never throws: every failure is a
+ * typed `BeginResult` (a thrown error would carry a stack across the boundary).
+ *
+ * @module
+ */
+import type { JWTVerifyGetKey } from 'jose';
+import * as v from 'valibot';
+import type { ErrorCode } from '../../protocol/errors.ts';
+import { BeginArgsSchema, type BeginResult, type DisplayInfo, type FrameApi, type Theme } from '../../protocol/frame.ts';
+import { formatAmount } from '../../protocol/pivot-token.ts';
+import type { FrameConfig } from '../shared/frame-config.ts';
+import { PivotTokenError, verifyPivotToken } from '../shared/verify-pivot-token.ts';
+import { renderCardForm } from './card-form.ts';
+import { notice, replaceChildren } from './dom.ts';
+import { measureHeight, type Emit } from './events.ts';
+import { createFacade } from './hardened-endpoint.ts';
+import { messageFor } from './messages.ts';
+
+export interface FrameSessionDeps {
+  readonly config: FrameConfig;
+  /** Origin of the host page that sent the accepted `connect`. */
+  readonly parentOrigin: string;
+  readonly root: HTMLElement;
+  readonly emit: Emit;
+  /** Key function over the trusted issuer's JWKS, served by the vault origin. */
+  readonly getKey: JWTVerifyGetKey;
+}
+
+function failure(code: ErrorCode): BeginResult {
+  return { ok: false, error: { code, message: messageFor(code) } };
+}
+
+/** Apply the allow-listed theme tokens as CSS custom properties (CSSOM; no style attribute). */
+function applyTheme(doc: Document, theme: Theme | undefined): void {
+  if (!theme) return;
+  const style = doc.documentElement.style;
+  if (theme.accent) style.setProperty('--spc-accent', theme.accent);
+  if (theme.radius !== undefined) style.setProperty('--spc-radius', `${theme.radius}px`);
+  if (theme.fontScale !== undefined) style.setProperty('--spc-font-scale', String(theme.fontScale));
+  if (theme.colorScheme) doc.documentElement.setAttribute('data-scheme', theme.colorScheme);
+}
+
+function safeFormat(amount: DisplayInfo['amount'], locale: string | undefined): string {
+  try {
+    return formatAmount(amount, locale);
+  } catch {
+    return formatAmount(amount, 'en');
+  }
+}
+
+/** Build the frozen, null-prototype API object the hardened endpoint exposes. */
+export function createFrameApi(deps: FrameSessionDeps): Readonly<FrameApi> {
+  let begun = false;
+
+  async function begin(args: unknown): Promise<BeginResult> {
+    if (begun) return failure('FRAME_ALREADY_BEGUN');
+    begun = true;
+    try {
+      const parsed = v.safeParse(BeginArgsSchema, args);
+      if (!parsed.success) return failure('BAD_REQUEST');
+      const { token, locale, theme } = parsed.output;
+      const doc = deps.root.ownerDocument;
+      applyTheme(doc, theme);
+      if (locale) doc.documentElement.lang = locale;
+
+      const claims = await verifyPivotToken(token, {
+        getKey: deps.getKey,
+        issuer: deps.config.issuer,
+        audience: deps.config.audience,
+        allowedOrigins: deps.config.allowedParentOrigins,
+        expectedOrigin: deps.parentOrigin,
+      });
+      const { step } = claims;
+      const amount = { minor: step.amount.minor, currency: step.amount.currency };
+      const display: DisplayInfo = {
+        stepId: step.id,
+        amount,
+        formattedAmount: safeFormat(amount, locale),
+        purpose: step.purpose,
+        reference: step.reference,
+      };
+      renderCardForm(deps.root, { display, pivotToken: token, emit: deps.emit });
+      deps.emit({ type: 'ready', height: measureHeight(deps.root) });
+      return { ok: true, display };
+    } catch (error) {
+      const code: ErrorCode = error instanceof PivotTokenError ? error.code : 'INTERNAL_ERROR';
+      replaceChildren(deps.root, notice(messageFor(code), 'alert'));
+      return failure(code);
+    }
+  }
+
+  return createFacade({ begin }) as Readonly<FrameApi>;
+}

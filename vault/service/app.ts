@@ -1,0 +1,219 @@
+/**
+ * The vault service: the frame page and its assets, the issuer-JWKS relay, tokenization, and
+ * the notice-signing JWKS. Every route is listed in vault/BOUNDARY.md.
+ *
+ *   GET  /frame                  frame HTML (config as JSON data, SRI on script and style)
+ *   GET  /frame/assets/:file     only files found in dist/vault at start
+ *   GET  /v1/issuer-jwks         the trusted issuer's public keys (fetched server-side)
+ *   POST /v1/tokens              TokenizeRequest -> 201 CardDisplay; Origin must be the vault's
+ *   GET  /.well-known/jwks.json  the vault's notice-signing public keys
+ *
+ * @module
+ */
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { ERROR_CATALOG, PivotError, errorBody, type ErrorCode } from '../../protocol/errors.ts';
+import { FRAME_PATH } from '../../protocol/frame.ts';
+import { TOKENIZE_MAX_BODY_BYTES } from '../../protocol/vault-api.ts';
+import { FRAME_ASSETS_PATH, ISSUER_JWKS_PATH, TOKENS_PATH, VAULT_JWKS_PATH } from '../shared/frame-config.ts';
+import type { VaultConfig } from './config.ts';
+import { DB_FILE_NAME, openVaultDatabase, type VaultDatabase } from './db.ts';
+import { loadFrameAssets, renderFramePage } from './frame-page.ts';
+import { registerSecurityHeaders } from './headers.ts';
+import { createIssuerKeys } from './issuer-keys.ts';
+import { createFileKeyProvider, type KeyProvider } from './keys.ts';
+import { loggerOptions } from './logging.ts';
+import { createNoticeOutbox, type NoticeOutbox } from './notices.ts';
+import { tokenize } from './tokenize.ts';
+
+/** Used jtis are kept this long past their token's `exp`, in seconds (then purged). */
+export const USED_JTI_RETENTION_S = 24 * 60 * 60;
+
+export interface VaultDeps {
+  /** Where log lines go (default stdout). */
+  readonly logStream?: NodeJS.WritableStream;
+  /** Outbound HTTP for notices (default global fetch). */
+  readonly fetch?: typeof fetch;
+  /** Key provider (default: the file provider in DATA_DIR). */
+  readonly keyProvider?: KeyProvider;
+  /** Clock (tests). */
+  readonly now?: () => Date;
+}
+
+export interface VaultService {
+  readonly app: FastifyInstance;
+  readonly db: Kysely<VaultDatabase>;
+  readonly keys: KeyProvider;
+  readonly notices: NoticeOutbox;
+  close(): Promise<void>;
+}
+
+/**
+ * Delete consumed jtis whose token expired more than {@link USED_JTI_RETENTION_S} ago: such a
+ * token fails on `exp` long before it could be replayed. Returns how many rows went.
+ */
+export async function purgeUsedJtis(db: Kysely<VaultDatabase>, nowS: number): Promise<number> {
+  const result = await db.deleteFrom('used_jti').where('exp', '<', nowS - USED_JTI_RETENTION_S).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+function fastifyErrorCode(error: { code?: unknown; statusCode?: unknown }): ErrorCode {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'BODY_TOO_LARGE';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    default:
+      return typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? 'BAD_REQUEST' : 'INTERNAL_ERROR';
+  }
+}
+
+function sendError(reply: FastifyReply, code: ErrorCode): FastifyReply {
+  return reply.status(ERROR_CATALOG[code].status).type('application/json; charset=utf-8').send(errorBody(code));
+}
+
+/**
+ * Build the vault service (not listening; call `app.listen`). Opens DATA_DIR/vault.db, loads or
+ * creates the keys, loads the frame assets, starts the notice worker.
+ *
+ * @example const { app, close } = await createVaultService(loadVaultConfig(process.env));
+ */
+export async function createVaultService(config: VaultConfig, deps: VaultDeps = {}): Promise<VaultService> {
+  const keys = deps.keyProvider ?? createFileKeyProvider(config.dataDir);
+  const db = await openVaultDatabase(join(config.dataDir, DB_FILE_NAME));
+  const assets = loadFrameAssets(config.distDir);
+  const issuerKeys = createIssuerKeys(config.issuerJwksUrl, {
+    maxAgeMs: config.tuning.issuerJwksMaxAgeMs,
+    cooldownMs: config.tuning.issuerJwksCooldownMs,
+    timeoutMs: config.tuning.httpTimeoutMs,
+  });
+  const framePage = assets.hasScript
+    ? renderFramePage(assets, {
+        version: 1,
+        allowedParentOrigins: [...config.allowedParentOrigins],
+        issuer: config.trustedIssuer,
+        audience: config.origin,
+      })
+    : null;
+
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel, deps.logStream),
+    bodyLimit: TOKENIZE_MAX_BODY_BYTES,
+    // Never trust a client-supplied request id (it would be logged).
+    requestIdHeader: false,
+    return503OnClosing: true,
+  });
+  if (!framePage) app.log.warn({ distDir: config.distDir }, 'frame.js not found: GET /frame answers 500 until `npm run build` ran');
+
+  const outbox = createNoticeOutbox({
+    db,
+    keys,
+    url: config.noticeUrl,
+    fetch: deps.fetch ?? fetch,
+    log: app.log,
+    timeoutMs: config.tuning.httpTimeoutMs,
+    retryInitialMs: config.tuning.noticeRetryInitialMs,
+    retryMaxMs: config.tuning.noticeRetryMaxMs,
+    intervalMs: config.tuning.workerIntervalMs,
+  });
+
+  registerSecurityHeaders(app, config.origin, config.allowedParentOrigins);
+
+  // Only JSON bodies. A parse error becomes a bare BAD_REQUEST: V8's SyntaxError message quotes
+  // the input, which would put card data into an error (and a log line).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: TOKENIZE_MAX_BODY_BYTES }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new PivotError('BAD_REQUEST'), undefined);
+    }
+  });
+
+  app.setErrorHandler((error: Error & { code?: unknown; statusCode?: unknown }, request, reply) => {
+    const code = error instanceof PivotError ? error.code : fastifyErrorCode(error);
+    if (ERROR_CATALOG[code].status >= 500) {
+      // The cause's kind helps operators (ECONNREFUSED, ERR_JWKS_TIMEOUT); its message is not logged.
+      const cause = error.cause as { name?: unknown; code?: unknown } | undefined;
+      const causeKind = cause ? { type: String(cause.name ?? ''), code: typeof cause.code === 'string' ? cause.code : undefined } : undefined;
+      request.log.error({ err: error, code, cause: causeKind }, 'request failed');
+    }
+    else request.log.info({ code }, 'request refused');
+    return sendError(reply, code);
+  });
+  app.setNotFoundHandler((_request, reply) => sendError(reply, 'NOT_FOUND'));
+
+  app.get(FRAME_PATH, async (_request, reply) => {
+    if (!framePage) return sendError(reply, 'INTERNAL_ERROR');
+    return reply.type('text/html; charset=utf-8').send(framePage);
+  });
+
+  app.get<{ Params: { file: string } }>(`${FRAME_ASSETS_PATH}/:file`, async (request, reply) => {
+    const asset = assets.files.get(request.params.file);
+    if (!asset) return sendError(reply, 'NOT_FOUND');
+    return reply.type(asset.contentType).send(asset.body);
+  });
+
+  app.get(ISSUER_JWKS_PATH, async (_request, reply) => {
+    const jwks = await issuerKeys.publicJwks();
+    return reply.type('application/json; charset=utf-8').send(jwks);
+  });
+
+  app.get(VAULT_JWKS_PATH, async (_request, reply) => {
+    return reply.type('application/json; charset=utf-8').send({ keys: await keys.getNoticeVerificationKeys() });
+  });
+
+  const checkOrigin = async (request: FastifyRequest, reply: FastifyReply) => {
+    // The frame is the only legitimate browser caller; it sends its own origin (see card-form.ts).
+    if (request.headers.origin !== config.origin) return sendError(reply, 'ORIGIN_NOT_ALLOWED');
+    return undefined;
+  };
+
+  app.post(TOKENS_PATH, { onRequest: checkOrigin, bodyLimit: TOKENIZE_MAX_BODY_BYTES }, async (request, reply) => {
+    if (request.body === undefined) throw new PivotError('BAD_REQUEST');
+    const { card, noticeId } = await tokenize(
+      {
+        db,
+        keys,
+        outbox,
+        getIssuerKey: issuerKeys.getKey,
+        origin: config.origin,
+        trustedIssuer: config.trustedIssuer,
+        allowedParentOrigins: config.allowedParentOrigins,
+        noticeAudience: config.noticeAudience,
+        ...(deps.now ? { now: deps.now } : {}),
+      },
+      request.body,
+    );
+    request.log.info({ token: card.token, brand: card.brand, noticeId }, 'card tokenized');
+    // Deliver at once; the worker retries on failure. The customer does not wait for the chat.
+    setImmediate(() => void outbox.deliver(noticeId));
+    return reply.status(201).type('application/json; charset=utf-8').send(card);
+  });
+
+  const purge = setInterval(() => {
+    purgeUsedJtis(db, Math.floor(Date.now() / 1000)).catch(() => undefined);
+  }, 60 * 60_000);
+  purge.unref();
+
+  await app.ready();
+  outbox.start();
+
+  let closed = false;
+  return {
+    app,
+    db,
+    keys,
+    notices: outbox,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(purge);
+      await outbox.stop();
+      await app.close();
+      await db.destroy();
+    },
+  };
+}

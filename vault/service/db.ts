@@ -1,0 +1,137 @@
+/**
+ * The vault's own database (`DATA_DIR/vault.db`, SQLite through Kysely), separate from the chat
+ * server's. Migrations are in code and run through Kysely's `Migrator` at start.
+ *
+ * What is stored (and what is not) is the auditor's question; the answer is this file:
+ * - `cards`: card token, AES-GCM ciphertext of {PAN, name} with key id + IV + tag, the keyed
+ *   PAN fingerprint, and display data (brand, last4, expiry). Never a PAN in clear, never a CVC.
+ * - `used_jti`: pivot-token ids already consumed (primary key = the replay guard).
+ * - `notice_outbox`: notices to the chat server not yet acknowledged (display data only).
+ *
+ * @module
+ */
+import { chmodSync, closeSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
+
+/** File name of the database inside DATA_DIR. */
+export const DB_FILE_NAME = 'vault.db';
+
+export interface CardsTable {
+  token: string;
+  key_id: string;
+  iv: Buffer;
+  ciphertext: Buffer;
+  auth_tag: Buffer;
+  fingerprint: string;
+  fingerprint_kid: string;
+  brand: string;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  pivot_jti: string;
+  conversation_id: string;
+  step_id: string;
+  subject: string;
+  created_at: string;
+}
+
+export interface UsedJtiTable {
+  jti: string;
+  /** `exp` of the token, in epoch seconds: rows may be purged once it is well past. */
+  exp: number;
+  used_at: string;
+}
+
+export interface NoticeOutboxTable {
+  /** The notice's `jti`. */
+  id: string;
+  /** JSON of the notice claims minus iat/exp (which are set at each signing). */
+  claims: string;
+  created_at: number;
+  attempts: number;
+  next_attempt_at: number;
+  delivered_at: number | null;
+  /** Status of the last failed attempt ("http 503", "network"): never a body. */
+  last_error: string | null;
+}
+
+export interface VaultDatabase {
+  cards: CardsTable;
+  used_jti: UsedJtiTable;
+  notice_outbox: NoticeOutboxTable;
+}
+
+/** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_init': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('cards')
+        .addColumn('token', 'text', (c) => c.primaryKey())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('iv', 'blob', (c) => c.notNull())
+        .addColumn('ciphertext', 'blob', (c) => c.notNull())
+        .addColumn('auth_tag', 'blob', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('fingerprint_kid', 'text', (c) => c.notNull())
+        .addColumn('brand', 'text', (c) => c.notNull())
+        .addColumn('last4', 'text', (c) => c.notNull())
+        .addColumn('exp_month', 'integer', (c) => c.notNull())
+        .addColumn('exp_year', 'integer', (c) => c.notNull())
+        .addColumn('pivot_jti', 'text', (c) => c.notNull().unique())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('step_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('cards_fingerprint').on('cards').column('fingerprint').execute();
+      await db.schema
+        .createTable('used_jti')
+        .addColumn('jti', 'text', (c) => c.primaryKey())
+        .addColumn('exp', 'integer', (c) => c.notNull())
+        .addColumn('used_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('used_jti_exp').on('used_jti').column('exp').execute();
+      await db.schema
+        .createTable('notice_outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('claims', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'integer', (c) => c.notNull())
+        .addColumn('delivered_at', 'integer')
+        .addColumn('last_error', 'text')
+        .execute();
+      await db.schema.createIndex('notice_outbox_due').on('notice_outbox').columns(['delivered_at', 'next_attempt_at']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('notice_outbox').execute();
+      await db.schema.dropTable('used_jti').execute();
+      await db.schema.dropTable('cards').execute();
+    },
+  },
+};
+
+/** Open (creating if needed) and migrate the vault database at `file`. */
+export async function openVaultDatabase(file: string): Promise<Kysely<VaultDatabase>> {
+  // Owner-only, like the key file (SQLite gives its -wal/-shm files the same mode).
+  closeSync(openSync(file, 'a', 0o600));
+  if (process.platform !== 'win32') chmodSync(file, 0o600);
+  const sqlite = new Database(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  // Freed pages are zeroed, so deleted rows do not linger in the file.
+  sqlite.pragma('secure_delete = ON');
+  const db = new Kysely<VaultDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) } });
+  const { error } = await migrator.migrateToLatest();
+  if (error) {
+    await db.destroy();
+    throw error instanceof Error ? error : new Error('vault database migration failed');
+  }
+  await sql`select 1`.execute(db);
+  return db;
+}

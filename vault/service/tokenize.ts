@@ -1,0 +1,133 @@
+/**
+ * Tokenization: the one place where a PAN enters storage.
+ *
+ * 1. parse the body (TokenizeRequestSchema)                       -> 400 BAD_REQUEST
+ * 2. verify the pivot token authoritatively (issuer keys fetched by the vault, `aud` = vault
+ *    origin, `iss` = trusted issuer, `origin` claim in the allowed parents) -> 401 TOKEN_* / 502
+ * 3. validate the card (Luhn, brand, length, expiry, CVC length)  -> 422 CARD_*
+ * 4. ONE transaction: insert the token's `jti` into `used_jti` (primary key: a second insert
+ *    fails -> 409 TOKEN_REPLAYED), the encrypted card, and the outbox notice.
+ *
+ * Card checks come before the jti is consumed so that a typo does not burn the payment request;
+ * the transaction makes "jti consumed" and "card stored" one fact. The CVC is checked and then
+ * dropped: it is never stored, logged, or sent anywhere.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import type { JWTVerifyGetKey } from 'jose';
+import type { Kysely } from 'kysely';
+import * as v from 'valibot';
+import { PivotError } from '../../protocol/errors.ts';
+import type { CardDisplay } from '../../protocol/frame.ts';
+import { TokenizeRequestSchema } from '../../protocol/vault-api.ts';
+import { validateCard } from '../shared/card.ts';
+import { PivotTokenError, verifyPivotToken } from '../shared/verify-pivot-token.ts';
+import { fingerprintPan, sealCard } from './card-crypto.ts';
+import type { VaultDatabase } from './db.ts';
+import type { KeyProvider } from './keys.ts';
+import type { NoticeOutbox } from './notices.ts';
+
+/** Random bytes in a card token (`tok_` + base64url). */
+export const CARD_TOKEN_BYTES = 24;
+
+export interface TokenizeDeps {
+  readonly db: Kysely<VaultDatabase>;
+  readonly keys: KeyProvider;
+  readonly outbox: NoticeOutbox;
+  readonly getIssuerKey: JWTVerifyGetKey;
+  /** The vault's origin: expected `aud`, and the notices' `iss`. */
+  readonly origin: string;
+  readonly trustedIssuer: string;
+  readonly allowedParentOrigins: readonly string[];
+  /** The chat server's origin: the notices' `aud`. */
+  readonly noticeAudience: string;
+  readonly now?: () => Date;
+}
+
+export interface TokenizeResult {
+  readonly card: CardDisplay;
+  /** Id of the notice queued for the chat server. */
+  readonly noticeId: string;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}
+
+/** Run one tokenization. Rejects with a {@link PivotError}. */
+export async function tokenize(deps: TokenizeDeps, body: unknown): Promise<TokenizeResult> {
+  const parsed = v.safeParse(TokenizeRequestSchema, body);
+  if (!parsed.success) throw new PivotError('BAD_REQUEST');
+  const { pivotToken, card } = parsed.output;
+  const now = deps.now?.() ?? new Date();
+
+  let claims;
+  try {
+    claims = await verifyPivotToken(pivotToken, {
+      getKey: deps.getIssuerKey,
+      issuer: deps.trustedIssuer,
+      audience: deps.origin,
+      allowedOrigins: deps.allowedParentOrigins,
+      now,
+    });
+  } catch (error) {
+    if (error instanceof PivotTokenError) throw new PivotError(error.code, undefined, { cause: error });
+    throw error;
+  }
+
+  const checked = validateCard(card, now);
+  if (!checked.ok) throw new PivotError(checked.code);
+
+  const token = `tok_${randomBytes(CARD_TOKEN_BYTES).toString('base64url')}`;
+  const display: CardDisplay = { token, brand: checked.brand, last4: checked.last4, expMonth: card.expMonth, expYear: card.expYear };
+  const [dataKey, hmacKey] = await Promise.all([deps.keys.currentDataKey(), deps.keys.getHmacKey()]);
+  const name = card.name?.trim();
+  const sealed = sealCard(name ? { pan: checked.pan, name } : { pan: checked.pan }, token, dataKey);
+  const fingerprint = fingerprintPan(checked.pan, hmacKey);
+  const noticeId = `ntc_${randomBytes(18).toString('base64url')}`;
+  const createdAt = now.toISOString();
+
+  await deps.db.transaction().execute(async (trx) => {
+    try {
+      await trx.insertInto('used_jti').values({ jti: claims.jti, exp: claims.exp, used_at: createdAt }).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new PivotError('TOKEN_REPLAYED');
+      throw error;
+    }
+    await trx
+      .insertInto('cards')
+      .values({
+        token,
+        key_id: sealed.keyId,
+        iv: sealed.iv,
+        ciphertext: sealed.ciphertext,
+        auth_tag: sealed.tag,
+        fingerprint,
+        fingerprint_kid: hmacKey.kid,
+        brand: display.brand,
+        last4: display.last4,
+        exp_month: display.expMonth,
+        exp_year: display.expYear,
+        pivot_jti: claims.jti,
+        conversation_id: claims.cnv,
+        step_id: claims.step.id,
+        subject: claims.sub,
+        created_at: createdAt,
+      })
+      .execute();
+    await deps.outbox.enqueue(trx, {
+      iss: deps.origin,
+      aud: deps.noticeAudience,
+      jti: noticeId,
+      cnv: claims.cnv,
+      stp: claims.step.id,
+      ptj: claims.jti,
+      event: 'card_tokenized',
+      card: display,
+    });
+  });
+
+  return { card: display, noticeId };
+}

@@ -1,0 +1,84 @@
+/**
+ * The agent console's REST calls (protocol/chat.ts), each response validated, and where the
+ * agent's session token is kept (sessionStorage of the console's own origin).
+ *
+ * @module
+ */
+import {
+  AgentLoginResponseSchema,
+  ConversationListSchema,
+  EventPageSchema,
+  StepCreatedSchema,
+  WsTicketResponseSchema,
+  type ConversationEvent,
+  type ConversationSummary,
+  type StepRequest,
+} from '../../protocol/chat.ts';
+import { requestJson, toWebSocketOrigin } from '../shared/rest.ts';
+
+export interface AgentSession {
+  readonly session: string;
+  readonly name: string;
+  readonly expiresAt: string;
+}
+
+const STORAGE_KEY = 'spc:agent';
+/** Safety stop for paging through one conversation's history. */
+export const HISTORY_MAX_PAGES = 100;
+
+export function login(server: string, name: string, password: string): Promise<AgentSession> {
+  return requestJson(server, '/v1/agent/sessions', { body: { name, password }, schema: AgentLoginResponseSchema });
+}
+
+export async function listConversations(server: string, token: string): Promise<ConversationSummary[]> {
+  const { conversations } = await requestJson(server, '/v1/agent/conversations', { token, schema: ConversationListSchema });
+  return conversations;
+}
+
+/** Every event of a conversation after `after`, following pages until the server's lastSeq. */
+export async function loadHistory(server: string, token: string, conversationId: string, after = 0): Promise<ConversationEvent[]> {
+  const events: ConversationEvent[] = [];
+  for (let page = 0; page < HISTORY_MAX_PAGES; page++) {
+    const path = `/v1/agent/conversations/${encodeURIComponent(conversationId)}/events?after=${after}`;
+    const result = await requestJson(server, path, { token, schema: EventPageSchema });
+    events.push(...result.events);
+    const last = result.events.at(-1)?.seq ?? after;
+    if (!result.events.length || last >= result.lastSeq) break;
+    after = last;
+  }
+  return events;
+}
+
+export function requestStep(server: string, token: string, conversationId: string, body: StepRequest) {
+  return requestJson(server, `/v1/agent/conversations/${encodeURIComponent(conversationId)}/steps`, {
+    token,
+    body,
+    schema: StepCreatedSchema,
+  });
+}
+
+export async function webSocketUrl(server: string, token: string): Promise<string> {
+  const { ticket } = await requestJson(server, '/v1/ws-tickets', { method: 'POST', token, schema: WsTicketResponseSchema });
+  return `${toWebSocketOrigin(server)}/v1/ws?ticket=${encodeURIComponent(ticket)}`;
+}
+
+export function loadAgentSession(): AgentSession | null {
+  try {
+    const value = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? 'null') as AgentSession | null;
+    if (value && typeof value.session === 'string' && typeof value.name === 'string' && !(Date.parse(value.expiresAt) <= Date.now())) {
+      return value;
+    }
+  } catch {
+    // unreadable: log in again
+  }
+  return null;
+}
+
+export function saveAgentSession(session: AgentSession | null): void {
+  try {
+    if (session) sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
+    else sessionStorage.removeItem(STORAGE_KEY);
+  } catch {
+    // storage disabled: the login lasts for this page only
+  }
+}

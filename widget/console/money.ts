@@ -1,0 +1,34 @@
+/**
+ * Amounts typed by an agent in major units ("12.50") to minor units (1250) without floats.
+ *
+ * @module
+ */
+
+/** Largest amount an agent may request, in minor units (AmountSchema's maximum). */
+export const MAX_AMOUNT_MINOR = 100_000_000;
+
+/** Currencies offered by the console's currency select. */
+export const CONSOLE_CURRENCIES = ['EUR', 'USD', 'GBP', 'CHF', 'SEK', 'JPY'] as const;
+
+/** Minor-unit digits of an ISO 4217 currency (2 when Intl does not know it). */
+export function currencyDigits(currency: string): number {
+  try {
+    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+
+/**
+ * "12.50" (or "12,50", "12.5", "12") in `currency` -> 1250. Returns null for anything that is not
+ * a plain positive amount with at most the currency's number of decimals, or is out of range.
+ */
+export function toMinorUnits(input: string, currency: string): number | null {
+  const digits = currencyDigits(currency);
+  const match = /^(\d{1,12})(?:[.,](\d*))?$/.exec(input.trim());
+  if (!match) return null;
+  const fraction = match[2] ?? '';
+  if (fraction.length > digits) return null;
+  const minor = Number(match[1]) * 10 ** digits + Number(fraction.padEnd(digits, '0') || '0');
+  return Number.isSafeInteger(minor) && minor >= 1 && minor <= MAX_AMOUNT_MINOR ? minor : null;
+}

@@ -1,0 +1,37 @@
+/**
+ * The customer's REST calls to the chat server (protocol/chat.ts), each response validated.
+ *
+ * @module
+ */
+import {
+  PivotTokenResponseSchema,
+  SessionResponseSchema,
+  WsTicketResponseSchema,
+  type IdentityAssertion,
+  type PivotTokenResponse,
+  type SessionRequest,
+  type SessionResponse,
+} from '../../protocol/chat.ts';
+import { requestJson, toWebSocketOrigin } from '../shared/rest.ts';
+
+export function createSession(server: string, body: SessionRequest): Promise<SessionResponse> {
+  return requestJson(server, '/v1/sessions', { body, schema: SessionResponseSchema });
+}
+
+export function stepUp(server: string, token: string, assertion: IdentityAssertion): Promise<SessionResponse> {
+  return requestJson(server, '/v1/sessions/step-up', { token, body: { assertion }, schema: SessionResponseSchema });
+}
+
+export function requestPivotToken(server: string, token: string, stepId: string): Promise<PivotTokenResponse> {
+  return requestJson(server, `/v1/steps/${encodeURIComponent(stepId)}/pivot-token`, {
+    method: 'POST',
+    token,
+    schema: PivotTokenResponseSchema,
+  });
+}
+
+/** A WebSocket URL with a fresh single-use ticket (the ticket is the only thing in the URL). */
+export async function webSocketUrl(server: string, token: string): Promise<string> {
+  const { ticket } = await requestJson(server, '/v1/ws-tickets', { method: 'POST', token, schema: WsTicketResponseSchema });
+  return `${toWebSocketOrigin(server)}/v1/ws?ticket=${encodeURIComponent(ticket)}`;
+}

@@ -1,0 +1,42 @@
+/**
+ * The events `<secure-chat>` dispatches on itself: prefixed `spc-`, kebab-case, typed, and
+ * `bubbles` + `composed` so a page can listen on the element or on `document`.
+ *
+ * @module
+ */
+import type { CardBrand } from '../../protocol/frame.ts';
+import type { Acr } from '../../protocol/pivot-token.ts';
+
+export interface SpcReadyDetail {
+  readonly conversationId: string;
+  readonly acr: Acr;
+}
+export interface SpcLoginRequiredDetail {
+  readonly stepId: string;
+  readonly requiredAcr: Acr;
+}
+export interface SpcStepCompletedDetail {
+  readonly stepId: string;
+  readonly brand: CardBrand;
+  readonly last4: string;
+}
+export interface SpcErrorDetail {
+  /** A code from protocol/errors.ts. */
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface SecureChatEventMap {
+  'spc-ready': CustomEvent<SpcReadyDetail>;
+  'spc-login-required': CustomEvent<SpcLoginRequiredDetail>;
+  'spc-step-completed': CustomEvent<SpcStepCompletedDetail>;
+  'spc-error': CustomEvent<SpcErrorDetail>;
+}
+
+export function emit<K extends keyof SecureChatEventMap>(
+  target: EventTarget,
+  name: K,
+  detail: SecureChatEventMap[K]['detail'],
+): void {
+  target.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+}
