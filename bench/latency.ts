@@ -224,7 +224,7 @@ async function runBaseline(browser: Browser, log: (line: string) => void): Promi
       const deadline = Date.now() + RUN_TIMEOUT_MS;
       while ((at = await readFrameValue(frame)) === null) {
         if (Date.now() > deadline) throw new Error(`latency baseline: run ${run}: input of the empty frame not visible within ${RUN_TIMEOUT_MS} ms`);
-        await sleep(5);
+        await sleep(15);
       }
       const seen = epochNow();
       const frameClock = await clockOffset(frame);
@@ -410,7 +410,7 @@ async function runFlow(browser: Browser, log: (line: string) => void, notes: str
               (await diagnose(page, stepId, origins.vault, consoleLines)),
           );
         }
-        await sleep(5);
+        await sleep(15);
       }
       const seen = epochNow();
       // Confirm with Playwright's own notion of visible + enabled.

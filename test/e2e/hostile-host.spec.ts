@@ -35,7 +35,7 @@ async function agentRequestsPayment(): Promise<void> {
     headers,
     body: JSON.stringify({ name: 'agent', password: AGENT_PASSWORD }),
   });
-  expect(login.status).toBe(200);
+  expect(login.status).toBe(201);
   const { session } = (await login.json()) as { session: string };
   const auth = { ...headers, authorization: `Bearer ${session}` };
   const list = (await (await fetch(`${INTERNAL.chat}/v1/agent/conversations`, { headers: auth })).json()) as {

@@ -109,6 +109,11 @@ test('a customer pays by card inside the vault frame and the agent sees only bra
   expect(findLeaks([...readFiles(DATA_DIR, /^chat\.db/), ...readFiles(LOG_DIR, /\.log$/)], [CVC + '"', `"${CVC}`])).toEqual([]);
   // The vault stores the PAN encrypted: not even its own database holds it in clear.
   expect(findLeaks(readFiles(DATA_DIR, /^vault\.db/), needles)).toEqual([]);
+  // No CSP or Trusted Types violation on the strict bank page or in the vault frame.
+  const violations = customerTraffic.filter(
+    (r) => r.where.startsWith('console') && /Content Security Policy|Trusted Type|Refused to/i.test(r.text),
+  );
+  expect(violations).toEqual([]);
   // Sanity: the chat database was really read and holds the conversation.
   expect(readFiles(DATA_DIR, /^chat\.db/).map((f) => f.text).join('')).toContain('INV-2291');
 
@@ -127,7 +132,7 @@ test('the conversation survives a reload: history is shown once, in order, with 
   await expect(page.getByTestId('message').filter({ hasText: 'third message' })).toBeVisible();
   await page.reload();
   await page.getByTestId('chat-launcher').click();
-  const rows = page.getByTestId('message').filter({ hasText: / message$/ });
+  const rows = page.getByTestId('message').filter({ hasText: /(first|second|third) message/ });
   await expect(rows).toHaveCount(3);
   await expect(rows).toHaveText([/first message/, /second message/, /third message/]);
 });
@@ -135,6 +140,7 @@ test('the conversation survives a reload: history is shown once, in order, with 
 test('a card number typed into the chat itself is masked before anyone stores or sees it', async ({ browser }) => {
   const context = await browser.newContext();
   const page = await context.newPage();
+  const traffic = recordTraffic(page, ORIGINS.vault);
   await page.goto(`${ORIGINS.bank}/`);
   await page.getByTestId('chat-launcher').click();
   await expect(page.getByTestId('chat-status')).toHaveAttribute('data-status', 'online');
@@ -144,6 +150,13 @@ test('a card number typed into the chat itself is masked before anyone stores or
   await expect(row).toContainText('4444');
   await expect(row).not.toContainText('5555 5555 5555 4444');
   expect(findLeaks(readFiles(DATA_DIR, /^chat\.db/), panVariants('5555555555554444'))).toEqual([]);
+  // The detector sees what the customer typed leave the page (so it can fail), and the server's
+  // echo comes back masked.
+  const sent = traffic.filter((r) => r.where.startsWith('ws sent'));
+  const received = traffic.filter((r) => r.where.startsWith('ws received'));
+  expect(findLeaks(sent, panVariants('5555555555554444')).length).toBeGreaterThan(0);
+  expect(received.some((r) => r.text.includes('my card is'))).toBe(true);
+  expect(findLeaks(received, panVariants('5555555555554444'))).toEqual([]);
   expect(readFileSync(join(LOG_DIR, 'chat.log'), 'utf8')).not.toContain('5555555555554444');
   await context.close();
 });
