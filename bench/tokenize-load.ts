@@ -31,6 +31,8 @@ export type LoadCommand =
   | { op: 'warm'; target: Target; count: number; concurrency: number }
   | { op: 'open'; target: Target; rate: number; durationS: number; timeoutMs: number }
   | { op: 'closed'; target: Target; concurrency: number; durationS: number; pool: number; timeoutMs: number }
+  /** Send one request at a time until two in a row answer within `thresholdMs` (the server drained its backlog). */
+  | { op: 'idle'; target: Target; thresholdMs: number; maxMs: number }
   | { op: 'exit' };
 
 export interface PhaseResult {
@@ -257,6 +259,26 @@ async function run(command: LoadCommand): Promise<PhaseResult | undefined> {
       const t = performance.now();
       const bodies = await signBodies(command.pool);
       return closedLoop(command.target, bodies, command.concurrency, command.durationS, command.timeoutMs, performance.now() - t);
+    }
+    case 'idle': {
+      const t = performance.now();
+      const bodies = await signBodies(200);
+      const agent = agentFor(command.target);
+      const result = newResult(performance.now() - t);
+      const start = performance.now();
+      let fast = 0;
+      for (const body of bodies) {
+        if (fast >= 2 || performance.now() - start > command.maxMs) break;
+        const t0 = performance.now();
+        const outcome = await post(agent, command.target, body, command.maxMs);
+        const latency = performance.now() - t0;
+        result.sent++;
+        record(result, outcome, latency);
+        fast = outcome.status === 201 && latency <= command.thresholdMs ? fast + 1 : 0;
+        if (fast === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      result.elapsedMs = performance.now() - start;
+      return result;
     }
     case 'exit':
       for (const agent of agents.values()) agent.destroy();

@@ -8,6 +8,9 @@ import { expect, test, type Page } from '@playwright/test';
 import { AGENT_PASSWORD, INTERNAL, ORIGINS } from './env.ts';
 
 const PAN = '4242424242424242';
+/** Unique per run: a signed-in customer gets their earlier conversation back. */
+const RUN = Math.random().toString(36).slice(2, 10);
+const MARKER = `hostile-page-test-${RUN}`;
 
 /** Runs in the bank page before its own scripts: captures every MessagePort the page posts on. */
 function hostileInit(bankOrigin: string): void {
@@ -41,7 +44,7 @@ async function agentRequestsPayment(): Promise<void> {
   const list = (await (await fetch(`${INTERNAL.chat}/v1/agent/conversations`, { headers: auth })).json()) as {
     conversations: Array<{ id: string; lastText: string | null }>;
   };
-  const conv = list.conversations.find((c) => c.lastText?.includes('hostile-page-test'));
+  const conv = list.conversations.find((c) => c.lastText?.includes(MARKER));
   expect(conv).toBeTruthy();
   const step = await fetch(`${INTERNAL.chat}/v1/agent/conversations/${conv!.id}/steps`, {
     method: 'POST',
@@ -54,14 +57,14 @@ async function agentRequestsPayment(): Promise<void> {
 async function signedInCustomer(page: Page): Promise<void> {
   await page.goto(`${ORIGINS.bank}/`);
   await page.getByTestId('bank-sign-in').click();
-  await page.getByTestId('bank-username').fill('hostile-test-user');
+  await page.getByTestId('bank-username').fill(`hostile-${RUN}`);
   await page.getByTestId('bank-password').fill('demo');
   await page.getByTestId('bank-sign-in-submit').click();
   await page.getByTestId('chat-launcher').click();
   await expect(page.getByTestId('chat-status')).toHaveAttribute('data-status', 'online');
-  await page.getByTestId('chat-input').fill('hostile-page-test');
+  await page.getByTestId('chat-input').fill(MARKER);
   await page.getByTestId('chat-send').click();
-  await expect(page.getByTestId('message').filter({ hasText: 'hostile-page-test' })).toBeVisible();
+  await expect(page.getByTestId('message').filter({ hasText: MARKER })).toBeVisible();
 }
 
 test('a hostile host page can neither read, forge nor drive the vault frame, and the payment still works', async ({ page }) => {

@@ -84,6 +84,9 @@ test('a customer pays by card inside the vault frame and the agent sees only bra
   // The agent's console says the customer is now signed in with the bank.
   await expect(agent.getByTestId('conversation-acr').first()).toHaveText('bank');
 
+  // The step-up shows in the conversation, for both sides.
+  await expect(customer.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
+
   await fillCard(customer);
   await frame.getByRole('button', { name: /pay/i }).click();
 

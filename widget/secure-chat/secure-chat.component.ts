@@ -27,6 +27,8 @@ import { VaultFrame, type VaultFrameUpdate } from './vault-frame.ts';
 
 /** Consecutive "session refused -> new session" rounds before the widget gives up. */
 export const MAX_SESSION_RESTARTS = 3;
+/** How close to the end of the log (px) still counts as "at the end" for following new events. */
+const NEAR_BOTTOM_PX = 48;
 
 const STATUS_TEXT: Record<ConnectionStatus | 'idle', string> = {
   idle: '',
@@ -149,6 +151,13 @@ export class SecureChat extends LitElement {
       const log = this.renderRoot.querySelector('.log');
       if (log) log.scrollTop = log.scrollHeight;
     }
+  }
+
+  /** True when the log is scrolled to (within a line of) its end, measured before a render. */
+  #nearBottom(): boolean {
+    const log = this.renderRoot?.querySelector('.log');
+    if (!log) return true;
+    return log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM_PX;
   }
 
   // ------------------------------------------------------------------ session + connection
@@ -289,7 +298,9 @@ export class SecureChat extends LitElement {
       }
     }
     if (update.error) this.#fail(update.error.code, update.error.message);
-    if (update.events.length || update.pendingChanged) this.#scrollPending = true;
+    // Follow new events only when the reader is already at the end of the log: a customer
+    // scrolled up, or typing in a card form, must not have the page jump under the cursor.
+    if ((update.events.length || update.pendingChanged) && this.#nearBottom()) this.#scrollPending = true;
     this.requestUpdate();
   }
 
