@@ -76,7 +76,9 @@ export async function startService(options: {
   readyLine?: string;
   timeoutMs?: number;
 }): Promise<Service> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, options.entry)], {
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every service under test into <dir>.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(ROOT, options.entry)], {
     cwd: ROOT,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],

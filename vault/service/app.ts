@@ -18,7 +18,9 @@ import { FRAME_PATH } from '../../protocol/frame.ts';
 import { TOKENIZE_MAX_BODY_BYTES } from '../../protocol/vault-api.ts';
 import { FRAME_ASSETS_PATH, ISSUER_JWKS_PATH, TOKENS_PATH, VAULT_JWKS_PATH } from '../shared/frame-config.ts';
 import type { VaultConfig } from './config.ts';
-import { DB_FILE_NAME, openVaultDatabase, type VaultDatabase } from './db.ts';
+import { DB_FILE_NAME, openVaultStore, type VaultDatabase } from './db.ts';
+import type { PostJson } from './post-json.ts';
+import { prepareVaultStatements } from './statements.ts';
 import { loadFrameAssets, renderFramePage } from './frame-page.ts';
 import { registerSecurityHeaders } from './headers.ts';
 import { createIssuerKeys } from './issuer-keys.ts';
@@ -33,8 +35,8 @@ export const USED_JTI_RETENTION_S = 24 * 60 * 60;
 export interface VaultDeps {
   /** Where log lines go (default stdout). */
   readonly logStream?: NodeJS.WritableStream;
-  /** Outbound HTTP for notices (default global fetch). */
-  readonly fetch?: typeof fetch;
+  /** Outbound HTTP for notices (default: keep-alive node:http POST, post-json.ts). */
+  readonly post?: PostJson;
   /** Key provider (default: the file provider in DATA_DIR). */
   readonly keyProvider?: KeyProvider;
   /** Clock (tests). */
@@ -82,7 +84,8 @@ function sendError(reply: FastifyReply, code: ErrorCode): FastifyReply {
  */
 export async function createVaultService(config: VaultConfig, deps: VaultDeps = {}): Promise<VaultService> {
   const keys = deps.keyProvider ?? createFileKeyProvider(config.dataDir);
-  const db = await openVaultDatabase(join(config.dataDir, DB_FILE_NAME));
+  const { db, sqlite } = await openVaultStore(join(config.dataDir, DB_FILE_NAME));
+  const statements = prepareVaultStatements(sqlite);
   const assets = loadFrameAssets(config.distDir);
   const issuerKeys = createIssuerKeys(config.issuerJwksUrl, {
     maxAgeMs: config.tuning.issuerJwksMaxAgeMs,
@@ -108,10 +111,10 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
   if (!framePage) app.log.warn({ distDir: config.distDir }, 'frame.js not found: GET /frame answers 500 until `npm run build` ran');
 
   const outbox = createNoticeOutbox({
-    db,
+    statements,
     keys,
     url: config.noticeUrl,
-    fetch: deps.fetch ?? fetch,
+    ...(deps.post ? { post: deps.post } : {}),
     log: app.log,
     timeoutMs: config.tuning.httpTimeoutMs,
     retryInitialMs: config.tuning.noticeRetryInitialMs,
@@ -175,9 +178,8 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
     if (request.body === undefined) throw new PivotError('BAD_REQUEST');
     const { card, noticeId } = await tokenize(
       {
-        db,
+        statements,
         keys,
-        outbox,
         getIssuerKey: issuerKeys.getKey,
         origin: config.origin,
         trustedIssuer: config.trustedIssuer,
@@ -213,6 +215,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
       clearInterval(purge);
       await outbox.stop();
       await app.close();
+      statements.flush();
       await db.destroy();
     },
   };

@@ -51,7 +51,6 @@ export interface NoticeOutboxTable {
   created_at: number;
   attempts: number;
   next_attempt_at: number;
-  delivered_at: number | null;
   /** Status of the last failed attempt ("http 503", "network"): never a body. */
   last_error: string | null;
 }
@@ -79,7 +78,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .addColumn('last4', 'text', (c) => c.notNull())
         .addColumn('exp_month', 'integer', (c) => c.notNull())
         .addColumn('exp_year', 'integer', (c) => c.notNull())
-        .addColumn('pivot_jti', 'text', (c) => c.notNull().unique())
+        // Not unique-indexed: used_jti's primary key already allows one card per pivot token, and
+        // every index is one more random page written per card.
+        .addColumn('pivot_jti', 'text', (c) => c.notNull())
         .addColumn('conversation_id', 'text', (c) => c.notNull())
         .addColumn('step_id', 'text', (c) => c.notNull())
         .addColumn('subject', 'text', (c) => c.notNull())
@@ -91,6 +92,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .addColumn('jti', 'text', (c) => c.primaryKey())
         .addColumn('exp', 'integer', (c) => c.notNull())
         .addColumn('used_at', 'text', (c) => c.notNull())
+        .modifyEnd(sql`without rowid`)
         .execute();
       await db.schema.createIndex('used_jti_exp').on('used_jti').column('exp').execute();
       await db.schema
@@ -100,10 +102,10 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .addColumn('created_at', 'integer', (c) => c.notNull())
         .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('next_attempt_at', 'integer', (c) => c.notNull())
-        .addColumn('delivered_at', 'integer')
         .addColumn('last_error', 'text')
+        .modifyEnd(sql`without rowid`)
         .execute();
-      await db.schema.createIndex('notice_outbox_due').on('notice_outbox').columns(['delivered_at', 'next_attempt_at']).execute();
+      // No index: delivered notices are deleted, so the table only ever holds the few in flight.
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('notice_outbox').execute();
@@ -115,6 +117,15 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
 
 /** Open (creating if needed) and migrate the vault database at `file`. */
 export async function openVaultDatabase(file: string): Promise<Kysely<VaultDatabase>> {
+  return (await openVaultStore(file)).db;
+}
+
+/**
+ * Open and migrate the vault database, returning both the Kysely instance (schema, cold queries)
+ * and the underlying SQLite handle (hot-path prepared statements, see statements.ts). Both share
+ * one connection; no Kysely transaction is ever held open across an `await` at run time.
+ */
+export async function openVaultStore(file: string): Promise<{ db: Kysely<VaultDatabase>; sqlite: Database.Database }> {
   // Owner-only, like the key file (SQLite gives its -wal/-shm files the same mode).
   closeSync(openSync(file, 'a', 0o600));
   if (process.platform !== 'win32') chmodSync(file, 0o600);
@@ -125,6 +136,8 @@ export async function openVaultDatabase(file: string): Promise<Kysely<VaultDatab
   sqlite.pragma('foreign_keys = ON');
   // Freed pages are zeroed, so deleted rows do not linger in the file.
   sqlite.pragma('secure_delete = ON');
+  // 32 MiB of page cache (the default is 2 MiB): the random-key indexes stay in memory.
+  sqlite.pragma('cache_size = -32768');
   const db = new Kysely<VaultDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
   const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) } });
   const { error } = await migrator.migrateToLatest();
@@ -133,5 +146,5 @@ export async function openVaultDatabase(file: string): Promise<Kysely<VaultDatab
     throw error instanceof Error ? error : new Error('vault database migration failed');
   }
   await sql`select 1`.execute(db);
-  return db;
+  return { db, sqlite };
 }

@@ -15,11 +15,11 @@
  * @module
  */
 import { SignJWT } from 'jose';
-import type { Kysely, Transaction } from 'kysely';
 import * as v from 'valibot';
 import { VAULT_NOTICE_TTL_S, VAULT_NOTICE_TYP, VaultNoticeClaimsSchema, type VaultNoticeClaims } from '../../protocol/vault-api.ts';
-import type { VaultDatabase } from './db.ts';
 import type { KeyProvider } from './keys.ts';
+import { postJson, type PostJson } from './post-json.ts';
+import type { VaultStatements } from './statements.ts';
 
 /** Notices looked at per worker pass. */
 export const NOTICE_BATCH_SIZE = 50;
@@ -33,10 +33,11 @@ export interface NoticeLog {
 }
 
 export interface NoticeOutboxOptions {
-  readonly db: Kysely<VaultDatabase>;
+  readonly statements: VaultStatements;
   readonly keys: KeyProvider;
   readonly url: string;
-  readonly fetch: typeof fetch;
+  /** Transport; defaults to a keep-alive node:http(s) POST. */
+  readonly post?: PostJson;
   readonly log: NoticeLog;
   readonly timeoutMs: number;
   readonly retryInitialMs: number;
@@ -46,8 +47,6 @@ export interface NoticeOutboxOptions {
 }
 
 export interface NoticeOutbox {
-  /** Insert a notice inside the caller's transaction. */
-  enqueue(trx: Transaction<VaultDatabase>, claims: StoredNoticeClaims): Promise<void>;
   /** Try to deliver one notice now; resolves true once it is delivered. */
   deliver(id: string): Promise<boolean>;
   /** Deliver every notice that is due (worker pass). */
@@ -81,7 +80,8 @@ export async function signNotice(claims: StoredNoticeClaims, keys: KeyProvider, 
 }
 
 export function createNoticeOutbox(options: NoticeOutboxOptions): NoticeOutbox {
-  const { db, log } = options;
+  const { statements, log } = options;
+  const post = options.post ?? postJson;
   const now = options.now ?? Date.now;
   const inFlight = new Map<string, Promise<boolean>>();
   let timer: NodeJS.Timeout | undefined;
@@ -89,30 +89,15 @@ export function createNoticeOutbox(options: NoticeOutboxOptions): NoticeOutbox {
   let pass: Promise<void> | undefined;
 
   async function attempt(id: string): Promise<boolean> {
-    const row = await db.selectFrom('notice_outbox').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row || row.delivered_at !== null) return true;
+    const row = statements.getNotice(id);
+    if (!row) return true; // already delivered
     let outcome: string;
     try {
       const notice = await signNotice(JSON.parse(row.claims) as StoredNoticeClaims, options.keys, Math.floor(now() / 1000));
-      const response = await options.fetch(options.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ notice }),
-        redirect: 'error',
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      let code: unknown;
-      if (response.status === 409) {
-        code = ((await response.json().catch(() => null)) as { error?: { code?: unknown } } | null)?.error?.code;
-      } else {
-        await response.body?.cancel();
-      }
+      const response = await post(options.url, { notice }, options.timeoutMs);
+      const code = response.status === 409 ? (response.json as { error?: { code?: unknown } } | null)?.error?.code : undefined;
       if ((response.status >= 200 && response.status < 300) || (response.status === 409 && code === 'NOTICE_REPLAYED')) {
-        await db
-          .updateTable('notice_outbox')
-          .set({ delivered_at: now(), attempts: row.attempts + 1, last_error: null })
-          .where('id', '=', id)
-          .execute();
+        statements.markDelivered(id);
         log.info({ noticeId: id, status: response.status, attempts: row.attempts + 1 }, 'notice delivered');
         return true;
       }
@@ -122,11 +107,7 @@ export function createNoticeOutbox(options: NoticeOutboxOptions): NoticeOutbox {
     }
     const attempts = row.attempts + 1;
     const delay = backoffMs(attempts, options.retryInitialMs, options.retryMaxMs);
-    await db
-      .updateTable('notice_outbox')
-      .set({ attempts, next_attempt_at: now() + delay, last_error: outcome })
-      .where('id', '=', id)
-      .execute();
+    statements.markFailed(id, attempts, now() + delay, outcome);
     log.warn({ noticeId: id, outcome, attempts, retryInMs: delay }, 'notice not delivered; will retry');
     return false;
   }
@@ -145,15 +126,8 @@ export function createNoticeOutbox(options: NoticeOutboxOptions): NoticeOutbox {
   }
 
   async function deliverDue(): Promise<void> {
-    const due = await db
-      .selectFrom('notice_outbox')
-      .select('id')
-      .where('delivered_at', 'is', null)
-      .where('next_attempt_at', '<=', now())
-      .orderBy('next_attempt_at')
-      .limit(NOTICE_BATCH_SIZE)
-      .execute();
-    await Promise.all(due.map((row) => deliver(row.id)));
+    const due = statements.dueNotices(now(), NOTICE_BATCH_SIZE);
+    await Promise.all(due.map((id) => deliver(id)));
   }
 
   const schedule = (): void => {
@@ -167,13 +141,6 @@ export function createNoticeOutbox(options: NoticeOutboxOptions): NoticeOutbox {
   };
 
   return {
-    async enqueue(trx, claims) {
-      const at = now();
-      await trx
-        .insertInto('notice_outbox')
-        .values({ id: claims.jti, claims: JSON.stringify(claims), created_at: at, attempts: 0, next_attempt_at: at, delivered_at: null, last_error: null })
-        .execute();
-    },
     deliver,
     deliverDue,
     start() {

@@ -16,7 +16,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { JWTVerifyGetKey } from 'jose';
-import type { Kysely } from 'kysely';
 import * as v from 'valibot';
 import { PivotError } from '../../protocol/errors.ts';
 import type { CardDisplay } from '../../protocol/frame.ts';
@@ -24,17 +23,16 @@ import { TokenizeRequestSchema } from '../../protocol/vault-api.ts';
 import { validateCard } from '../shared/card.ts';
 import { PivotTokenError, verifyPivotToken } from '../shared/verify-pivot-token.ts';
 import { fingerprintPan, sealCard } from './card-crypto.ts';
-import type { VaultDatabase } from './db.ts';
 import type { KeyProvider } from './keys.ts';
-import type { NoticeOutbox } from './notices.ts';
+import type { StoredNoticeClaims } from './notices.ts';
+import type { VaultStatements } from './statements.ts';
 
 /** Random bytes in a card token (`tok_` + base64url). */
 export const CARD_TOKEN_BYTES = 24;
 
 export interface TokenizeDeps {
-  readonly db: Kysely<VaultDatabase>;
+  readonly statements: VaultStatements;
   readonly keys: KeyProvider;
-  readonly outbox: NoticeOutbox;
   readonly getIssuerKey: JWTVerifyGetKey;
   /** The vault's origin: expected `aud`, and the notices' `iss`. */
   readonly origin: string;
@@ -49,11 +47,6 @@ export interface TokenizeResult {
   readonly card: CardDisplay;
   /** Id of the notice queued for the chat server. */
   readonly noticeId: string;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }
 
 /** Run one tokenization. Rejects with a {@link PivotError}. */
@@ -89,45 +82,40 @@ export async function tokenize(deps: TokenizeDeps, body: unknown): Promise<Token
   const noticeId = `ntc_${randomBytes(18).toString('base64url')}`;
   const createdAt = now.toISOString();
 
-  await deps.db.transaction().execute(async (trx) => {
-    try {
-      await trx.insertInto('used_jti').values({ jti: claims.jti, exp: claims.exp, used_at: createdAt }).execute();
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new PivotError('TOKEN_REPLAYED');
-      throw error;
-    }
-    await trx
-      .insertInto('cards')
-      .values({
-        token,
-        key_id: sealed.keyId,
-        iv: sealed.iv,
-        ciphertext: sealed.ciphertext,
-        auth_tag: sealed.tag,
-        fingerprint,
-        fingerprint_kid: hmacKey.kid,
-        brand: display.brand,
-        last4: display.last4,
-        exp_month: display.expMonth,
-        exp_year: display.expYear,
-        pivot_jti: claims.jti,
-        conversation_id: claims.cnv,
-        step_id: claims.step.id,
-        subject: claims.sub,
-        created_at: createdAt,
-      })
-      .execute();
-    await deps.outbox.enqueue(trx, {
-      iss: deps.origin,
-      aud: deps.noticeAudience,
-      jti: noticeId,
-      cnv: claims.cnv,
-      stp: claims.step.id,
-      ptj: claims.jti,
-      event: 'card_tokenized',
-      card: display,
-    });
-  });
+  const claimsForNotice: StoredNoticeClaims = {
+    iss: deps.origin,
+    aud: deps.noticeAudience,
+    jti: noticeId,
+    cnv: claims.cnv,
+    stp: claims.step.id,
+    ptj: claims.jti,
+    event: 'card_tokenized',
+    card: display,
+  };
+  const queuedAt = now.getTime();
+  const stored = deps.statements.storeTokenized(
+    { jti: claims.jti, exp: claims.exp, used_at: createdAt },
+    {
+      token,
+      key_id: sealed.keyId,
+      iv: sealed.iv,
+      ciphertext: sealed.ciphertext,
+      auth_tag: sealed.tag,
+      fingerprint,
+      fingerprint_kid: hmacKey.kid,
+      brand: display.brand,
+      last4: display.last4,
+      exp_month: display.expMonth,
+      exp_year: display.expYear,
+      pivot_jti: claims.jti,
+      conversation_id: claims.cnv,
+      step_id: claims.step.id,
+      subject: claims.sub,
+      created_at: createdAt,
+    },
+    { id: noticeId, claims: JSON.stringify(claimsForNotice), created_at: queuedAt, attempts: 0, next_attempt_at: queuedAt, last_error: null },
+  );
+  if (!stored) throw new PivotError('TOKEN_REPLAYED');
 
   return { card: display, noticeId };
 }
