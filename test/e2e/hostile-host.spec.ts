@@ -4,6 +4,8 @@
  * steals the widget's Comlink port to send GET/SET/CONSTRUCT messages. Each attempt fails, and
  * the payment still works.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect, test, type Page } from '@playwright/test';
 import { AGENT_PASSWORD, INTERNAL, ORIGINS } from './env.ts';
 
@@ -132,6 +134,29 @@ test('a hostile host page can neither read, forge nor drive the vault frame, and
   await frame.getByLabel(/security code|cvc/i).fill('123');
   await frame.getByRole('button', { name: /pay/i }).click();
   await expect(page.getByTestId('step-status')).toContainText('4242');
+});
+
+test('a site that is not a configured bank cannot frame the vault: the browser blocks it by CSP', async ({ page }) => {
+  // A real page on another site, served from loopback like the others.
+  const evil = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<!doctype html><title>Not a bank</title><iframe id="v" src="${ORIGINS.vault}/frame" title="vault"></iframe>`);
+  });
+  await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+  const port = (evil.address() as AddressInfo).port;
+  const messages: string[] = [];
+  page.on('console', (m) => messages.push(m.text()));
+  try {
+    const vaultResponse = page.waitForResponse((r) => r.url().startsWith(`${ORIGINS.vault}/frame`));
+    await page.goto(`http://evil.localhost:${port}/`);
+    expect((await vaultResponse).status()).toBe(200); // the request happened; rendering is what is refused
+    await expect.poll(() => messages.some((m) => /frame-ancestors/.test(m))).toBe(true);
+    const vaultFrame = page.frames().find((f) => f.url().startsWith(ORIGINS.vault));
+    if (vaultFrame) expect(await vaultFrame.locator('input').count()).toBe(0);
+    await expect(page.frameLocator('#v').getByLabel('Card number')).toHaveCount(0);
+  } finally {
+    evil.close();
+  }
 });
 
 test('the vault frame refuses to render when it is not framed by an allowed bank origin', async ({ page }) => {

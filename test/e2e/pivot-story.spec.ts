@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { FRAME_INITIAL_HEIGHT_PX } from '../../protocol/frame.ts';
 import { AGENT_PASSWORD, DATA_DIR, LOG_DIR, ORIGINS } from './env.ts';
 import { findLeaks, hostVisibleState, panVariants, readFiles, recordTraffic } from './leaks.ts';
 
@@ -71,9 +72,12 @@ test('a customer pays by card inside the vault frame and the agent sees only bra
   await customer.getByTestId('bank-password').fill('demo');
   await customer.getByTestId('bank-sign-in-submit').click();
 
-  // The vault frame appears inline, showing amount and purpose from the SIGNED token.
+  // The vault frame appears inline, showing amount and purpose from the SIGNED token. Its height
+  // is reserved before it loads, so nothing in the chat jumps when it does.
   const frameEl = customer.locator('[data-testid="vault-frame"]');
   await expect(frameEl).toBeVisible();
+  const firstHeight = await frameEl.evaluate((el) => el.getBoundingClientRect().height);
+  expect(firstHeight).toBeGreaterThanOrEqual(FRAME_INITIAL_HEIGHT_PX - 1);
   await expect(frameEl).toHaveAttribute('sandbox', /allow-scripts/);
   await expect(frameEl).not.toHaveAttribute('sandbox', /allow-top-navigation|allow-popups/);
   await expect(frameEl).toHaveAttribute('referrerpolicy', 'no-referrer');
