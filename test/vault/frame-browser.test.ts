@@ -68,6 +68,7 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
           logLevel: 'warn',
           distDir: dist.path,
           tuning: DEFAULT_TUNING,
+          tokenizeRatePerMinute: 120,
         },
         { logStream: logCapture().stream },
       )

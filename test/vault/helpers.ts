@@ -143,6 +143,7 @@ export interface VaultFixtureOptions {
   readonly dataDir?: string;
   readonly allowedParentOrigins?: string[];
   readonly issuerJwksUrl?: string;
+  readonly tokenizeRatePerMinute?: number;
 }
 
 /** A vault service on a temp DATA_DIR, trusting `issuer` (JWKS served on port 0). */
@@ -164,6 +165,8 @@ export async function startVault(options: VaultFixtureOptions = {}): Promise<Vau
     logLevel: 'info',
     distDir: options.distDir ?? join(dataDir, 'no-dist'),
     tuning: { ...DEFAULT_TUNING, noticeRetryInitialMs: 50, noticeRetryMaxMs: 200, workerIntervalMs: 25, ...options.tuning },
+    // Off unless a test asks for it: most files send far more than a burst from one address.
+    tokenizeRatePerMinute: options.tokenizeRatePerMinute ?? 0,
   };
   const service = await createVaultService(config, options.deps ?? { logStream: logCapture().stream });
   return {

@@ -20,6 +20,7 @@ import { FRAME_ASSETS_PATH, ISSUER_JWKS_PATH, TOKENS_PATH, VAULT_JWKS_PATH } fro
 import type { VaultConfig } from './config.ts';
 import { DB_FILE_NAME, openVaultStore, type VaultDatabase } from './db.ts';
 import type { PostJson } from './post-json.ts';
+import { createAttemptLimiter, createClientLimiter } from './rate-limit.ts';
 import { prepareVaultStatements } from './statements.ts';
 import { loadFrameAssets, renderFramePage } from './frame-page.ts';
 import { registerSecurityHeaders } from './headers.ts';
@@ -86,6 +87,8 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
   const keys = deps.keyProvider ?? createFileKeyProvider(config.dataDir);
   const { db, sqlite } = await openVaultStore(join(config.dataDir, DB_FILE_NAME));
   const statements = prepareVaultStatements(sqlite);
+  const attempts = createAttemptLimiter();
+  const clients = createClientLimiter(config.tokenizeRatePerMinute);
   const assets = loadFrameAssets(config.distDir);
   const issuerKeys = createIssuerKeys(config.issuerJwksUrl, {
     maxAgeMs: config.tuning.issuerJwksMaxAgeMs,
@@ -176,10 +179,12 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
 
   app.post(TOKENS_PATH, { onRequest: checkOrigin, bodyLimit: TOKENIZE_MAX_BODY_BYTES }, async (request, reply) => {
     if (request.body === undefined) throw new PivotError('BAD_REQUEST');
+    if (!clients.take(request.ip, Date.now())) throw new PivotError('RATE_LIMITED');
     const { card, noticeId } = await tokenize(
       {
         statements,
         keys,
+        attempts,
         getIssuerKey: issuerKeys.getKey,
         origin: config.origin,
         trustedIssuer: config.trustedIssuer,

@@ -6,6 +6,7 @@
  * @module
  */
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_TOKENIZE_RATE_PER_MINUTE } from './rate-limit.ts';
 
 export interface VaultTuning {
   /** How long the issuer JWKS is cached, in ms. */
@@ -55,6 +56,8 @@ export interface VaultConfig {
   /** Directory of the built frame assets (not an env variable: `dist/vault` of this checkout). */
   readonly distDir: string;
   readonly tuning: VaultTuning;
+  /** Tokenize requests per minute per client address (`VAULT_TOKENIZE_RATE_PER_MINUTE`; 0 = off). */
+  readonly tokenizeRatePerMinute: number;
 }
 
 /** Normalise an origin; throws unless `value` is exactly a scheme + host + optional port. */
@@ -78,6 +81,12 @@ function parseUrl(value: string, name: string): string {
   } catch {
     throw new Error(`${name}: not an http(s) URL`);
   }
+}
+
+function parseRate(value: string): number {
+  const rate = Number(value);
+  if (!Number.isInteger(rate) || rate < 0) throw new Error('VAULT_TOKENIZE_RATE_PER_MINUTE: a whole number >= 0');
+  return rate;
 }
 
 function parsePort(value: string, name: string): number {
@@ -127,5 +136,6 @@ export function loadVaultConfig(env: Record<string, string | undefined> = proces
     logLevel: get('LOG_LEVEL', 'info'),
     distDir: fileURLToPath(new URL('../../dist/vault/', import.meta.url)),
     tuning: DEFAULT_TUNING,
+    tokenizeRatePerMinute: parseRate(get('VAULT_TOKENIZE_RATE_PER_MINUTE', String(DEFAULT_TOKENIZE_RATE_PER_MINUTE))),
   };
 }

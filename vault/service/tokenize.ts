@@ -4,7 +4,8 @@
  * 1. parse the body (TokenizeRequestSchema)                       -> 400 BAD_REQUEST
  * 2. verify the pivot token authoritatively (issuer keys fetched by the vault, `aud` = vault
  *    origin, `iss` = trusted issuer, `origin` claim in the allowed parents) -> 401 TOKEN_* / 502
- * 3. validate the card (Luhn, brand, length, expiry, CVC length)  -> 422 CARD_*
+ * 3. validate the card (Luhn, brand, length, expiry, CVC length)  -> 422 CARD_*; after
+ *    MAX_ATTEMPTS_PER_PIVOT_TOKEN refused cards the token is refused (rate-limit.ts) -> 429
  * 4. ONE transaction: insert the token's `jti` into `used_jti` (primary key: a second insert
  *    fails -> 409 TOKEN_REPLAYED), the encrypted card, and the outbox notice.
  *
@@ -25,6 +26,7 @@ import { PivotTokenError, verifyPivotToken } from '../shared/verify-pivot-token.
 import { fingerprintPan, sealCard } from './card-crypto.ts';
 import type { KeyProvider } from './keys.ts';
 import type { StoredNoticeClaims } from './notices.ts';
+import type { AttemptLimiter } from './rate-limit.ts';
 import type { VaultStatements } from './statements.ts';
 
 /** Random bytes in a card token (`tok_` + base64url). */
@@ -33,6 +35,8 @@ export const CARD_TOKEN_BYTES = 24;
 export interface TokenizeDeps {
   readonly statements: VaultStatements;
   readonly keys: KeyProvider;
+  /** Attempts per pivot token (card-testing guard); absent = unlimited. */
+  readonly attempts?: AttemptLimiter;
   readonly getIssuerKey: JWTVerifyGetKey;
   /** The vault's origin: expected `aud`, and the notices' `iss`. */
   readonly origin: string;
@@ -70,8 +74,14 @@ export async function tokenize(deps: TokenizeDeps, body: unknown): Promise<Token
     throw error;
   }
 
+  const nowS = Math.floor(now.getTime() / 1000);
+  if (deps.attempts?.blocked(claims.jti, nowS)) throw new PivotError('RATE_LIMITED');
+
   const checked = validateCard(card, now);
-  if (!checked.ok) throw new PivotError(checked.code);
+  if (!checked.ok) {
+    deps.attempts?.failed(claims.jti, claims.exp, nowS);
+    throw new PivotError(checked.code);
+  }
 
   const token = `tok_${randomBytes(CARD_TOKEN_BYTES).toString('base64url')}`;
   const display: CardDisplay = { token, brand: checked.brand, last4: checked.last4, expMonth: card.expMonth, expYear: card.expYear };
