@@ -3,16 +3,23 @@
  * own, the proof that the chat widget works on a host page that allows no inline script or style.
  *
  *   default-src 'self'; script-src 'self' CHAT_ORIGIN; connect-src CHAT_ORIGIN ws(s)://chat;
- *   frame-src VAULT_ORIGIN; style-src 'self'; img-src 'self' data:; ...
+ *   frame-src VAULT_ORIGIN; style-src 'self'; img-src 'self' data:; ...;
+ *   report-uri CHAT_ORIGIN/v1/csp-reports
+ *
+ * (`report-uri` alone: Chromium ignores it when `report-to` is also present, and delivers
+ * Reporting API reports in batches a minute or more late; docs/merchant-hardening.md.)
  *
  * The chat and vault origins are configurable, so `index.html` holds `{{CHAT_ORIGIN}}` and
- * `{{VAULT_ORIGIN}}` and is templated at start-up. Requests are logged as JSON lines (method,
+ * `{{VAULT_ORIGIN}}` and is templated at start-up. The loader's script tag is pinned with
+ * Subresource Integrity: `{{LOADER_INTEGRITY}}` is the sha384 of `dist/widget/loader.js` (the
+ * file the chat server serves), computed when the page is served so a rebuild is picked up. Requests are logged as JSON lines (method,
  * path without query, status).
  *
  * Run: `tsx demo/bank-server.ts`; for tests: `startBankServer({ port: 0, ... })`.
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +34,8 @@ export interface BankServerOptions {
   readonly chatOrigin?: string;
   /** Public origin of the vault; default `VAULT_ORIGIN` or http://vault.localhost:$VAULT_PORT. */
   readonly vaultOrigin?: string;
+  /** Where the built widget is (its `loader.js` is hashed for SRI); default `dist/widget`. */
+  readonly widgetDir?: string;
   /** Write one JSON line per request (default true when run as a process, false in tests). */
   readonly log?: boolean;
 }
@@ -49,6 +58,17 @@ export interface BankServer {
 type Env = Readonly<Record<string, string | undefined>>;
 
 const ROOT = new URL('./bank/', import.meta.url);
+const DEFAULT_WIDGET_DIR = new URL('../dist/widget/', import.meta.url);
+
+/** Path of the CSP report endpoint on the chat server. */
+export const CSP_REPORT_PATH = '/v1/csp-reports';
+
+/** The SRI value (`sha384-<base64>`) of the loader in `widgetDir`. Throws when it is not built. */
+export function loaderIntegrity(widgetDir: URL | string = DEFAULT_WIDGET_DIR): string {
+  const file = typeof widgetDir === 'string' ? `${widgetDir.replace(/\/+$/, '')}/loader.js` : new URL('loader.js', widgetDir);
+  return `sha384-${createHash('sha384').update(readFileSync(file)).digest('base64')}`;
+}
+
 
 /** Files served, by URL path; nothing else exists. */
 const FILES: Readonly<Record<string, { file: string; type: string }>> = {
@@ -83,6 +103,7 @@ export function bankCsp(chatOrigin: string, vaultOrigin: string): string {
     "base-uri 'self'",
     "form-action 'self'",
     "frame-ancestors 'none'",
+    `report-uri ${chatOrigin}${CSP_REPORT_PATH}`,
   ].join('; ');
 }
 
@@ -94,14 +115,27 @@ export async function startBankServer(options: BankServerOptions = {}): Promise<
     chatOrigin: options.chatOrigin ? originOf(options.chatOrigin, 'chatOrigin') : defaults.chatOrigin,
     vaultOrigin: options.vaultOrigin ? originOf(options.vaultOrigin, 'vaultOrigin') : defaults.vaultOrigin,
   };
+  const widgetDir = options.widgetDir ?? DEFAULT_WIDGET_DIR;
   const bodies = new Map<string, Buffer>();
+  let indexTemplate = '';
   for (const { file } of Object.values(FILES)) {
     let text = readFileSync(new URL(file, ROOT), 'utf8');
     if (file === 'index.html') {
       text = text.replaceAll('{{CHAT_ORIGIN}}', escapeHtml(config.chatOrigin)).replaceAll('{{VAULT_ORIGIN}}', escapeHtml(config.vaultOrigin));
+      indexTemplate = text;
     }
     bodies.set(file, Buffer.from(text, 'utf8'));
   }
+  /** The page with the loader's current hash (undefined when the widget is not built). */
+  const indexBody = (): Buffer | undefined => {
+    let integrity: string;
+    try {
+      integrity = loaderIntegrity(widgetDir);
+    } catch {
+      return undefined;
+    }
+    return Buffer.from(indexTemplate.replaceAll('{{LOADER_INTEGRITY}}', escapeHtml(integrity)), 'utf8');
+  };
   const headers = {
     'content-security-policy': bankCsp(config.chatOrigin, config.vaultOrigin),
     'x-content-type-options': 'nosniff',
@@ -115,15 +149,21 @@ export async function startBankServer(options: BankServerOptions = {}): Promise<
     const path = (request.url ?? '/').split('?')[0]!;
     const entry = Object.hasOwn(FILES, path) ? FILES[path] : undefined;
     let status: number;
+    let pageBody: Buffer | undefined;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       status = 405;
       response.writeHead(status, { ...headers, allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('Method not allowed\n');
     } else if (!entry) {
       status = 404;
       response.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end('Not found\n');
+    } else if (entry.file === 'index.html' && (pageBody = indexBody()) === undefined) {
+      status = 500;
+      response
+        .writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8' })
+        .end('dist/widget/loader.js is not built: run `npm run build`.\n');
     } else {
       status = 200;
-      const body = bodies.get(entry.file)!;
+      const body = entry.file === 'index.html' ? pageBody! : bodies.get(entry.file)!;
       response.writeHead(status, { ...headers, 'content-type': entry.type, 'content-length': body.length });
       response.end(request.method === 'HEAD' ? undefined : body);
     }

@@ -25,7 +25,7 @@ export const ERROR_CATALOG = {
   // ---- generic request validation ----
   BAD_REQUEST: { status: 400, audience: 'MERCHANT', message: 'The request does not match the schema.' },
   BODY_TOO_LARGE: { status: 413, audience: 'MERCHANT', message: 'The request body is larger than allowed.' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, audience: 'MERCHANT', message: 'Only application/json is accepted.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, audience: 'MERCHANT', message: 'The request body has a content type this route does not accept.' },
   NOT_FOUND: { status: 404, audience: 'MERCHANT', message: 'No such resource.' },
   RATE_LIMITED: { status: 429, audience: 'CUSTOMER', message: 'Too many requests; slow down.' },
   INTERNAL_ERROR: { status: 500, audience: 'INTERNAL', message: 'Something went wrong on our side.' },

@@ -7,3 +7,4 @@ export * from './pivot-token.ts';
 export * from './frame.ts';
 export * from './chat.ts';
 export * from './vault-api.ts';
+export * from './csp-report.ts';

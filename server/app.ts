@@ -18,6 +18,7 @@ import { loggerOptions, type LoggerDestination } from './logger.ts';
 import { createNoticeVerifier } from './notices.ts';
 import { MemoryPubSub, type PubSub } from './pubsub.ts';
 import { agentRoutes } from './routes/agent.ts';
+import { cspReportRoutes } from './routes/csp-reports.ts';
 import { jwksRoutes } from './routes/jwks.ts';
 import { noticeRoutes } from './routes/notices.ts';
 import { pivotTokenRoutes } from './routes/pivot-tokens.ts';
@@ -99,6 +100,7 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
     agentRoutes(app, context);
     noticeRoutes(app, context);
     jwksRoutes(app, context);
+    cspReportRoutes(app, context);
     installStatic(app, config);
 
     const purge = setInterval(() => {

@@ -7,8 +7,14 @@
  * | /v1/ws-tickets       | CHAT_ALLOWED_ORIGINS + CHAT_ORIGIN        | 403               |
  * | /v1/vault/notices    | none: server-to-server, any Origin        | 403               |
  * | /v1/ws               | checked per ticket role in ws/route.ts    | 403, no upgrade   |
+ * | /v1/csp-reports      | POST: any (see below); preflight: CHAT_ALLOWED_ORIGINS + CHAT_ORIGIN | preflight 403 |
  * | other /v1/*          | CHAT_ALLOWED_ORIGINS (bank pages)         | 403               |
  * | /widget/*            | CHAT_ALLOWED_ORIGINS get ACAO (ES modules)| no ACAO           |
+ *
+ * CSP reports are write-only, rate limited and only logged: browsers send `report-uri` reports
+ * in no-cors mode, with `Origin: null` when the page has `Referrer-Policy: no-referrer`, so the
+ * Origin header cannot gate them. Chromium's Reporting API (`report-to`) preflights a cross-origin
+ * upload; that preflight is answered for the bank origins (and the console) only.
  *
  * A request without Origin (curl, a server, a same-origin GET) passes; routes that need the
  * origin (pivot tokens) require it themselves. Allow-Origin is always the request's own origin,
@@ -25,11 +31,16 @@ export const CORS_MAX_AGE_S = 600;
 export const CORS_ALLOW_HEADERS = 'Authorization, Content-Type';
 export const CORS_ALLOW_METHODS = 'GET, POST';
 
-export type OriginPolicy = 'customer' | 'agent' | 'customer-or-agent' | 'server-only' | 'script' | 'none';
+export type OriginPolicy = 'customer' | 'agent' | 'customer-or-agent' | 'server-only' | 'script' | 'report' | 'none';
+
+/** Methods a CSP report upload may use (Reporting API preflight). */
+export const CSP_REPORT_ALLOW_METHODS = 'POST';
+export const CSP_REPORT_ALLOW_HEADERS = 'Content-Type';
 
 export function originPolicyFor(path: string): OriginPolicy {
   if (path === '/v1/ws') return 'none';
   if (path === '/v1/vault/notices') return 'server-only';
+  if (path === '/v1/csp-reports') return 'report';
   if (path === '/v1/ws-tickets') return 'customer-or-agent';
   if (path === '/v1/agent' || path.startsWith('/v1/agent/')) return 'agent';
   if (path.startsWith('/v1/')) return 'customer';
@@ -45,6 +56,7 @@ export function allowedOriginsFor(policy: OriginPolicy, config: ChatConfig): Rea
     case 'agent':
       return new Set([config.chatOrigin]);
     case 'customer-or-agent':
+    case 'report':
       return new Set([...config.allowedOrigins, config.chatOrigin]);
     case 'server-only':
     case 'none':
@@ -59,7 +71,7 @@ export function requestPath(url: string): string {
 
 export function installCors(app: FastifyInstance, config: ChatConfig): void {
   const sets = new Map<OriginPolicy, ReadonlySet<string>>(
-    (['customer', 'agent', 'customer-or-agent', 'server-only', 'script', 'none'] as const).map((p) => [p, allowedOriginsFor(p, config)]),
+    (['customer', 'agent', 'customer-or-agent', 'server-only', 'script', 'report', 'none'] as const).map((p) => [p, allowedOriginsFor(p, config)]),
   );
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -72,6 +84,18 @@ export function installCors(app: FastifyInstance, config: ChatConfig): void {
     if (policy === 'script') {
       if (origin !== undefined && allowed.has(origin)) reply.header('access-control-allow-origin', origin);
       return;
+    }
+    if (policy === 'report') {
+      const known = origin !== undefined && allowed.has(origin);
+      if (known) reply.header('access-control-allow-origin', origin);
+      if (request.method !== 'OPTIONS') return;
+      if (!known) return sendError(reply, 'ORIGIN_NOT_ALLOWED');
+      return reply
+        .code(204)
+        .header('access-control-allow-methods', CSP_REPORT_ALLOW_METHODS)
+        .header('access-control-allow-headers', CSP_REPORT_ALLOW_HEADERS)
+        .header('access-control-max-age', String(CORS_MAX_AGE_S))
+        .send();
     }
     if (origin === undefined) {
       if (request.method === 'OPTIONS') return reply.code(204).send();

@@ -2,11 +2,16 @@
  * Static files: the widget bundles for bank pages (`/widget/*` from dist/widget), and the agent
  * console (`/console` HTML under a strict CSP, `/console/*` from dist/console).
  *
+ * `GET /widget/integrity.json` answers the SRI hashes (sha384) of `loader.js` and
+ * `secure-chat.js`, computed once when the server starts, for the `integrity` attribute of the
+ * bank's script tag (docs/merchant-hardening.md).
+ *
  * Only names made of safe segments with a known extension are served, and the resolved path
  * must stay inside its folder: no traversal, no dotfiles, no directory listings.
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
@@ -26,6 +31,11 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.svg': 'image/svg+xml',
   '.woff2': 'font/woff2',
 };
+
+/** Browser cache lifetime of /widget/integrity.json, in seconds (a release changes it). */
+export const INTEGRITY_CACHE_MAX_AGE_S = 60;
+/** The widget files whose SRI hash /widget/integrity.json publishes. */
+export const INTEGRITY_FILES = ['loader.js', 'secure-chat.js'] as const;
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -47,6 +57,24 @@ export function consoleCsp(chatOrigin: string): string {
   ].join('; ');
 }
 
+/** The SRI value (`sha384-<base64>`) of `bytes`. */
+export function sriSha384(bytes: Uint8Array): string {
+  return `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+}
+
+/** SRI hashes of the built widget files in `widgetDir`; undefined when one is not built. */
+export function widgetIntegrity(widgetDir: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const name of INTEGRITY_FILES) {
+    try {
+      out[name] = sriSha384(readFileSync(join(widgetDir, name)));
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
 /** Resolves `rel` inside `root`, or undefined if it is not a plain, known-type file name. */
 export function safeResolve(root: string, rel: string): string | undefined {
   const segments = rel.split('/');
@@ -60,6 +88,17 @@ export function safeResolve(root: string, rel: string): string | undefined {
 export function installStatic(app: FastifyInstance, config: ChatConfig): void {
   const widgetDir = join(config.distDir, 'widget');
   const consoleDir = join(config.distDir, 'console');
+  const integrity = widgetIntegrity(widgetDir);
+  if (integrity === undefined) app.log.warn({ widgetDir }, 'widget bundles not built: /widget/integrity.json answers 404');
+
+  app.get('/widget/integrity.json', async (_request, reply) => {
+    if (integrity === undefined) return sendError(reply, 'NOT_FOUND', 'dist/widget is not built; run `npm run build`.');
+    return reply
+      .header('content-type', 'application/json; charset=utf-8')
+      .header('cross-origin-resource-policy', 'cross-origin')
+      .header('cache-control', `public, max-age=${INTEGRITY_CACHE_MAX_AGE_S}`)
+      .send(JSON.stringify(integrity));
+  });
 
   app.get('/widget/*', async (request, reply) => {
     const rel = (request.params as { '*': string })['*'];
