@@ -23,14 +23,20 @@ export function readFrameConfig(doc: Document): FrameConfig | null {
 }
 
 /**
- * True when the frame sits directly in an allowed host page. Browsers without
- * `location.ancestorOrigins` (Firefox) rely on CSP `frame-ancestors` and the `connect` origin
- * check instead, which both apply everywhere.
+ * True when the frame is framed, and every frame above it (the parent, and anything the parent
+ * is itself nested in) is an allowed bank origin: a bank page framed by another site could be
+ * dressed up by that site, so the vault refuses to render there too. Browsers without
+ * `location.ancestorOrigins` (Firefox) rely on CSP `frame-ancestors` (which also checks every
+ * ancestor) and the `connect` origin check instead.
  */
 export function isEmbeddedByAllowedOrigin(win: Window, allowedOrigins: readonly string[]): boolean {
   if (win.parent === win) return false;
   const ancestors = (win.location as Partial<Location>).ancestorOrigins;
   if (ancestors === undefined) return true;
-  const parent = ancestors.length > 0 ? ancestors[0] : null;
-  return typeof parent === 'string' && allowedOrigins.includes(parent);
+  if (ancestors.length === 0) return false;
+  for (let i = 0; i < ancestors.length; i++) {
+    const origin = ancestors[i];
+    if (typeof origin !== 'string' || !allowedOrigins.includes(origin)) return false;
+  }
+  return true;
 }
