@@ -7,7 +7,7 @@
  * @module
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ChatService } from './chat-service.ts';
+import { ChatService, UNUSED_PIVOT_SWEEP_INTERVAL_MS } from './chat-service.ts';
 import type { ChatConfig } from './config.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { ChatContext } from './context.ts';
@@ -81,7 +81,7 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
       bus,
       keys,
       clock,
-      service: new ChatService(store, bus, app.log),
+      service: new ChatService(store, bus, app.log, clock),
       verifyNotice: createNoticeVerifier({
         jwksUrl: config.vaultJwksUrl,
         issuer: config.vaultOrigin,
@@ -107,6 +107,16 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
       store.sessions.purgeExpired(clock() - PURGE_GRACE_MS).catch((err: unknown) => app.log.warn({ err }, 'purge failed'));
     }, PURGE_INTERVAL_MS);
     purge.unref();
+    let sweeping = false;
+    const unusedPivotSweep = setInterval(() => {
+      if (sweeping) return;
+      sweeping = true;
+      context.service
+        .sweepUnusedPivotTokens()
+        .catch((err: unknown) => app.log.warn({ err }, 'unused pivot sweep failed'))
+        .finally(() => (sweeping = false));
+    }, UNUSED_PIVOT_SWEEP_INTERVAL_MS);
+    unusedPivotSweep.unref();
 
     await app.ready();
 
@@ -117,6 +127,7 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
       close() {
         closing ??= (async () => {
           clearInterval(purge);
+          clearInterval(unusedPivotSweep);
           ws.stop();
           await app.close();
           await bus.close();

@@ -10,14 +10,31 @@ import { PivotError } from '../protocol/errors.ts';
 import type { CardBrand, CardDisplay } from '../protocol/frame.ts';
 import type { Acr } from '../protocol/pivot-token.ts';
 import type { VaultNoticeClaims } from '../protocol/vault-api.ts';
+import { systemClock, type Clock } from './clock.ts';
 import { randomId } from './ids.ts';
 import { maskCardNumbers } from './mask.ts';
 import { requiredAcrFor } from './policy.ts';
 import { AGENTS_TOPIC, conversationTopic, type PubSub } from './pubsub.ts';
-import type { AuthorRole, ChatStore } from './store/store.ts';
+import type { AuthorRole, ChatStore, StepRecord } from './store/store.ts';
 
 /** Text of the system event appended when a customer proves their bank identity. */
 export const STEP_UP_TEXT = 'Signed in with the bank';
+
+/** Interval of the sweep that flags steps whose pivot tokens all expired unused, in ms. */
+export const UNUSED_PIVOT_SWEEP_INTERVAL_MS = 15_000;
+/** A pivot token counts as unused only this long after its expiry (clock skew, a late notice), in ms. */
+export const UNUSED_PIVOT_GRACE_MS = 30_000;
+
+/**
+ * Text of the `system` event for a step whose pivot tokens all expired without a card reaching
+ * the vault: a sign that the host page may have swapped or hidden the vault frame.
+ */
+export function unusedPivotText(step: Pick<StepRecord, 'purpose' | 'reference'>): string {
+  return (
+    `Security notice: a secure payment form was opened for ${step.purpose} (ref ${step.reference}) ` +
+    'but no card reached the vault before it expired. If the customer did not see the form, their page may have been tampered with.'
+  );
+}
 
 const BRAND_NAMES: Readonly<Record<CardBrand, string>> = {
   visa: 'Visa',
@@ -43,11 +60,27 @@ export class ChatService {
   readonly #store: ChatStore;
   readonly #bus: PubSub;
   readonly #log: FastifyBaseLogger;
+  readonly #clock: Clock;
 
-  constructor(store: ChatStore, bus: PubSub, log: FastifyBaseLogger) {
+  constructor(store: ChatStore, bus: PubSub, log: FastifyBaseLogger, clock: Clock = systemClock) {
     this.#store = store;
     this.#bus = bus;
     this.#log = log;
+    this.#clock = clock;
+  }
+
+  /**
+   * One sweep: flags (once) every open step whose issued pivot tokens all expired more than
+   * UNUSED_PIVOT_GRACE_MS ago, appending and publishing a security `system` event for each.
+   * Returns the events appended. The step stays open; a later vault notice still completes it.
+   */
+  async sweepUnusedPivotTokens(): Promise<ConversationEvent[]> {
+    const events = await this.#store.steps.flagUnusedPivotSteps(this.#clock() - UNUSED_PIVOT_GRACE_MS, unusedPivotText);
+    for (const event of events) {
+      this.#log.warn({ conversationId: event.conversationId, seq: event.seq }, 'step flagged: pivot tokens expired unused');
+      await this.#published(event);
+    }
+    return events;
   }
 
   /**

@@ -113,9 +113,18 @@ const initial: Migration = {
   },
 };
 
+/** Steps flagged to the agent because their pivot tokens all expired unused (see chat-service.ts). */
+const stepUnusedPivotFlag: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('steps').addColumn('unused_pivot_flagged_at', 'integer').execute();
+    await db.schema.createIndex('step_pivot_tokens_expires').on('step_pivot_tokens').columns(['step_id', 'expires_at']).execute();
+  },
+};
+
 /** Name-ordered migrations; the Migrator runs those not yet recorded. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0002_step_unused_pivot_flag': stepUnusedPivotFlag,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -79,6 +79,8 @@ export interface StepsTable {
   card: string | null;
   created_at: number;
   completed_at: number | null;
+  /** When the step was flagged to the agent because every pivot token expired unused (migration 0002). */
+  unused_pivot_flagged_at: number | null;
 }
 
 /** Every pivot token the chat signed: its `jti`, for the step it names. */

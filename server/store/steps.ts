@@ -47,6 +47,7 @@ export class SqliteStepStore implements StepStore {
           card: null,
           created_at: this.#clock(),
           completed_at: null,
+          unused_pivot_flagged_at: null,
         }),
       );
       const { event } = this.#events.appendSync(step.conversationId, {
@@ -141,6 +142,43 @@ export class SqliteStepStore implements StepStore {
     });
     if (outcome === 'already-completed') throw new PivotError('STEP_ALREADY_COMPLETED');
     return outcome;
+  }
+
+  async flagUnusedPivotSteps(expiredBefore: number, text: (step: StepRecord) => string): Promise<ConversationEvent[]> {
+    const candidates = this.#sync.all(this.#unusedPivotSteps(expiredBefore).select('steps.id'));
+    const events: ConversationEvent[] = [];
+    for (const { id } of candidates) {
+      const event = this.#sync.transaction((): ConversationEvent | undefined => {
+        // Re-checked inside the transaction: a notice or another sweep may have come first.
+        const row = this.#sync.first(this.#unusedPivotSteps(expiredBefore).selectAll('steps').where('steps.id', '=', id));
+        if (!row) return undefined;
+        this.#sync.run(this.#db.updateTable('steps').set({ unused_pivot_flagged_at: this.#clock() }).where('id', '=', id));
+        const step = toStep(row);
+        return this.#events.appendSync(step.conversationId, { kind: 'system', text: text(step) }).event;
+      });
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  /** Open, unflagged steps with >= 1 pivot token issued and none expiring at or after `expiredBefore`. */
+  #unusedPivotSteps(expiredBefore: number) {
+    return this.#db
+      .selectFrom('steps')
+      .where('steps.status', '=', 'open')
+      .where('steps.unused_pivot_flagged_at', 'is', null)
+      .where((eb) => eb.exists(eb.selectFrom('step_pivot_tokens as t').select('t.jti').whereRef('t.step_id', '=', 'steps.id')))
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('step_pivot_tokens as t')
+              .select('t.jti')
+              .whereRef('t.step_id', '=', 'steps.id')
+              .where('t.expires_at', '>=', expiredBefore),
+          ),
+        ),
+      );
   }
 }
 

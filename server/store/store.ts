@@ -154,6 +154,13 @@ export interface StepStore {
    * Throws PivotError; on any other throw nothing is stored.
    */
   completeFromNotice(input: CompleteStepInput): Promise<ConversationEvent>;
+  /**
+   * Flags, each in one transaction, every step that is still open, was issued at least one pivot
+   * token, has every token expired before `expiredBefore`, and was not flagged yet: marks it
+   * flagged and appends a `system` event with `text(step)`. Returns the appended events (each
+   * step is flagged at most once, also under concurrent sweeps). Completion is unaffected.
+   */
+  flagUnusedPivotSteps(expiredBefore: number, text: (step: StepRecord) => string): Promise<ConversationEvent[]>;
 }
 
 export interface ChatStore {
