@@ -5,8 +5,8 @@
  * (up to {@link MASK_MAX_SEPARATOR} of them). A run is split into the digit groups as typed; any
  * range of whole groups holding {@link PAN_MIN_DIGITS}..{@link PAN_MAX_DIGITS} digits that passes
  * the Luhn check is masked (longest range first, from the left): all its digits but the last
- * four become `•`, separators are kept. So "4242 4242 4242 4242 123" (card and CVC typed
- * together) is caught, while a 16-digit reference that fails Luhn is left alone. An unbroken run
+ * four become `•`, separators are kept. So a 16-digit card typed in four groups and followed
+ * by its CVC is caught, while a 16-digit reference that fails Luhn is left alone. An unbroken run
  * longer than 19 digits is searched window by window: over-masking a long digit string is the
  * accepted failure mode; leaking a PAN is not.
  *
