@@ -191,6 +191,21 @@ describe('VaultFrame', () => {
     expect(iframe.style.height).toBe(`${FRAME_MAX_HEIGHT_PX}px`);
   });
 
+  it('keeps the reserved height until the frame is ready, ignoring earlier resize events', async () => {
+    open();
+    const side = loadAndAnswer({ ok: true, display });
+    const reserved = iframe.style.height;
+    expect(reserved).toBe(`${FRAME_INITIAL_HEIGHT_PX}px`);
+    side.events.postMessage({ type: 'resize', height: 0 });
+    await vi.waitFor(() => expect(updates).toHaveLength(1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(iframe.style.height).toBe(reserved);
+    side.events.postMessage({ type: 'ready', height: 410 });
+    await vi.waitFor(() => expect(iframe.style.height).toBe('410px'));
+    side.events.postMessage({ type: 'resize', height: 450 });
+    await vi.waitFor(() => expect(iframe.style.height).toBe('450px'));
+  });
+
   it('delivers nothing after destroy and closes its ports', async () => {
     const frame = open();
     const side = loadAndAnswer({ ok: true, display });

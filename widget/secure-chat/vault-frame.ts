@@ -44,6 +44,8 @@ export class VaultFrame {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #destroyed = false;
   #begun = false;
+  /** Until the frame has rendered its form, the reserved height stands (no shrink-then-grow jump). */
+  #ready = false;
   #args: BeginArgs | null;
   #api: Remote<FrameApi> | null = null;
   #beginSent = false;
@@ -141,11 +143,13 @@ export class VaultFrame {
     if (this.#destroyed) return;
     switch (event.type) {
       case 'ready':
+        this.#ready = true;
         this.#resize(event.height);
         this.#options.onUpdate({ type: 'ready' });
         break;
       case 'resize':
-        this.#resize(event.height);
+        // Heights measured before the form exists (an empty page) would shrink the reserved space.
+        if (this.#ready) this.#resize(event.height);
         break;
       case 'complete':
         if (this.#begun) this.#options.onUpdate({ type: 'complete', card: event.card });
