@@ -4,6 +4,8 @@
  * REST (JSON, `Authorization: Bearer <session>` where marked *):
  *   POST /v1/sessions                       SessionRequest -> SessionResponse
  *   POST /v1/sessions/step-up            *  StepUpRequest -> SessionResponse
+ *   POST /v1/sessions/nonce              *  -> NonceResponse (for the bank IdP's id_token)
+ *   POST /v1/pivot-links/redeem             PivotLinkRedeemRequest -> SessionResponse (acr channel)
  *   POST /v1/ws-tickets                  *  -> WsTicketResponse   (customer or agent)
  *   POST /v1/steps/:stepId/pivot-token   *  -> PivotTokenResponse (customer; policy-gated)
  *   POST /v1/agent/sessions                 AgentLoginRequest -> AgentLoginResponse
@@ -11,6 +13,8 @@
  *   GET  /v1/agent/conversations/:id/events?after=N * -> EventPage
  *   POST /v1/agent/conversations/:id/messages * AgentMessageRequest -> Ack
  *   POST /v1/agent/conversations/:id/steps    * StepRequest -> StepCreated
+ *   POST /v1/agent/conversations/:id/pivot-links * -> PivotLinkCreated (sent on the conversation's channel)
+ *   GET|POST /webhooks/messenger, /webhooks/whatsapp; POST /webhooks/twilio/sms (platform formats)
  *   POST /v1/vault/notices                  VaultNoticeEnvelope (server-to-server, signed)
  *   GET  /.well-known/jwks.json             pivot-token verification keys
  *
@@ -41,12 +45,38 @@ export const ConversationIdSchema = id('cnv');
 export const ClientMsgIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/));
 const seq = v.pipe(v.number(), v.integer(), v.minValue(0));
 
+/** Where a conversation started: the bank's site, or a public messaging platform. */
+export const CHANNELS = ['web', 'messenger', 'whatsapp', 'sms'] as const;
+export type Channel = (typeof CHANNELS)[number];
+export const ChannelSchema = v.picklist(CHANNELS);
+
+/** A pivot link code lives this long, in seconds, and is redeemed at most once. */
+export const PIVOT_LINK_TTL_S = 15 * 60;
+/** Random bytes in a pivot link code (>= 128 bits); base64url-encoded it is 43 characters. */
+export const PIVOT_LINK_CODE_BYTES = 32;
+/** The URL fragment parameter that carries the code: `https://bank.example/...#pivot=<code>`. */
+export const PIVOT_LINK_FRAGMENT_PARAM = 'pivot';
+/** Shape of a code (base64url, no padding). Anything else is PIVOT_LINK_INVALID without a lookup. */
+export const PivotLinkCodeSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/));
+/** An OIDC nonce the chat server hands out for one id_token, in seconds. */
+export const ID_TOKEN_NONCE_TTL_S = 5 * 60;
+/** Largest id_token accepted, in characters. */
+export const ID_TOKEN_MAX_CHARS = 8192;
+
 // ---------------------------------------------------------------- REST
 
 /** Proof of who the customer is, supplied by the bank's page through the widget. */
 export const IdentityAssertionSchema = v.variant('type', [
   /** Demo only (server flag DEMO_LOGIN): the bank page vouches for a subject; yields `bank`. */
   v.strictObject({ type: v.literal('demo'), subject: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.@-]{1,64}$/)) }),
+  /**
+   * An OIDC id_token from the bank's IdP, verified with jose against the tenant's JWKS (issuer,
+   * audience, expiry, and the nonce from POST /v1/sessions/nonce); yields `bank`.
+   */
+  v.strictObject({
+    type: v.literal('oidc'),
+    idToken: v.pipe(v.string(), v.maxLength(ID_TOKEN_MAX_CHARS), v.regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)),
+  }),
 ]);
 export type IdentityAssertion = v.InferOutput<typeof IdentityAssertionSchema>;
 
@@ -67,6 +97,21 @@ export const SessionResponseSchema = v.strictObject({
   expiresAt: v.string(),
 });
 export type SessionResponse = v.InferOutput<typeof SessionResponseSchema>;
+
+export const NonceResponseSchema = v.strictObject({ nonce: v.string(), expiresAt: v.string() });
+export type NonceResponse = v.InferOutput<typeof NonceResponseSchema>;
+
+/** Body of POST /v1/pivot-links/redeem: the code read from the URL fragment. */
+export const PivotLinkRedeemRequestSchema = v.strictObject({ code: v.pipe(v.string(), v.maxLength(128)) });
+export type PivotLinkRedeemRequest = v.InferOutput<typeof PivotLinkRedeemRequestSchema>;
+
+/** Answer to the agent's "send secure link": the code itself is never shown to the agent. */
+export const PivotLinkCreatedSchema = v.strictObject({
+  channel: ChannelSchema,
+  expiresAt: v.string(),
+  seq: seq,
+});
+export type PivotLinkCreated = v.InferOutput<typeof PivotLinkCreatedSchema>;
 
 export const WsTicketResponseSchema = v.strictObject({ ticket: v.string(), expiresAt: v.string() });
 export type WsTicketResponse = v.InferOutput<typeof WsTicketResponseSchema>;
@@ -103,6 +148,8 @@ export const ConversationSummarySchema = v.strictObject({
   id: ConversationIdSchema,
   customerName: v.string(),
   acr: AcrSchema,
+  /** Where the conversation started (web for the bank's site). */
+  channel: ChannelSchema,
   lastSeq: seq,
   lastText: v.nullable(v.string()),
   updatedAt: v.string(),
@@ -130,6 +177,8 @@ export const ConversationEventSchema = v.variant('kind', [
     kind: v.literal('message'),
     author: AuthorSchema,
     clientMsgId: v.nullable(v.string()),
+    /** The channel the message travelled on; absent for the bank's site (web). */
+    via: v.optional(ChannelSchema),
     /** Card-like digit runs are masked by the server before storing. */
     text: v.string(),
   }),

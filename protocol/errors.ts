@@ -43,6 +43,29 @@ export const ERROR_CATALOG = {
   STEP_ALREADY_COMPLETED: { status: 409, audience: 'CUSTOMER', message: 'This step has already been completed.' },
   WS_TICKET_INVALID: { status: 401, audience: 'CUSTOMER', message: 'The connection ticket is unknown, used or expired.' },
 
+  // ---- pivot links (public channel -> bank site) ----
+  PIVOT_LINK_INVALID: { status: 400, audience: 'CUSTOMER', message: 'This secure link is not valid. Ask your advisor for a new one.' },
+  PIVOT_LINK_EXPIRED: { status: 410, audience: 'CUSTOMER', message: 'This secure link has expired. Ask your advisor for a new one.' },
+  PIVOT_LINK_USED: { status: 409, audience: 'CUSTOMER', message: 'This secure link has already been used. Ask your advisor for a new one.' },
+
+  // ---- bank identity assertions (OIDC id_token from the bank's IdP) ----
+  IDP_NOT_CONFIGURED: { status: 403, audience: 'MERCHANT', message: 'No identity provider is configured for this bank.' },
+  ID_TOKEN_INVALID: { status: 401, audience: 'MERCHANT', message: 'The identity token is malformed or its signature does not verify.' },
+  ID_TOKEN_EXPIRED: { status: 401, audience: 'CUSTOMER', message: 'The bank sign-in has expired; please sign in again.' },
+  ID_TOKEN_ISSUER_INVALID: { status: 401, audience: 'MERCHANT', message: 'The identity token comes from an issuer that is not configured.' },
+  ID_TOKEN_AUDIENCE_INVALID: { status: 401, audience: 'MERCHANT', message: 'The identity token is meant for another client.' },
+  ID_TOKEN_NONCE_INVALID: { status: 401, audience: 'MERCHANT', message: 'The identity token does not carry the nonce this session asked for, or the nonce was used.' },
+  IDENTITY_MISMATCH: { status: 403, audience: 'CUSTOMER', message: 'The bank sign-in is for a different customer than this conversation.' },
+
+  // ---- public channels (Messenger, WhatsApp, SMS) ----
+  WEBHOOK_SIGNATURE_MISSING: { status: 401, audience: 'INTERNAL', message: 'The webhook request carries no signature.' },
+  WEBHOOK_SIGNATURE_INVALID: { status: 403, audience: 'INTERNAL', message: 'The webhook signature does not match the body.' },
+  WEBHOOK_VERIFY_FAILED: { status: 403, audience: 'MERCHANT', message: 'The webhook verification token does not match.' },
+  CHANNEL_NOT_CONFIGURED: { status: 404, audience: 'MERCHANT', message: 'This channel is not configured on this server.' },
+  CHANNEL_NOT_AVAILABLE: { status: 409, audience: 'MERCHANT', message: 'This conversation has no public channel to send to.' },
+  CHANNEL_WINDOW_CLOSED: { status: 409, audience: 'MERCHANT', message: 'WhatsApp allows free-form messages only within 24 hours of the customer\'s last message, and no template is configured.' },
+  CHANNEL_SEND_FAILED: { status: 502, audience: 'NETWORK', message: 'The messaging platform did not accept the message.' },
+
   // ---- chat wire protocol ----
   FRAME_INVALID: { status: 400, audience: 'INTERNAL', message: 'The WebSocket frame does not match the schema.' },
   FRAME_TOO_LARGE: { status: 413, audience: 'INTERNAL', message: 'The WebSocket frame is larger than allowed.' },

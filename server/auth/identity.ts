@@ -20,5 +20,7 @@ export async function verifyAssertion(assertion: IdentityAssertion, options: { d
     case 'demo':
       if (!options.demoLogin) throw new PivotError('DEMO_LOGIN_DISABLED');
       return { subject: assertion.subject, acr: 'bank' };
+    case 'oidc':
+      throw new PivotError('IDP_NOT_CONFIGURED');
   }
 }

@@ -121,10 +121,18 @@ const stepUnusedPivotFlag: Migration = {
   },
 };
 
+/** Where each conversation started: the bank's site (`web`) or a public messaging platform. */
+const conversationChannel: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('conversations').addColumn('channel', 'text', (c) => c.notNull().defaultTo('web')).execute();
+  },
+};
+
 /** Name-ordered migrations; the Migrator runs those not yet recorded. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_step_unused_pivot_flag': stepUnusedPivotFlag,
+  '0003_conversation_channel': conversationChannel,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -23,6 +23,8 @@ export interface ConversationsTable {
   last_text: string | null;
   created_at: number;
   updated_at: number;
+  /** `web`, `messenger`, `whatsapp` or `sms` (protocol/chat.ts CHANNELS); migration 0003. */
+  channel: string;
 }
 
 export interface EventsTable {

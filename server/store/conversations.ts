@@ -4,7 +4,7 @@
  * @module
  */
 import type { Kysely, Selectable } from 'kysely';
-import type { ConversationSummary } from '../../protocol/chat.ts';
+import { CHANNELS, type Channel, type ConversationSummary } from '../../protocol/chat.ts';
 import { ACR_LEVELS, acrAtLeast, type Acr } from '../../protocol/pivot-token.ts';
 import type { ChatDatabase, ConversationsTable } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
@@ -31,12 +31,13 @@ export class SqliteConversationStore implements ConversationStore {
     };
   }
 
-  async create(customerId: string, acr: Acr): Promise<ConversationRecord> {
+  async create(customerId: string, acr: Acr, channel: Channel = 'web'): Promise<ConversationRecord> {
     const now = this.#clock();
     const row = {
       id: randomId('cnv'),
       customer_id: customerId,
       acr,
+      channel,
       last_seq: 0,
       last_text: null,
       created_at: now,
@@ -96,6 +97,7 @@ export class SqliteConversationStore implements ConversationStore {
       .select([
         'conversations.id as id',
         'conversations.acr as acr',
+        'conversations.channel as channel',
         'conversations.last_seq as lastSeq',
         'conversations.last_text as lastText',
         'conversations.updated_at as updatedAt',
@@ -108,6 +110,7 @@ export class SqliteConversationStore implements ConversationStore {
 interface SummaryRow {
   id: string;
   acr: string;
+  channel: string;
   lastSeq: number;
   lastText: string | null;
   updatedAt: number;
@@ -120,6 +123,7 @@ function toSummary(row: SummaryRow): ConversationSummary {
     id: row.id,
     customerName: row.displayName ?? row.subject ?? ANONYMOUS_CUSTOMER_NAME,
     acr: parseAcr(row.acr),
+    channel: parseChannel(row.channel),
     lastSeq: row.lastSeq,
     lastText: row.lastText,
     updatedAt: isoTime(row.updatedAt),
@@ -131,10 +135,16 @@ function toConversation(row: Selectable<ConversationsTable>): ConversationRecord
     id: row.id,
     customerId: row.customer_id,
     acr: parseAcr(row.acr),
+    channel: parseChannel(row.channel),
     lastSeq: row.last_seq,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** A stored channel name; an unknown value reads as `web` (the column has no CHECK). */
+export function parseChannel(value: string): Channel {
+  return (CHANNELS as readonly string[]).includes(value) ? (value as Channel) : 'web';
 }
 
 export function parseAcr(value: string): Acr {

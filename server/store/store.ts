@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { ConversationEvent, ConversationSummary } from '../../protocol/chat.ts';
+import type { Channel, ConversationEvent, ConversationSummary } from '../../protocol/chat.ts';
 import type { CardDisplay } from '../../protocol/frame.ts';
 import type { Acr, Amount, StepKind } from '../../protocol/pivot-token.ts';
 
@@ -31,6 +31,8 @@ export interface ConversationRecord {
   readonly id: string;
   readonly customerId: string;
   readonly acr: Acr;
+  /** Where it started (`web` unless a public channel created it). */
+  readonly channel: Channel;
   readonly lastSeq: number;
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -83,7 +85,7 @@ export interface CustomerStore {
 }
 
 export interface ConversationStore {
-  create(customerId: string, acr: Acr): Promise<ConversationRecord>;
+  create(customerId: string, acr: Acr, channel?: Channel): Promise<ConversationRecord>;
   get(id: string): Promise<ConversationRecord | undefined>;
   latestForCustomer(customerId: string): Promise<ConversationRecord | undefined>;
   /** Raises (never lowers) the conversation's assurance level; moves it to `customerId` if given. */
