@@ -2,7 +2,7 @@
  * The demo bank's web server: serves `demo/bank/` on HOST:BANK_PORT under a strict CSP of its
  * own, the proof that the chat widget works on a host page that allows no inline script or style.
  *
- *   default-src 'self'; script-src 'self' CHAT_ORIGIN; connect-src CHAT_ORIGIN ws(s)://chat;
+ *   default-src 'self'; script-src 'self' CHAT_ORIGIN; connect-src 'self' CHAT_ORIGIN ws(s)://chat;
  *   frame-src VAULT_ORIGIN; style-src 'self'; img-src 'self' data:; ...;
  *   report-uri CHAT_ORIGIN/v1/csp-reports
  *
@@ -15,6 +15,9 @@
  * file the chat server serves), computed when the page is served so a rebuild is picked up. Requests are logged as JSON lines (method,
  * path without query, status).
  *
+ * The bank's demo OpenID provider (demo/idp.ts) is mounted under `/idp` on the same origin, so
+ * the page's login and its id_token requests are `connect-src 'self'`.
+ *
  * Run: `tsx demo/bank-server.ts`; for tests: `startBankServer({ port: 0, ... })`.
  *
  * @module
@@ -24,6 +27,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { createDemoIdp } from './idp.ts';
 
 export interface BankServerOptions {
   /** Bind address; default `HOST` or 127.0.0.1. */
@@ -38,6 +42,14 @@ export interface BankServerOptions {
   readonly widgetDir?: string;
   /** Write one JSON line per request (default true when run as a process, false in tests). */
   readonly log?: boolean;
+  /** Public origin of this page; default `BANK_ORIGIN` or http://bank.localhost:$BANK_PORT. */
+  readonly bankOrigin?: string;
+  /** Demo IdP `iss`; default `BANK_IDP_ISSUER` or `${bankOrigin}/idp`. */
+  readonly idpIssuer?: string;
+  /** Demo IdP `aud` (the chat's client id); default `BANK_IDP_CLIENT_ID` or `secure-pivot-chat`. */
+  readonly idpClientId?: string;
+  /** Where the IdP keeps its key pair; default `DATA_DIR` (none in tests: a fresh key). */
+  readonly dataDir?: string | null;
 }
 
 export interface BankConfig {
@@ -45,6 +57,10 @@ export interface BankConfig {
   readonly port: number;
   readonly chatOrigin: string;
   readonly vaultOrigin: string;
+  readonly bankOrigin: string;
+  readonly idpIssuer: string;
+  readonly idpClientId: string;
+  readonly dataDir: string | null;
 }
 
 export interface BankServer {
@@ -81,11 +97,17 @@ const FILES: Readonly<Record<string, { file: string; type: string }>> = {
 /** Reads the env with the defaults of docs/CONTRACTS.md. */
 export function loadBankConfig(env: Env = process.env): BankConfig {
   const get = (name: string) => env[name]?.trim() || undefined;
+  const port = Number(get('BANK_PORT') ?? 8080);
+  const bankOrigin = originOf(get('BANK_ORIGIN') ?? `http://bank.localhost:${port}`, 'BANK_ORIGIN');
   return {
     host: get('HOST') ?? '127.0.0.1',
-    port: Number(get('BANK_PORT') ?? 8080),
+    port,
     chatOrigin: originOf(get('CHAT_ORIGIN') ?? `http://chat.localhost:${get('CHAT_PORT') ?? 8081}`, 'CHAT_ORIGIN'),
     vaultOrigin: originOf(get('VAULT_ORIGIN') ?? `http://vault.localhost:${get('VAULT_PORT') ?? 8082}`, 'VAULT_ORIGIN'),
+    bankOrigin,
+    idpIssuer: get('BANK_IDP_ISSUER') ?? `${bankOrigin}/idp`,
+    idpClientId: get('BANK_IDP_CLIENT_ID') ?? 'secure-pivot-chat',
+    dataDir: get('DATA_DIR') ?? null,
   };
 }
 
@@ -95,7 +117,7 @@ export function bankCsp(chatOrigin: string, vaultOrigin: string): string {
   return [
     "default-src 'self'",
     `script-src 'self' ${chatOrigin}`,
-    `connect-src ${chatOrigin} ${chatWs}`,
+    `connect-src 'self' ${chatOrigin} ${chatWs}`,
     `frame-src ${vaultOrigin}`,
     "style-src 'self'",
     "img-src 'self' data:",
@@ -114,7 +136,17 @@ export async function startBankServer(options: BankServerOptions = {}): Promise<
     port: options.port ?? defaults.port,
     chatOrigin: options.chatOrigin ? originOf(options.chatOrigin, 'chatOrigin') : defaults.chatOrigin,
     vaultOrigin: options.vaultOrigin ? originOf(options.vaultOrigin, 'vaultOrigin') : defaults.vaultOrigin,
+    bankOrigin: options.bankOrigin ? originOf(options.bankOrigin, 'bankOrigin') : defaults.bankOrigin,
+    idpIssuer: options.idpIssuer ?? (options.bankOrigin ? `${originOf(options.bankOrigin, 'bankOrigin')}/idp` : defaults.idpIssuer),
+    idpClientId: options.idpClientId ?? defaults.idpClientId,
+    dataDir: options.dataDir === undefined ? defaults.dataDir : options.dataDir,
   };
+  const idp = await createDemoIdp({
+    issuer: config.idpIssuer,
+    clientId: config.idpClientId,
+    bankOrigin: config.bankOrigin,
+    dataDir: config.dataDir ?? undefined,
+  });
   const widgetDir = options.widgetDir ?? DEFAULT_WIDGET_DIR;
   const bodies = new Map<string, Buffer>();
   let indexTemplate = '';
@@ -147,6 +179,19 @@ export async function startBankServer(options: BankServerOptions = {}): Promise<
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? '/').split('?')[0]!;
+    if (path.startsWith('/idp/') || path === '/.well-known/openid-configuration') {
+      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+      idp
+        .handle(request, response, path)
+        .catch(() => {
+          if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          response.end();
+        })
+        .finally(() => {
+          if (log) logLine({ level: 30, msg: 'request', method: request.method, path, status: response.statusCode });
+        });
+      return;
+    }
     const entry = Object.hasOwn(FILES, path) ? FILES[path] : undefined;
     let status: number;
     let pageBody: Buffer | undefined;

@@ -24,8 +24,17 @@
  * @module
  */
 import * as v from 'valibot';
-import { AcrSchema, AmountSchema, StepSchema, boundedText } from './pivot-token.ts';
-import { CardDisplaySchema } from './frame.ts';
+import {
+  AcrSchema,
+  AddressChangeFields,
+  CardPaymentFields,
+  PayeeSchema,
+  STEP_KINDS,
+  StepSchema,
+  TransferFields,
+  boundedText,
+} from './pivot-token.ts';
+import { AddressSummarySchema, CardDisplaySchema, TRANSFER_OUTCOMES } from './frame.ts';
 
 /** Largest WebSocket frame either side accepts, in bytes. */
 export const WS_MAX_FRAME_BYTES = 16 * 1024;
@@ -134,12 +143,17 @@ export const AgentMessageRequestSchema = v.strictObject({
   text: boundedText(MESSAGE_MAX_CHARS),
 });
 
-export const StepRequestSchema = v.strictObject({
-  kind: v.literal('card_payment'),
-  amount: AmountSchema,
-  purpose: boundedText(140),
-  reference: boundedText(64),
-});
+/**
+ * What the agent asks of the customer, one shape per step kind:
+ * - `card_payment`: amount, purpose, reference; the customer enters a card.
+ * - `address_change`: purpose, reference; the customer enters a new postal address.
+ * - `transfer`: amount, payee (name + account last 4), purpose, reference; the customer confirms or declines.
+ */
+export const StepRequestSchema = v.variant('kind', [
+  v.strictObject({ ...CardPaymentFields }),
+  v.strictObject({ ...AddressChangeFields }),
+  v.strictObject({ ...TransferFields, payee: v.strictObject(PayeeSchema.entries) }),
+]);
 export type StepRequest = v.InferOutput<typeof StepRequestSchema>;
 
 export const StepCreatedSchema = v.strictObject({ stepId: v.string(), seq });
@@ -193,13 +207,25 @@ export const ConversationEventSchema = v.variant('kind', [
     ...eventBase,
     kind: v.literal('step_completed'),
     stepId: v.string(),
-    card: v.strictObject({
-      brand: CardDisplaySchema.entries.brand,
-      last4: CardDisplaySchema.entries.last4,
-      expMonth: CardDisplaySchema.entries.expMonth,
-      expYear: CardDisplaySchema.entries.expYear,
-    }),
-    /** Human line, e.g. "Card provided: Visa •••• 4242". */
+    /** The kind of the completed step; exactly the matching result field below is present. */
+    stepKind: v.picklist(STEP_KINDS),
+    /** `card_payment`: what may be seen of the card outside the vault. */
+    card: v.optional(
+      v.strictObject({
+        brand: CardDisplaySchema.entries.brand,
+        last4: CardDisplaySchema.entries.last4,
+        expMonth: CardDisplaySchema.entries.expMonth,
+        expYear: CardDisplaySchema.entries.expYear,
+      }),
+    ),
+    /** `address_change`: only the city and country of the new address (the rest stays in the vault). */
+    address: v.optional(AddressSummarySchema),
+    /** `transfer`: the customer's answer. */
+    transfer: v.optional(v.strictObject({ outcome: v.picklist(TRANSFER_OUTCOMES) })),
+    /**
+     * Human line, e.g. "Card provided: Visa •••• 4242", "Address change received: Lyon, FR",
+     * "Transfer of €250.00 to A. Martin (…1234) confirmed".
+     */
     text: v.string(),
   }),
   v.strictObject({

@@ -88,6 +88,7 @@ export const ERROR_CATALOG = {
   TOKEN_LIFETIME_TOO_LONG: { status: 401, audience: 'INTERNAL', message: 'The pivot token lives longer than allowed.' },
   TOKEN_ORIGIN_MISMATCH: { status: 401, audience: 'MERCHANT', message: 'The pivot token was issued for another page origin.' },
   TOKEN_REPLAYED: { status: 409, audience: 'CUSTOMER', message: 'This payment request has already been used.' },
+  TOKEN_STEP_KIND_MISMATCH: { status: 403, audience: 'INTERNAL', message: 'This request was issued for another kind of step.' },
   JWKS_UNAVAILABLE: { status: 502, audience: 'NETWORK', message: 'The issuer keys could not be fetched.' },
 
   // ---- vault frame ----
@@ -107,6 +108,12 @@ export const ERROR_CATALOG = {
   CARD_EXPIRY_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The expiry date is not valid.' },
   CARD_EXPIRED: { status: 422, audience: 'CUSTOMER', message: 'The card has expired.' },
   CARD_CVC_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The security code is not valid.' },
+
+  // ---- postal address (vault) ----
+  ADDRESS_LINE_INVALID: { status: 422, audience: 'CUSTOMER', message: 'An address line is missing or not valid.' },
+  ADDRESS_POSTCODE_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The postcode is not valid.' },
+  ADDRESS_CITY_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The city is missing or not valid.' },
+  ADDRESS_COUNTRY_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The country is not a valid ISO 3166-1 code.' },
 
   // ---- vault -> chat notices ----
   NOTICE_INVALID: { status: 401, audience: 'INTERNAL', message: 'The vault notice does not verify.' },

@@ -13,7 +13,7 @@
  * @module
  */
 import * as v from 'valibot';
-import { AmountSchema, boundedText } from './pivot-token.ts';
+import { AmountSchema, PayeeSchema, boundedText } from './pivot-token.ts';
 
 export const FRAME_PROTOCOL_VERSION = 1;
 
@@ -43,14 +43,32 @@ export const BeginArgsSchema = v.strictObject({
 });
 export type BeginArgs = v.InferOutput<typeof BeginArgsSchema>;
 
-/** What the frame will show, taken from the SIGNED token only. */
-export const DisplayInfoSchema = v.strictObject({
-  stepId: v.string(),
-  amount: AmountSchema,
-  formattedAmount: v.string(),
-  purpose: boundedText(140),
-  reference: boundedText(64),
-});
+/** What the frame will show, taken from the SIGNED token only; one shape per step kind. */
+export const DisplayInfoSchema = v.variant('kind', [
+  v.strictObject({
+    kind: v.literal('card_payment'),
+    stepId: v.string(),
+    amount: AmountSchema,
+    formattedAmount: v.string(),
+    purpose: boundedText(140),
+    reference: boundedText(64),
+  }),
+  v.strictObject({
+    kind: v.literal('address_change'),
+    stepId: v.string(),
+    purpose: boundedText(140),
+    reference: boundedText(64),
+  }),
+  v.strictObject({
+    kind: v.literal('transfer'),
+    stepId: v.string(),
+    amount: AmountSchema,
+    formattedAmount: v.string(),
+    payee: PayeeSchema,
+    purpose: boundedText(140),
+    reference: boundedText(64),
+  }),
+]);
 export type DisplayInfo = v.InferOutput<typeof DisplayInfoSchema>;
 
 export const FrameErrorSchema = v.strictObject({
@@ -91,6 +109,22 @@ export const CardDisplaySchema = v.strictObject({
 });
 export type CardDisplay = v.InferOutput<typeof CardDisplaySchema>;
 
+/** Longest city name of a postal address, in characters. */
+export const ADDRESS_CITY_MAX_CHARS = 50;
+/** ISO 3166-1 alpha-2 country code, upper case (the vault also checks it is an assigned code). */
+export const CountrySchema = v.pipe(v.string(), v.regex(/^[A-Z]{2}$/));
+
+/** A new address as seen outside the vault: city and country only. */
+export const AddressSummarySchema = v.strictObject({
+  city: boundedText(ADDRESS_CITY_MAX_CHARS),
+  country: CountrySchema,
+});
+export type AddressSummary = v.InferOutput<typeof AddressSummarySchema>;
+
+/** The customer's answer to a prepared transfer. */
+export const TRANSFER_OUTCOMES = ['confirmed', 'declined'] as const;
+export type TransferOutcome = (typeof TRANSFER_OUTCOMES)[number];
+
 const fieldError = v.optional(v.pipe(v.string(), v.regex(/^[A-Z_]{3,40}$/)));
 
 /** Events the frame posts on the `events` port. */
@@ -103,7 +137,12 @@ export const FrameEventSchema = v.variant('type', [
     brand,
     errors: v.strictObject({ number: fieldError, expiry: fieldError, cvc: fieldError }),
   }),
-  v.strictObject({ type: v.literal('complete'), card: CardDisplaySchema }),
+  /** The step is done; what may be shown of the result depends on the step kind. */
+  v.variant('kind', [
+    v.strictObject({ type: v.literal('complete'), kind: v.literal('card_payment'), card: CardDisplaySchema }),
+    v.strictObject({ type: v.literal('complete'), kind: v.literal('address_change'), address: AddressSummarySchema }),
+    v.strictObject({ type: v.literal('complete'), kind: v.literal('transfer'), outcome: v.picklist(TRANSFER_OUTCOMES) }),
+  ]),
   v.strictObject({ type: v.literal('error'), error: FrameErrorSchema }),
 ]);
 export type FrameEvent = v.InferOutput<typeof FrameEventSchema>;

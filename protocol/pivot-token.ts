@@ -38,22 +38,54 @@ export const AmountSchema = v.object({
 });
 export type Amount = v.InferOutput<typeof AmountSchema>;
 
-export const STEP_KINDS = ['card_payment'] as const;
+/** What an agent may ask of a customer inside the vault frame. */
+export const STEP_KINDS = ['card_payment', 'address_change', 'transfer'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /** Printable text without control characters, bounded. */
 export const boundedText = (max: number) =>
   v.pipe(v.string(), v.minLength(1), v.maxLength(max), v.regex(/^[^\u0000-\u001f\u007f]*$/));
 
-/** What a step asks of the customer. Carried inside the signed token, shown by the vault. */
-export const StepSchema = v.object({
-  id: v.pipe(v.string(), v.regex(/^stp_[A-Za-z0-9_-]{16,64}$/)),
-  kind: v.picklist(STEP_KINDS),
+/** Longest payee name of a transfer, in characters (the SEPA creditor name limit). */
+export const PAYEE_NAME_MAX_CHARS = 70;
+
+/** The party a transfer pays: a display name and the last four characters of the account (IBAN tail). */
+export const PayeeSchema = v.object({
+  name: boundedText(PAYEE_NAME_MAX_CHARS),
+  accountLast4: v.pipe(v.string(), v.regex(/^[0-9A-Z]{4}$/)),
+});
+export type Payee = v.InferOutput<typeof PayeeSchema>;
+
+/** The fields an agent supplies for each step kind (the step id is added by the chat server). */
+export const CardPaymentFields = {
+  kind: v.literal('card_payment'),
   amount: AmountSchema,
   purpose: boundedText(140),
   reference: boundedText(64),
-});
+} as const;
+export const AddressChangeFields = {
+  kind: v.literal('address_change'),
+  purpose: boundedText(140),
+  reference: boundedText(64),
+} as const;
+export const TransferFields = {
+  kind: v.literal('transfer'),
+  amount: AmountSchema,
+  payee: PayeeSchema,
+  purpose: boundedText(140),
+  reference: boundedText(64),
+} as const;
+
+export const StepIdSchema = v.pipe(v.string(), v.regex(/^stp_[A-Za-z0-9_-]{16,64}$/));
+
+/** What a step asks of the customer. Carried inside the signed token, shown by the vault. */
+export const StepSchema = v.variant('kind', [
+  v.object({ id: StepIdSchema, ...CardPaymentFields }),
+  v.object({ id: StepIdSchema, ...AddressChangeFields }),
+  v.object({ id: StepIdSchema, ...TransferFields }),
+]);
 export type Step = v.InferOutput<typeof StepSchema>;
+export type StepOf<K extends StepKind> = Extract<Step, { kind: K }>;
 
 /** Claims of a pivot token (after signature verification). */
 export const PivotClaimsSchema = v.object({

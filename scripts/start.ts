@@ -7,6 +7,7 @@
  * With `LOG_DIR` set, each process's output is also written to `LOG_DIR/<name>.log`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -22,6 +23,24 @@ env.CHAT_ORIGIN ??= `http://chat.localhost:${env.CHAT_PORT}`;
 env.VAULT_ORIGIN ??= `http://vault.localhost:${env.VAULT_PORT}`;
 env.DATA_DIR ??= join(root, 'data');
 env.DEMO_LOGIN ??= '1';
+// Public channels: random secrets per start unless set, shared by the chat server and the
+// platform doubles; the chat server's platform API bases point at the doubles.
+env.PLATFORMS_PORT ??= '8083';
+const secret = () => randomBytes(24).toString('base64url');
+env.MESSENGER_APP_SECRET ??= secret();
+env.MESSENGER_VERIFY_TOKEN ??= secret();
+env.MESSENGER_PAGE_TOKEN ??= secret();
+env.WHATSAPP_APP_SECRET ??= secret();
+env.WHATSAPP_VERIFY_TOKEN ??= secret();
+env.WHATSAPP_TOKEN ??= secret();
+env.WHATSAPP_PHONE_NUMBER_ID ??= '106540352242922';
+env.TWILIO_ACCOUNT_SID ??= `AC${randomBytes(16).toString('hex')}`;
+env.TWILIO_AUTH_TOKEN ??= randomBytes(16).toString('hex');
+env.TWILIO_FROM_NUMBER ??= '+15005550006';
+const platformsBase = `http://127.0.0.1:${env.PLATFORMS_PORT}`;
+env.MESSENGER_API_BASE ??= `${platformsBase}/v21.0`;
+env.WHATSAPP_API_BASE ??= `${platformsBase}/v21.0`;
+env.TWILIO_API_BASE ??= platformsBase;
 
 for (const bundle of ['dist/widget/loader.js', 'dist/widget/secure-chat.js', 'dist/console/console.js', 'dist/vault/frame.js']) {
   if (!existsSync(join(root, bundle))) {
@@ -34,6 +53,7 @@ const services = [
   { name: 'chat', entry: 'server/main.ts', port: Number(env.CHAT_PORT) },
   { name: 'vault', entry: 'vault/service/main.ts', port: Number(env.VAULT_PORT) },
   { name: 'bank', entry: 'demo/bank-server.ts', port: Number(env.BANK_PORT) },
+  { name: 'platforms', entry: 'demo/platforms/server.ts', port: Number(env.PLATFORMS_PORT) },
 ];
 
 const children: ChildProcess[] = [];
@@ -106,6 +126,7 @@ console.log(
     `  bank demo page   ${env.BANK_ORIGIN}/`,
     `  agent console    ${env.CHAT_ORIGIN}/console   ${env.AGENT_PASSWORD ? '' : '(sign in as agent / demo)'}`,
     `  vault            ${env.VAULT_ORIGIN}/frame`,
+    `  messaging sim.   http://messenger.localhost:${env.PLATFORMS_PORT}/`,
     `  data             ${env.DATA_DIR}`,
     '',
   ].join('\n'),

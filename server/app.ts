@@ -7,6 +7,8 @@
  * @module
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { ChannelGateway } from './channels/gateway.ts';
+import { ChannelService } from './channels/service.ts';
 import { ChatService, UNUSED_PIVOT_SWEEP_INTERVAL_MS } from './chat-service.ts';
 import type { ChatConfig } from './config.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -22,7 +24,9 @@ import { cspReportRoutes } from './routes/csp-reports.ts';
 import { jwksRoutes } from './routes/jwks.ts';
 import { noticeRoutes } from './routes/notices.ts';
 import { pivotTokenRoutes } from './routes/pivot-tokens.ts';
+import { pivotLinkRoutes } from './routes/pivot-links.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { installStatic } from './static.ts';
 import { createSqliteStore } from './store/sqlite-store.ts';
 import type { ChatStore } from './store/store.ts';
@@ -47,6 +51,8 @@ export interface ChatServerOptions {
   readonly store?: ChatStore;
   /** Another pub/sub implementation (default: in-process). */
   readonly pubsub?: PubSub;
+  /** Another public-channel gateway for the routes (default: the platform adapters). */
+  readonly channels?: ChannelGateway;
 }
 
 export interface ChatServer {
@@ -75,13 +81,27 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
     ) {
       app.log.info({ agent: SEED_AGENT_NAME }, 'seeded agent');
     }
+    // The channels relay agent messages (hook of ChatService) and post inbound ones through it.
+    let service: ChatService | undefined;
+    const channels = new ChannelService({
+      config: config.channels,
+      store,
+      log: app.log,
+      clock,
+      service: () => {
+        if (!service) throw new Error('chat service not built');
+        return service;
+      },
+    });
+    service = new ChatService(store, bus, app.log, clock, (event) => channels.relayAgentMessage(event));
     const context: ChatContext = {
       config,
       store,
       bus,
       keys,
       clock,
-      service: new ChatService(store, bus, app.log, clock),
+      service,
+      channels: options.channels ?? channels,
       verifyNotice: createNoticeVerifier({
         jwksUrl: config.vaultJwksUrl,
         issuer: config.vaultOrigin,
@@ -97,10 +117,12 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
     const ws = await installWebSocket(app, context);
     sessionRoutes(app, context);
     pivotTokenRoutes(app, context);
+    pivotLinkRoutes(app, context);
     agentRoutes(app, context);
     noticeRoutes(app, context);
     jwksRoutes(app, context);
     cspReportRoutes(app, context);
+    webhookRoutes(app, channels);
     installStatic(app, config);
 
     const purge = setInterval(() => {
@@ -119,6 +141,7 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
     unusedPivotSweep.unref();
 
     await app.ready();
+    channels.start();
 
     let closing: Promise<void> | undefined;
     return {
@@ -128,6 +151,7 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
         closing ??= (async () => {
           clearInterval(purge);
           clearInterval(unusedPivotSweep);
+          await channels.stop();
           ws.stop();
           await app.close();
           await bus.close();

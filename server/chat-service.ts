@@ -5,17 +5,18 @@
  * @module
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { MESSAGE_MAX_CHARS, type ConversationEvent, type StepRequest } from '../protocol/chat.ts';
+import { MESSAGE_MAX_CHARS, type Channel, type ConversationEvent, type StepRequest } from '../protocol/chat.ts';
 import { PivotError } from '../protocol/errors.ts';
-import type { CardBrand, CardDisplay } from '../protocol/frame.ts';
-import type { Acr } from '../protocol/pivot-token.ts';
+import type { AddressSummary, CardBrand, CardDisplay, TransferOutcome } from '../protocol/frame.ts';
+import { formatAmount, type Acr, type Amount, type Payee, type StepKind } from '../protocol/pivot-token.ts';
 import type { VaultNoticeClaims } from '../protocol/vault-api.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { randomId } from './ids.ts';
+import { copyStep } from './pivot-token.ts';
 import { maskCardNumbers } from './mask.ts';
 import { requiredAcrFor } from './policy.ts';
 import { AGENTS_TOPIC, conversationTopic, type PubSub } from './pubsub.ts';
-import type { AuthorRole, ChatStore, StepRecord } from './store/store.ts';
+import type { AuthorRole, ChatStore, StepRecord, StepResult } from './store/store.ts';
 
 /** Text of the system event appended when a customer proves their bank identity. */
 export const STEP_UP_TEXT = 'Signed in with the bank';
@@ -25,15 +26,48 @@ export const UNUSED_PIVOT_SWEEP_INTERVAL_MS = 15_000;
 /** A pivot token counts as unused only this long after its expiry (clock skew, a late notice), in ms. */
 export const UNUSED_PIVOT_GRACE_MS = 30_000;
 
+/** What the vault frame showed, and what should have reached the vault, per step kind. */
+const UNUSED_PIVOT_WORDS: Readonly<Record<StepKind, { readonly form: string; readonly nothing: string }>> = {
+  card_payment: { form: 'a secure payment form', nothing: 'no card' },
+  address_change: { form: 'a secure address form', nothing: 'no address' },
+  transfer: { form: 'a secure transfer confirmation', nothing: 'no answer' },
+};
+
 /**
- * Text of the `system` event for a step whose pivot tokens all expired without a card reaching
- * the vault: a sign that the host page may have swapped or hidden the vault frame.
+ * Text of the `system` event for a step whose pivot tokens all expired without a card (address,
+ * answer) reaching the vault: a sign that the host page may have swapped or hidden the vault frame.
  */
-export function unusedPivotText(step: Pick<StepRecord, 'purpose' | 'reference'>): string {
+export function unusedPivotText(step: Pick<StepRecord, 'purpose' | 'reference'> & { readonly kind?: StepKind }): string {
+  const words = UNUSED_PIVOT_WORDS[step.kind ?? 'card_payment'];
   return (
-    `Security notice: a secure payment form was opened for ${step.purpose} (ref ${step.reference}) ` +
-    'but no card reached the vault before it expired. If the customer did not see the form, their page may have been tampered with.'
+    `Security notice: ${words.form} was opened for ${step.purpose} (ref ${step.reference}) ` +
+    `but ${words.nothing} reached the vault before it expired. If the customer did not see the form, their page may have been tampered with.`
   );
+}
+
+/** "Address change received: Lyon, FR": city and country only, never the street or postcode. */
+export function addressChangedText(address: AddressSummary): string {
+  return `Address change received: ${address.city}, ${address.country}`;
+}
+
+/** "Transfer of €250.00 to A. Martin (…1234) confirmed" (or "declined"). */
+export function transferAnsweredText(transfer: { readonly amount: Amount; readonly payee: Payee }, outcome: TransferOutcome): string {
+  return `Transfer of ${formatAmount(transfer.amount)} to ${transfer.payee.name} (…${transfer.payee.accountLast4}) ${outcome}`;
+}
+
+/** The store's result and the agent's line for a verified notice. */
+function noticeResult(claims: VaultNoticeClaims): { result: StepResult; text: string } {
+  switch (claims.event) {
+    case 'card_tokenized':
+      return { result: { kind: 'card_payment', card: claims.card }, text: cardProvidedText(claims.card) };
+    case 'address_changed':
+      return { result: { kind: 'address_change', address: claims.address }, text: addressChangedText(claims.address) };
+    case 'transfer_confirmed':
+    case 'transfer_declined': {
+      const outcome: TransferOutcome = claims.event === 'transfer_confirmed' ? 'confirmed' : 'declined';
+      return { result: { kind: 'transfer', outcome, transfer: claims.transfer }, text: transferAnsweredText(claims.transfer, outcome) };
+    }
+  }
 }
 
 const BRAND_NAMES: Readonly<Record<CardBrand, string>> = {
@@ -54,19 +88,26 @@ export interface PostMessageInput {
   readonly author: { readonly role: Exclude<AuthorRole, 'system'>; readonly name: string };
   readonly clientMsgId: string;
   readonly text: string;
+  /** The public channel the message came in on (absent for the bank's site). */
+  readonly via?: Channel;
 }
+
+/** Called after an agent message is stored (the channels queue it for their platform). */
+export type AgentMessageRelay = (event: ConversationEvent) => Promise<void>;
 
 export class ChatService {
   readonly #store: ChatStore;
   readonly #bus: PubSub;
   readonly #log: FastifyBaseLogger;
   readonly #clock: Clock;
+  readonly #relay: AgentMessageRelay | undefined;
 
-  constructor(store: ChatStore, bus: PubSub, log: FastifyBaseLogger, clock: Clock = systemClock) {
+  constructor(store: ChatStore, bus: PubSub, log: FastifyBaseLogger, clock: Clock = systemClock, relay?: AgentMessageRelay) {
     this.#store = store;
     this.#bus = bus;
     this.#log = log;
     this.#clock = clock;
+    this.#relay = relay;
   }
 
   /**
@@ -94,25 +135,29 @@ export class ChatService {
       kind: 'message',
       author: { role: input.author.role, name: input.author.name },
       clientMsgId: input.clientMsgId,
+      ...(input.via !== undefined ? { via: input.via } : {}),
       text: maskCardNumbers(input.text),
     });
     if (created) await this.#published(event);
+    if (created && input.author.role === 'agent' && this.#relay) {
+      // The message is stored; a relay failure must not fail the agent's send.
+      await this.#relay(event).catch((err: unknown) => this.#log.error({ err, conversationId: event.conversationId }, 'relay enqueue failed'));
+    }
     return { seq: event.seq, created };
   }
 
-  /** An agent asks the customer for something (today: a card payment). */
+  /** Appends and publishes a `system` event (e.g. a message the platform did not accept). */
+  async systemEvent(conversationId: string, text: string): Promise<ConversationEvent> {
+    const { event } = await this.#store.events.append(conversationId, { kind: 'system', text });
+    await this.#published(event);
+    return event;
+  }
+
+  /** An agent asks the customer for something: a card payment, an address change, a transfer confirmation. */
   async createStep(conversationId: string, agentName: string, request: StepRequest): Promise<{ stepId: string; seq: number }> {
     if (!(await this.#store.conversations.get(conversationId))) throw new PivotError('CONVERSATION_NOT_FOUND');
     const { step, event } = await this.#store.steps.create(
-      {
-        id: randomId('stp', 18),
-        conversationId,
-        kind: request.kind,
-        amount: { minor: request.amount.minor, currency: request.amount.currency },
-        purpose: request.purpose,
-        reference: request.reference,
-        requiredAcr: requiredAcrFor(request.kind),
-      },
+      { ...copyStep({ ...request, id: randomId('stp', 18) }), conversationId, requiredAcr: requiredAcrFor(request.kind) },
       { role: 'agent', name: agentName },
     );
     await this.#published(event);
@@ -131,7 +176,7 @@ export class ChatService {
     }
   }
 
-  /** Applies a verified vault notice: completes the step and appends "Card provided: …". */
+  /** Applies a verified vault notice: completes the step and appends "Card provided: …" (or the line of its kind). */
   async completeStep(claims: VaultNoticeClaims): Promise<ConversationEvent> {
     const event = await this.#store.steps.completeFromNotice({
       noticeJti: claims.jti,
@@ -139,8 +184,7 @@ export class ChatService {
       conversationId: claims.cnv,
       stepId: claims.stp,
       pivotJti: claims.ptj,
-      card: claims.card,
-      text: cardProvidedText(claims.card),
+      ...noticeResult(claims),
     });
     await this.#published(event);
     return event;

@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
+import { loadChannelsConfig, type ChannelsConfig } from './channels/config.ts';
 
 export interface ChatConfig {
   /** Bind address (`HOST`). */
@@ -37,9 +38,29 @@ export interface ChatConfig {
   readonly demoLogin: boolean;
   /** Pino level (`LOG_LEVEL`). */
   readonly logLevel: string;
+  /** Page a pivot link opens; the code is appended as `#pivot=<code>` (`PIVOT_LINK_BASE_URL`). */
+  readonly pivotLinkBaseUrl: string;
+  /** The bank's OpenID provider, whose id_tokens step a session up to `bank`. */
+  readonly idp: IdpConfig;
   /** Built browser bundles (`dist/`): `widget/` and `console/` are served from here. */
   readonly distDir: string;
+  /** Public channels (Messenger, WhatsApp, Twilio SMS); see server/channels/config.ts. */
+  readonly channels: ChannelsConfig;
 }
+
+export interface IdpConfig {
+  /** The only accepted `iss` (`BANK_IDP_ISSUER`). */
+  readonly issuer: string;
+  /** Where the IdP's signing keys are fetched, never from a token (`BANK_IDP_JWKS_URL`). */
+  readonly jwksUrl: string;
+  /** This chat's client id at the IdP: the only accepted `aud` (`BANK_IDP_CLIENT_ID`). */
+  readonly clientId: string;
+  /** Accepted JWS algorithms (`BANK_IDP_ALGS`); never `none` or an HMAC. */
+  readonly algorithms: readonly string[];
+}
+
+/** Signature algorithms an IdP may be configured with (asymmetric only). */
+export const IDP_ALLOWED_ALGS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -80,7 +101,15 @@ export function loadChatConfig(env: Env = process.env): ChatConfig {
     agentPassword: get('AGENT_PASSWORD') ?? 'demo',
     demoLogin: flag(get('DEMO_LOGIN')),
     logLevel: get('LOG_LEVEL') ?? 'info',
+    pivotLinkBaseUrl: url(get('PIVOT_LINK_BASE_URL') ?? `${bankOrigin}/`, 'PIVOT_LINK_BASE_URL'),
+    idp: {
+      issuer: get('BANK_IDP_ISSUER') ?? `${bankOrigin}/idp`,
+      jwksUrl: url(get('BANK_IDP_JWKS_URL') ?? `http://127.0.0.1:${bankPort}/idp/jwks.json`, 'BANK_IDP_JWKS_URL'),
+      clientId: get('BANK_IDP_CLIENT_ID') ?? 'secure-pivot-chat',
+      algorithms: algorithms(get('BANK_IDP_ALGS') ?? 'RS256,ES256'),
+    },
     distDir: DEFAULT_DIST_DIR,
+    channels: loadChannelsConfig(env, chatOrigin),
   };
 }
 
@@ -113,6 +142,15 @@ function url(value: string, name: string): string {
 
 function baseUrl(value: string, name: string): string {
   return url(value, name).replace(/\/+$/, '');
+}
+
+function algorithms(value: string): string[] {
+  const list = [...new Set(value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))];
+  const bad = list.find((alg) => !IDP_ALLOWED_ALGS.includes(alg));
+  if (list.length === 0 || bad !== undefined) {
+    throw new Error(`BANK_IDP_ALGS must list asymmetric JWS algorithms (${IDP_ALLOWED_ALGS.join(', ')}), got "${value}"`);
+  }
+  return list;
 }
 
 function flag(value: string | undefined): boolean {

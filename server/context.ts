@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ChannelGateway } from './channels/gateway.ts';
 import type { ChatConfig } from './config.ts';
 import type { ChatService } from './chat-service.ts';
 import type { Clock } from './clock.ts';
@@ -19,4 +20,6 @@ export interface ChatContext {
   readonly clock: Clock;
   readonly service: ChatService;
   readonly verifyNotice: NoticeVerifier;
+  /** Public channels: send a link, find a conversation's platform identity. */
+  readonly channels: ChannelGateway;
 }

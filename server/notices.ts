@@ -2,7 +2,9 @@
  * Verifies the vault's signed notices (protocol/vault-api.ts). The vault's keys come ONLY from
  * CHAT_VAULT_JWKS_URL (never from the token: no `jku`, `x5u` or embedded `jwk` is honoured);
  * ES256 only; `typ`, `iss`, `aud`, `exp`, `iat`, `jti` required; the claims must match
- * VaultNoticeClaimsSchema. Replay and step checks happen in the store, atomically.
+ * VaultNoticeClaimsSchema (one shape per `event`: card_tokenized, address_changed,
+ * transfer_confirmed, transfer_declined). Replay, step and step-kind checks happen in the store,
+ * atomically.
  *
  * @module
  */

@@ -37,6 +37,26 @@ export interface SignedPivotToken {
   readonly claims: PivotClaims;
 }
 
+/** A fresh copy of a step's content (its kind's fields only), e.g. from a stored step record. */
+export function copyStep(step: Step): Step {
+  const { id, purpose, reference } = step;
+  switch (step.kind) {
+    case 'card_payment':
+      return { id, kind: 'card_payment', amount: { minor: step.amount.minor, currency: step.amount.currency }, purpose, reference };
+    case 'address_change':
+      return { id, kind: 'address_change', purpose, reference };
+    case 'transfer':
+      return {
+        id,
+        kind: 'transfer',
+        amount: { minor: step.amount.minor, currency: step.amount.currency },
+        payee: { name: step.payee.name, accountLast4: step.payee.accountLast4 },
+        purpose,
+        reference,
+      };
+  }
+}
+
 export async function signPivotToken(key: SigningKey, input: PivotTokenInput): Promise<SignedPivotToken> {
   const ttl = input.ttlSeconds ?? PIVOT_TOKEN_TTL_S;
   if (ttl <= 0 || ttl > PIVOT_TOKEN_MAX_LIFETIME_S) throw new Error(`pivot token TTL must be 1..${PIVOT_TOKEN_MAX_LIFETIME_S} s`);
@@ -50,13 +70,7 @@ export async function signPivotToken(key: SigningKey, input: PivotTokenInput): P
     exp: input.now + ttl,
     origin: input.origin,
     cnv: input.conversationId,
-    step: {
-      id: input.step.id,
-      kind: input.step.kind,
-      amount: { minor: input.step.amount.minor, currency: input.step.amount.currency },
-      purpose: input.step.purpose,
-      reference: input.step.reference,
-    },
+    step: copyStep(input.step),
     acr: input.acr,
   };
   const claims = v.parse(PivotClaimsSchema, candidate);

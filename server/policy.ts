@@ -11,9 +11,15 @@ export interface StepPolicy {
   readonly requiredAcr: Acr;
 }
 
-/** Card collection needs the bank's own login by default (DESIGN.md, "Tokens"). */
+/**
+ * Card collection needs the bank's own login by default (DESIGN.md, "Tokens"); so do changing
+ * the postal address on file and confirming a transfer: a `channel` session (a pivot link from a
+ * public messaging platform) gets STEP_UP_REQUIRED for every kind.
+ */
 export const STEP_POLICY: Readonly<Record<StepKind, StepPolicy>> = {
   card_payment: { requiredAcr: 'bank' },
+  address_change: { requiredAcr: 'bank' },
+  transfer: { requiredAcr: 'bank' },
 };
 
 export function requiredAcrFor(kind: StepKind): Acr {

@@ -1,13 +1,15 @@
 /**
- * Identity assertions from the bank's page (protocol/chat.ts IdentityAssertionSchema). Today
- * only the demo assertion exists, accepted when DEMO_LOGIN is on; a real bank IdP assertion
- * (a JWT verified with jose against the tenant's JWKS) plugs in here as another variant.
+ * Identity assertions from the bank's page (protocol/chat.ts IdentityAssertionSchema):
+ * - `oidc`: an id_token of the bank's IdP (oidc.ts), whose nonce must be one this session asked
+ *   for (POST /v1/sessions/nonce), unused and unexpired; yields `bank` for its `sub`;
+ * - `demo`: accepted only when DEMO_LOGIN is on; yields `bank` for the named subject.
  *
  * @module
  */
 import type { IdentityAssertion } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import type { Acr } from '../../protocol/pivot-token.ts';
+import type { IdTokenVerifier } from './oidc.ts';
 
 export interface VerifiedIdentity {
   /** The bank's customer id. Stays inside the chat server; tokens carry a pseudonym. */
@@ -15,12 +17,24 @@ export interface VerifiedIdentity {
   readonly acr: Acr;
 }
 
-export async function verifyAssertion(assertion: IdentityAssertion, options: { demoLogin: boolean }): Promise<VerifiedIdentity> {
+export interface AssertionOptions {
+  readonly demoLogin: boolean;
+  /** Verifies a bank id_token; absent when no IdP is configured. */
+  readonly verifyIdToken?: IdTokenVerifier | undefined;
+  /** Consumes a nonce this session was given; absent when there is no session to bind it to. */
+  readonly consumeNonce?: ((nonce: string) => Promise<boolean>) | undefined;
+}
+
+export async function verifyAssertion(assertion: IdentityAssertion, options: AssertionOptions): Promise<VerifiedIdentity> {
   switch (assertion.type) {
     case 'demo':
       if (!options.demoLogin) throw new PivotError('DEMO_LOGIN_DISABLED');
       return { subject: assertion.subject, acr: 'bank' };
-    case 'oidc':
-      throw new PivotError('IDP_NOT_CONFIGURED');
+    case 'oidc': {
+      if (!options.verifyIdToken) throw new PivotError('IDP_NOT_CONFIGURED');
+      const claims = await options.verifyIdToken(assertion.idToken);
+      if (!options.consumeNonce || !(await options.consumeNonce(claims.nonce))) throw new PivotError('ID_TOKEN_NONCE_INVALID');
+      return { subject: claims.sub, acr: 'bank' };
+    }
   }
 }

@@ -128,11 +128,171 @@ const conversationChannel: Migration = {
   },
 };
 
+/**
+ * One-time pivot links (a code sent on a public channel, redeemed on the bank's site) and OIDC
+ * nonces (one per id_token a session asks for). Both store only SHA-256 hashes of the secrets.
+ */
+const pivotLinksAndNonces: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('pivot_links')
+      .addColumn('code_hash', 'text', (c) => c.primaryKey())
+      .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
+      .addColumn('customer_id', 'text', (c) => c.notNull().references('customers.id'))
+      .addColumn('channel', 'text', (c) => c.notNull())
+      .addColumn('channel_identity_id', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'integer', (c) => c.notNull())
+      .addColumn('used_at', 'integer')
+      .addColumn('revoked_at', 'integer')
+      .addColumn('created_at', 'integer', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('pivot_links_conversation').on('pivot_links').column('conversation_id').execute();
+
+    await db.schema
+      .createTable('id_token_nonces')
+      .addColumn('nonce_hash', 'text', (c) => c.primaryKey())
+      .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id').onDelete('cascade'))
+      .addColumn('expires_at', 'integer', (c) => c.notNull())
+      .addColumn('used_at', 'integer')
+      .addColumn('created_at', 'integer', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('id_token_nonces_expires').on('id_token_nonces').column('expires_at').execute();
+  },
+};
+
+/** Public channels: identities, the durable webhook inbox, message dedupe, the outbound relay outbox. */
+const channels: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('channel_identities')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('channel', 'text', (c) => c.notNull())
+      .addColumn('platform_user_id', 'text', (c) => c.notNull())
+      .addColumn('customer_id', 'text', (c) => c.notNull().references('customers.id'))
+      .addColumn('conversation_id', 'text', (c) => c.references('conversations.id'))
+      .addColumn('last_inbound_at', 'integer')
+      .addColumn('created_at', 'integer', (c) => c.notNull())
+      .addUniqueConstraint('channel_identities_user', ['channel', 'platform_user_id'])
+      .execute();
+    await db.schema.createIndex('channel_identities_conversation').on('channel_identities').column('conversation_id').execute();
+
+    await db.schema
+      .createTable('channel_inbox')
+      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('platform', 'text', (c) => c.notNull())
+      .addColumn('body_sha256', 'text', (c) => c.notNull())
+      .addColumn('body', 'blob', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending', 'processed', 'failed')`))
+      .addColumn('reason', 'text')
+      .addColumn('received_at', 'integer', (c) => c.notNull())
+      .addColumn('processed_at', 'integer')
+      .addUniqueConstraint('channel_inbox_delivery', ['platform', 'body_sha256'])
+      .execute();
+    await db.schema.createIndex('channel_inbox_status').on('channel_inbox').columns(['status', 'id']).execute();
+
+    await db.schema
+      .createTable('channel_messages')
+      .addColumn('platform', 'text', (c) => c.notNull())
+      .addColumn('platform_message_id', 'text', (c) => c.notNull())
+      .addColumn('inbox_id', 'integer', (c) => c.notNull().references('channel_inbox.id'))
+      .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('channel_messages_pk', ['platform', 'platform_message_id'])
+      .execute();
+
+    await db.schema
+      .createTable('channel_outbox')
+      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('identity_id', 'text', (c) => c.notNull().references('channel_identities.id'))
+      .addColumn('text', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending', 'sent', 'failed')`))
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('next_attempt_at', 'integer', (c) => c.notNull())
+      .addColumn('last_error', 'text')
+      .addColumn('created_at', 'integer', (c) => c.notNull())
+      .addColumn('sent_at', 'integer')
+      .addUniqueConstraint('channel_outbox_event', ['conversation_id', 'seq'])
+      .execute();
+    await db.schema.createIndex('channel_outbox_due').on('channel_outbox').columns(['status', 'next_attempt_at']).execute();
+  },
+};
+
+/**
+ * Step kinds beyond card payments (address changes, transfer confirmations).
+ *
+ * An address change has no amount, and SQLite cannot drop the NOT NULL of `amount_minor` and
+ * `currency` in place. A placeholder amount (0, or a made-up currency) would give money columns
+ * a value that means "no money": so the table is REBUILT (SQLite's documented procedure: new
+ * table, copy, drop, rename, with foreign keys off for the swap and checked before they are
+ * turned back on), with:
+ * - `amount_minor` / `currency` nullable, both or neither, positive, and NULL exactly for
+ *   `address_change` (CHECK constraints, so no row can be a transfer without an amount);
+ * - `payee` (JSON `{name, accountLast4}`), present exactly for `transfer`;
+ * - `result` (JSON, once completed): `{city, country}` of an address change, `{outcome}` of a
+ *   transfer; card payments keep their `card` column;
+ * - `kind` limited to the known kinds.
+ * Rows are copied unchanged (every existing step is a card payment). `step_completed` events
+ * recorded before this migration gain `stepKind: 'card_payment'`, which the event schema requires.
+ * The Migrator does not wrap SQLite migrations in a transaction, so the PRAGMAs take effect.
+ */
+const stepKinds: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await sql`PRAGMA foreign_keys = OFF`.execute(db);
+    try {
+      await db.transaction().execute(async (tx) => {
+        await sql`
+          CREATE TABLE steps_new (
+            id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations (id),
+            kind TEXT NOT NULL CHECK (kind IN ('card_payment', 'address_change', 'transfer')),
+            amount_minor INTEGER CHECK (amount_minor > 0),
+            currency TEXT,
+            payee TEXT,
+            purpose TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            required_acr TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open', 'completed')),
+            card TEXT,
+            result TEXT,
+            created_at INTEGER NOT NULL,
+            completed_at INTEGER,
+            unused_pivot_flagged_at INTEGER,
+            CHECK ((amount_minor IS NULL) = (currency IS NULL)),
+            CHECK ((kind = 'address_change') = (amount_minor IS NULL)),
+            CHECK ((kind = 'transfer') = (payee IS NOT NULL))
+          )`.execute(tx);
+        await sql`
+          INSERT INTO steps_new (id, conversation_id, kind, amount_minor, currency, payee, purpose, reference,
+            required_acr, status, card, result, created_at, completed_at, unused_pivot_flagged_at)
+          SELECT id, conversation_id, kind, amount_minor, currency, NULL, purpose, reference,
+            required_acr, status, card, NULL, created_at, completed_at, unused_pivot_flagged_at
+          FROM steps`.execute(tx);
+        await sql`DROP TABLE steps`.execute(tx);
+        await sql`ALTER TABLE steps_new RENAME TO steps`.execute(tx);
+        await sql`CREATE INDEX steps_conversation ON steps (conversation_id)`.execute(tx);
+        await sql`
+          UPDATE events SET payload = json_set(payload, '$.stepKind', 'card_payment')
+          WHERE kind = 'step_completed' AND json_extract(payload, '$.stepKind') IS NULL`.execute(tx);
+        const broken = await sql`PRAGMA foreign_key_check`.execute(tx);
+        if (broken.rows.length > 0) throw new Error('steps rebuild left dangling foreign keys');
+      });
+    } finally {
+      await sql`PRAGMA foreign_keys = ON`.execute(db);
+    }
+  },
+};
+
 /** Name-ordered migrations; the Migrator runs those not yet recorded. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_step_unused_pivot_flag': stepUnusedPivotFlag,
   '0003_conversation_channel': conversationChannel,
+  '0004_channels': channels,
+  '0005_pivot_links_and_nonces': pivotLinksAndNonces,
+  '0006_step_kinds': stepKinds,
 };
 
 export const migrationProvider: MigrationProvider = {

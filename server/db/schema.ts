@@ -71,14 +71,19 @@ export interface StepsTable {
   id: string;
   conversation_id: string;
   kind: string;
-  amount_minor: number;
-  currency: string;
+  /** NULL exactly for `address_change` (migration 0006). */
+  amount_minor: number | null;
+  currency: string | null;
+  /** JSON Payee, exactly for `transfer` (migration 0006). */
+  payee: string | null;
   purpose: string;
   reference: string;
   required_acr: string;
   status: string;
   /** JSON CardDisplay (opaque vault token + display data) once completed. */
   card: string | null;
+  /** JSON result of other kinds once completed: AddressSummary, or `{outcome}` (migration 0006). */
+  result: string | null;
   created_at: number;
   completed_at: number | null;
   /** When the step was flagged to the agent because every pivot token expired unused (migration 0002). */
@@ -101,6 +106,87 @@ export interface NoticesSeenTable {
   expires_at: number;
 }
 
+/** One-time pivot links (migration 0005): only the code's SHA-256 hash is stored. */
+export interface PivotLinksTable {
+  code_hash: string;
+  conversation_id: string;
+  /** The customer of the channel identity the link was sent to. */
+  customer_id: string;
+  channel: string;
+  channel_identity_id: string;
+  expires_at: number;
+  used_at: number | null;
+  /** Set when a newer link for the same conversation replaced this unused one. */
+  revoked_at: number | null;
+  created_at: number;
+}
+
+/** Nonces handed out for a bank id_token (migration 0005): hashed, single use, bound to a session. */
+export interface IdTokenNoncesTable {
+  nonce_hash: string;
+  session_id: string;
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
+/** A customer's account on a public platform (migration 0004). */
+export interface ChannelIdentitiesTable {
+  id: string;
+  /** `messenger`, `whatsapp` or `sms`. */
+  channel: string;
+  /** Messenger PSID, WhatsApp wa_id, or the E.164 number of an SMS sender. */
+  platform_user_id: string;
+  customer_id: string;
+  /** The identity's open conversation (null until its first message is processed). */
+  conversation_id: string | null;
+  /** When its last inbound message was received (WhatsApp's 24-hour window). */
+  last_inbound_at: number | null;
+  created_at: number;
+}
+
+/** Every signed webhook delivery, raw bytes as received, until (and after) it is processed. */
+export interface ChannelInboxTable {
+  id: number | null;
+  platform: string;
+  /** Hex SHA-256 of `body`: the same delivery retried is stored once. */
+  body_sha256: string;
+  body: Buffer;
+  status: string;
+  /** Why processing failed (never message text). */
+  reason: string | null;
+  received_at: number;
+  processed_at: number | null;
+}
+
+/** One row per platform message turned into a conversation event: (platform, message id) is unique. */
+export interface ChannelMessagesTable {
+  platform: string;
+  /** Messenger `mid`, WhatsApp `wamid`, Twilio `MessageSid`. */
+  platform_message_id: string;
+  inbox_id: number;
+  conversation_id: string;
+  seq: number;
+  created_at: number;
+}
+
+/** Agent messages to relay to the platform, retried with backoff. */
+export interface ChannelOutboxTable {
+  id: number | null;
+  conversation_id: string;
+  seq: number;
+  identity_id: string;
+  /** The stored (masked) message text. */
+  text: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  /** Last failure as an error code and HTTP status (never text or tokens). */
+  last_error: string | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
 export interface ChatDatabase {
   customers: CustomersTable;
   conversations: ConversationsTable;
@@ -111,4 +197,10 @@ export interface ChatDatabase {
   steps: StepsTable;
   step_pivot_tokens: StepPivotTokensTable;
   notices_seen: NoticesSeenTable;
+  channel_identities: ChannelIdentitiesTable;
+  channel_inbox: ChannelInboxTable;
+  channel_messages: ChannelMessagesTable;
+  channel_outbox: ChannelOutboxTable;
+  pivot_links: PivotLinksTable;
+  id_token_nonces: IdTokenNoncesTable;
 }

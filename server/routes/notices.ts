@@ -1,7 +1,9 @@
 /**
  * `POST /v1/vault/notices` (server-to-server; any Origin is refused by cors.ts): the vault
- * reports a tokenized card. The notice is verified against the vault's JWKS, then applied
- * atomically by the store: replay -> 409 NOTICE_REPLAYED, unknown step/pivot jti -> 401.
+ * reports a step's result (a tokenized card, a changed address, a confirmed or declined transfer).
+ * The notice is verified against the vault's JWKS, then applied atomically by the store:
+ * replay -> 409 NOTICE_REPLAYED; unknown step/pivot jti, or a result not of the step's kind
+ * (or a transfer whose amount/payee differ from the step's) -> 401 NOTICE_INVALID.
  *
  * @module
  */
@@ -15,7 +17,7 @@ export function noticeRoutes(app: FastifyInstance, ctx: ChatContext): void {
     const { notice } = parseOr400(VaultNoticeEnvelopeSchema, request.body);
     const claims = await ctx.verifyNotice(notice);
     const event = await ctx.service.completeStep(claims);
-    request.log.info({ stepId: claims.stp, seq: event.seq }, 'vault notice applied');
+    request.log.info({ stepId: claims.stp, event: claims.event, seq: event.seq }, 'vault notice applied');
     return reply.header('cache-control', 'no-store').send({ accepted: true, seq: event.seq });
   });
 }

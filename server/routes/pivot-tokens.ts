@@ -12,7 +12,7 @@ import { PIVOT_TOKEN_TTL_S, acrAtLeast } from '../../protocol/pivot-token.ts';
 import { authenticate } from '../auth/sessions.ts';
 import { epochSeconds, isoTime } from '../clock.ts';
 import type { ChatContext } from '../context.ts';
-import { signPivotToken } from '../pivot-token.ts';
+import { copyStep, signPivotToken } from '../pivot-token.ts';
 
 /** Pivot tokens one step may be issued (each retry of the card form asks for a fresh one). */
 export const MAX_PIVOT_TOKENS_PER_STEP = 50;
@@ -43,7 +43,7 @@ export function pivotTokenRoutes(app: FastifyInstance, ctx: ChatContext): void {
       subject: customer.pseudonym,
       origin,
       conversationId: step.conversationId,
-      step: { id: step.id, kind: step.kind, amount: step.amount, purpose: step.purpose, reference: step.reference },
+      step: copyStep(step),
       acr: session.acr,
       now: epochSeconds(clock),
       ttlSeconds: PIVOT_TOKEN_TTL_S,

@@ -3,16 +3,20 @@
  *
  *   POST /v1/sessions            anonymous -> acr none + new conversation;
  *                                demo assertion -> acr bank, the subject's latest conversation
- *   POST /v1/sessions/step-up  * raises the session to the assertion's acr, announces it
+ *   POST /v1/sessions/nonce    * a single-use nonce for the bank IdP's id_token (ID_TOKEN_NONCE_TTL_S)
+ *   POST /v1/sessions/step-up  * raises the session to the assertion's acr, announces it; a bank
+ *                                login for another customer than the session's -> IDENTITY_MISMATCH
  *   POST /v1/ws-tickets        * single-use, WS_TICKET_TTL_S ticket for GET /v1/ws
  *
  * @module
  */
 import type { FastifyInstance } from 'fastify';
 import {
+  ID_TOKEN_NONCE_TTL_S,
   SessionRequestSchema,
   StepUpRequestSchema,
   WS_TICKET_TTL_S,
+  type NonceResponse,
   type SessionResponse,
   type WsTicketResponse,
 } from '../../protocol/chat.ts';
@@ -20,13 +24,21 @@ import { PivotError } from '../../protocol/errors.ts';
 import { acrAtLeast } from '../../protocol/pivot-token.ts';
 import { authenticate, issueSession } from '../auth/sessions.ts';
 import { verifyAssertion } from '../auth/identity.ts';
+import { createIdTokenVerifier } from '../auth/oidc.ts';
 import { isoTime } from '../clock.ts';
 import type { ChatContext } from '../context.ts';
 import { parseOr400 } from '../http-errors.ts';
 import { hashToken, randomToken } from '../ids.ts';
+import { appendSystemEvent, channelName } from '../pivot-links.ts';
+
+/** System event when a bank login claims a customer first known only by a public channel. */
+export function channelLinkedText(channel: string): string {
+  return `${channel} account linked to the bank customer`;
+}
 
 export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
   const { store, clock, config, service } = ctx;
+  const verifyIdToken = createIdTokenVerifier(config.idp, clock);
 
   app.post('/v1/sessions', async (request, reply) => {
     const body = parseOr400(SessionRequestSchema, request.body ?? {});
@@ -35,7 +47,8 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
     let conversation;
     let acr: SessionResponse['acr'] = 'none';
     if (body.assertion) {
-      const identity = await verifyAssertion(body.assertion, { demoLogin: config.demoLogin });
+      // No session yet, so no nonce to bind an id_token to: an oidc assertion needs step-up.
+      const identity = await verifyAssertion(body.assertion, { demoLogin: config.demoLogin, verifyIdToken });
       acr = identity.acr;
       customer =
         (await store.customers.findBySubject(identity.subject)) ??
@@ -68,20 +81,36 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
     return reply.code(201).header('cache-control', 'no-store').send(response);
   });
 
+  app.post('/v1/sessions/nonce', async (request, reply) => {
+    const { session } = await authenticate(request, store, clock, 'customer');
+    const nonce = randomToken();
+    const expiresAt = clock() + ID_TOKEN_NONCE_TTL_S * 1000;
+    await store.nonces.create({ nonceHash: hashToken(nonce), sessionId: session.id, expiresAt });
+    const response: NonceResponse = { nonce, expiresAt: isoTime(expiresAt) };
+    return reply.code(201).header('cache-control', 'no-store').send(response);
+  });
+
   app.post('/v1/sessions/step-up', async (request, reply) => {
     const { token, session } = await authenticate(request, store, clock, 'customer');
     const body = parseOr400(StepUpRequestSchema, request.body);
-    const identity = await verifyAssertion(body.assertion, { demoLogin: config.demoLogin });
     if (session.conversationId === null || session.customerId === null) throw new PivotError('FORBIDDEN');
+    const identity = await verifyAssertion(body.assertion, {
+      demoLogin: config.demoLogin,
+      verifyIdToken,
+      consumeNonce: (nonce) => store.nonces.consume(hashToken(nonce), session.id, clock()),
+    });
+    // The bank's `sub` decides who the customer is; a session never changes hands.
     const current = await store.customers.get(session.customerId);
-    if (current?.subject && current.subject !== identity.subject) {
-      throw new PivotError('FORBIDDEN', 'This session belongs to another customer.');
-    }
+    if (current?.subject && current.subject !== identity.subject) throw new PivotError('IDENTITY_MISMATCH');
     let customerId = session.customerId;
     if (!current?.subject) {
       const known = await store.customers.findBySubject(identity.subject);
       if (known) customerId = known.id;
       else await store.customers.attachSubject(session.customerId, identity.subject);
+      const conversation = await store.conversations.get(session.conversationId);
+      if (conversation && conversation.channel !== 'web') {
+        await appendSystemEvent(ctx, conversation.id, channelLinkedText(channelName(conversation.channel)));
+      }
     }
     const raised = !acrAtLeast(session.acr, identity.acr);
     const acr = raised ? identity.acr : session.acr;

@@ -6,7 +6,7 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import type { ConversationEvent } from '../../protocol/chat.ts';
-import { formatAmount } from '../../protocol/pivot-token.ts';
+import { formatAmount, type Step } from '../../protocol/pivot-token.ts';
 import type { ChatDatabase, EventsTable } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
 import type { Clock } from '../clock.ts';
@@ -107,6 +107,18 @@ export function rowToEvent(row: EventRow): ConversationEvent {
   } as ConversationEvent;
 }
 
+/** "Payment requested: €12.50 for …", "Address change requested: …", "Transfer confirmation requested: …". */
+function stepRequestedText(step: Step): string {
+  switch (step.kind) {
+    case 'card_payment':
+      return `Payment requested: ${formatAmount(step.amount)} for ${step.purpose}`;
+    case 'address_change':
+      return `Address change requested: ${step.purpose}`;
+    case 'transfer':
+      return `Transfer confirmation requested: ${formatAmount(step.amount)} to ${step.payee.name}`;
+  }
+}
+
 /** One line describing the event for the agents' conversation list. */
 export function summaryText(event: NewEvent): string {
   let text: string;
@@ -117,7 +129,7 @@ export function summaryText(event: NewEvent): string {
       text = event.text;
       break;
     case 'step':
-      text = `Payment requested: ${formatAmount(event.step.amount)} for ${event.step.purpose}`;
+      text = stepRequestedText(event.step);
       break;
   }
   return text.length > SUMMARY_TEXT_MAX_CHARS ? `${text.slice(0, SUMMARY_TEXT_MAX_CHARS - 1)}…` : text;

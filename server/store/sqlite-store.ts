@@ -6,9 +6,11 @@
 import { openChatDb, type ChatDb } from '../db/database.ts';
 import type { Clock } from '../clock.ts';
 import { SqliteAgentStore } from './agents.ts';
+import { SqliteChannelStore } from './channels.ts';
 import { SqliteConversationStore } from './conversations.ts';
 import { SqliteCustomerStore } from './customers.ts';
 import { SqliteEventStore } from './events.ts';
+import { SqliteNonceStore, SqlitePivotLinkStore } from './pivot-links.ts';
 import { SqliteSessionStore } from './sessions.ts';
 import { SqliteStepStore } from './steps.ts';
 import type { ChatStore } from './store.ts';
@@ -30,6 +32,9 @@ export async function createSqliteStore(dataDir: string, clock: Clock): Promise<
     sessions: new SqliteSessionStore(kysely, sync, clock),
     agents: new SqliteAgentStore(kysely, sync, clock),
     steps: new SqliteStepStore(kysely, sync, clock, events),
+    channels: new SqliteChannelStore(kysely, sync, clock),
+    pivotLinks: new SqlitePivotLinkStore(kysely, sync, clock),
+    nonces: new SqliteNonceStore(kysely, sync, clock),
     close: () => db.close(),
   };
 }

@@ -1,19 +1,21 @@
 /**
- * SQLite steps (what an agent asks of the customer), the pivot-token jtis signed for each, and
- * the vault notices that complete them.
+ * SQLite steps (what an agent asks of the customer: a card payment, an address change, a transfer
+ * confirmation), the pivot-token jtis signed for each, and the vault notices that complete them.
  *
  * @module
  */
 import type { Kysely, Selectable } from 'kysely';
 import type { ConversationEvent } from '../../protocol/chat.ts';
 import type { CardDisplay } from '../../protocol/frame.ts';
+import type { Amount, Payee } from '../../protocol/pivot-token.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import type { ChatDatabase, StepsTable } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
 import type { Clock } from '../clock.ts';
 import { parseAcr } from './conversations.ts';
 import type { SqliteEventStore } from './events.ts';
-import type { CompleteStepInput, StepRecord, StepStore } from './store.ts';
+import { copyStep } from '../pivot-token.ts';
+import type { CompleteStepInput, NewEvent, NewStep, StepRecord, StepResult, StepStore } from './store.ts';
 
 export class SqliteStepStore implements StepStore {
   readonly #db: Kysely<ChatDatabase>;
@@ -28,23 +30,23 @@ export class SqliteStepStore implements StepStore {
     this.#events = events;
   }
 
-  async create(
-    step: Omit<StepRecord, 'status' | 'card'>,
-    author: { role: 'agent' | 'system'; name: string },
-  ): Promise<{ step: StepRecord; event: ConversationEvent }> {
+  async create(step: NewStep, author: { role: 'agent' | 'system'; name: string }): Promise<{ step: StepRecord; event: ConversationEvent }> {
+    const content = copyStep(step);
     return this.#sync.transaction(() => {
       this.#sync.run(
         this.#db.insertInto('steps').values({
-          id: step.id,
+          id: content.id,
           conversation_id: step.conversationId,
-          kind: step.kind,
-          amount_minor: step.amount.minor,
-          currency: step.amount.currency,
-          purpose: step.purpose,
-          reference: step.reference,
+          kind: content.kind,
+          amount_minor: content.kind === 'address_change' ? null : content.amount.minor,
+          currency: content.kind === 'address_change' ? null : content.amount.currency,
+          payee: content.kind === 'transfer' ? JSON.stringify(content.payee) : null,
+          purpose: content.purpose,
+          reference: content.reference,
           required_acr: step.requiredAcr,
           status: 'open',
           card: null,
+          result: null,
           created_at: this.#clock(),
           completed_at: null,
           unused_pivot_flagged_at: null,
@@ -53,10 +55,11 @@ export class SqliteStepStore implements StepStore {
       const { event } = this.#events.appendSync(step.conversationId, {
         kind: 'step',
         author,
-        step: { id: step.id, kind: step.kind, amount: { ...step.amount }, purpose: step.purpose, reference: step.reference },
+        step: content,
         requiredAcr: step.requiredAcr,
       });
-      return { step: { ...step, status: 'open', card: null }, event };
+      const record: StepRecord = { ...content, conversationId: step.conversationId, requiredAcr: step.requiredAcr, status: 'open', card: null };
+      return { step: record, event };
     });
   }
 
@@ -121,23 +124,27 @@ export class SqliteStepStore implements StepStore {
         }),
       );
       if (step.status === 'completed') return 'already-completed';
+      const { result } = input;
+      if (!resultMatches(toStep(step), result)) {
+        throw new PivotError('NOTICE_INVALID', 'The notice reports a result that does not match the step.');
+      }
       this.#sync.run(
         this.#db
           .updateTable('steps')
-          .set({ status: 'completed', card: JSON.stringify(input.card), completed_at: now })
+          .set({
+            status: 'completed',
+            card: result.kind === 'card_payment' ? JSON.stringify(result.card) : null,
+            result:
+              result.kind === 'address_change'
+                ? JSON.stringify(result.address)
+                : result.kind === 'transfer'
+                  ? JSON.stringify({ outcome: result.outcome })
+                  : null,
+            completed_at: now,
+          })
           .where('id', '=', input.stepId),
       );
-      const { event } = this.#events.appendSync(input.conversationId, {
-        kind: 'step_completed',
-        stepId: input.stepId,
-        card: {
-          brand: input.card.brand,
-          last4: input.card.last4,
-          expMonth: input.card.expMonth,
-          expYear: input.card.expYear,
-        },
-        text: input.text,
-      });
+      const { event } = this.#events.appendSync(input.conversationId, completedEvent(input));
       return event;
     });
     if (outcome === 'already-completed') throw new PivotError('STEP_ALREADY_COMPLETED');
@@ -182,16 +189,56 @@ export class SqliteStepStore implements StepStore {
   }
 }
 
+/** The `step_completed` event for a result: only what may be shown outside the vault. */
+function completedEvent(input: CompleteStepInput): NewEvent {
+  const base = { kind: 'step_completed', stepId: input.stepId, stepKind: input.result.kind, text: input.text } as const;
+  const { result } = input;
+  switch (result.kind) {
+    case 'card_payment': {
+      const { brand, last4, expMonth, expYear } = result.card;
+      return { ...base, card: { brand, last4, expMonth, expYear } };
+    }
+    case 'address_change':
+      return { ...base, address: { city: result.address.city, country: result.address.country } };
+    case 'transfer':
+      return { ...base, transfer: { outcome: result.outcome } };
+  }
+}
+
+/** A result belongs to a step of its kind; a transfer's must name the step's very amount and payee. */
+function resultMatches(step: StepRecord, result: StepResult): boolean {
+  if (step.kind !== result.kind) return false;
+  if (step.kind !== 'transfer' || result.kind !== 'transfer') return true;
+  const { amount, payee } = result.transfer;
+  return (
+    amount.minor === step.amount.minor &&
+    amount.currency === step.amount.currency &&
+    payee.name === step.payee.name &&
+    payee.accountLast4 === step.payee.accountLast4
+  );
+}
+
 function toStep(row: Selectable<StepsTable>): StepRecord {
-  return {
-    id: row.id,
+  const state = {
     conversationId: row.conversation_id,
-    kind: 'card_payment',
-    amount: { minor: row.amount_minor, currency: row.currency },
-    purpose: row.purpose,
-    reference: row.reference,
     requiredAcr: parseAcr(row.required_acr),
-    status: row.status === 'completed' ? 'completed' : 'open',
+    status: row.status === 'completed' ? ('completed' as const) : ('open' as const),
     card: row.card === null ? null : (JSON.parse(row.card) as CardDisplay),
   };
+  const common = { id: row.id, purpose: row.purpose, reference: row.reference };
+  const amount = (): Amount => {
+    if (row.amount_minor === null || row.currency === null) throw new Error(`step ${row.id}: amount missing`);
+    return { minor: row.amount_minor, currency: row.currency };
+  };
+  switch (row.kind) {
+    case 'card_payment':
+      return { ...common, ...state, kind: 'card_payment', amount: amount() };
+    case 'address_change':
+      return { ...common, ...state, kind: 'address_change' };
+    case 'transfer':
+      if (row.payee === null) throw new Error(`step ${row.id}: payee missing`);
+      return { ...common, ...state, kind: 'transfer', amount: amount(), payee: JSON.parse(row.payee) as Payee };
+    default:
+      throw new Error(`step ${row.id}: unknown kind`);
+  }
 }

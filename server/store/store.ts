@@ -14,8 +14,9 @@
  * @module
  */
 import type { Channel, ConversationEvent, ConversationSummary } from '../../protocol/chat.ts';
-import type { CardDisplay } from '../../protocol/frame.ts';
-import type { Acr, Amount, StepKind } from '../../protocol/pivot-token.ts';
+import type { AddressSummary, CardDisplay, TransferOutcome } from '../../protocol/frame.ts';
+import type { Acr, Amount, Payee, Step } from '../../protocol/pivot-token.ts';
+import type { ChannelStore } from './channels.ts';
 
 export type SessionRole = 'customer' | 'agent';
 export type AuthorRole = 'customer' | 'agent' | 'system';
@@ -54,17 +55,22 @@ export interface AgentRecord {
   readonly passwordHash: string;
 }
 
-export interface StepRecord {
-  readonly id: string;
+/** What a step asks (its kind's fields, as in the pivot token) and where it stands. */
+export type StepRecord = Step & {
   readonly conversationId: string;
-  readonly kind: StepKind;
-  readonly amount: Amount;
-  readonly purpose: string;
-  readonly reference: string;
   readonly requiredAcr: Acr;
   readonly status: 'open' | 'completed';
+  /** `card_payment` once completed: the card as shown outside the vault. */
   readonly card: CardDisplay | null;
-}
+};
+/** A step as created (before any completion). */
+export type NewStep = Step & { readonly conversationId: string; readonly requiredAcr: Acr };
+
+/** What a vault notice reports, per step kind. */
+export type StepResult =
+  | { readonly kind: 'card_payment'; readonly card: CardDisplay }
+  | { readonly kind: 'address_change'; readonly address: AddressSummary }
+  | { readonly kind: 'transfer'; readonly outcome: TransferOutcome; readonly transfer: { readonly amount: Amount; readonly payee: Payee } };
 
 /** An event as the caller supplies it; the store adds conversationId, seq and at. */
 export type NewEvent = DistributiveOmit<ConversationEvent, 'conversationId' | 'seq' | 'at'>;
@@ -135,13 +141,14 @@ export interface CompleteStepInput {
   readonly conversationId: string;
   readonly stepId: string;
   readonly pivotJti: string;
-  readonly card: CardDisplay;
+  /** Must match the step's kind (and, for a transfer, its amount and payee): else NOTICE_INVALID. */
+  readonly result: StepResult;
   readonly text: string;
 }
 
 export interface StepStore {
   /** Inserts the step and appends its `step` event in one transaction. */
-  create(step: Omit<StepRecord, 'status' | 'card'>, author: { role: 'agent' | 'system'; name: string }): Promise<{
+  create(step: NewStep, author: { role: 'agent' | 'system'; name: string }): Promise<{
     step: StepRecord;
     event: ConversationEvent;
   }>;
@@ -150,7 +157,8 @@ export interface StepStore {
   countPivotTokens(stepId: string): Promise<number>;
   /**
    * In one transaction: records the notice jti (NOTICE_REPLAYED if seen), checks that the step
-   * belongs to the conversation and that `pivotJti` was issued for it (NOTICE_INVALID), that it
+   * belongs to the conversation, that `pivotJti` was issued for it and that the result is of its
+   * kind (a transfer's amount and payee equal to the step's) (NOTICE_INVALID), that it
    * is open (STEP_ALREADY_COMPLETED: the notice jti is still recorded, so retries read
    * NOTICE_REPLAYED), completes it and appends the `step_completed` event.
    * Throws PivotError; on any other throw nothing is stored.
@@ -165,6 +173,33 @@ export interface StepStore {
   flagUnusedPivotSteps(expiredBefore: number, text: (step: StepRecord) => string): Promise<ConversationEvent[]>;
 }
 
+export interface PivotLinkRecord {
+  readonly codeHash: string;
+  readonly conversationId: string;
+  readonly customerId: string;
+  readonly channel: Channel;
+  readonly channelIdentityId: string;
+  readonly expiresAt: number;
+  readonly usedAt: number | null;
+  readonly revokedAt: number | null;
+}
+
+export interface PivotLinkStore {
+  /** Stores a link and, in the same transaction, revokes the conversation's earlier unused links. */
+  create(link: Omit<PivotLinkRecord, 'usedAt' | 'revokedAt'>): Promise<void>;
+  find(codeHash: string): Promise<PivotLinkRecord | undefined>;
+  /** Marks the link used by one conditional UPDATE: true for exactly one caller, if valid at `now`. */
+  consume(codeHash: string, now: number): Promise<boolean>;
+  /** Removes a link that never reached the customer. */
+  delete(codeHash: string): Promise<void>;
+}
+
+export interface NonceStore {
+  create(input: { nonceHash: string; sessionId: string; expiresAt: number }): Promise<void>;
+  /** Marks the nonce used exactly once: true when it belonged to `sessionId`, was unused and unexpired. */
+  consume(nonceHash: string, sessionId: string, now: number): Promise<boolean>;
+}
+
 export interface ChatStore {
   readonly customers: CustomerStore;
   readonly conversations: ConversationStore;
@@ -172,5 +207,9 @@ export interface ChatStore {
   readonly sessions: SessionStore;
   readonly agents: AgentStore;
   readonly steps: StepStore;
+  readonly pivotLinks: PivotLinkStore;
+  readonly nonces: NonceStore;
+  /** Public channels: identities, webhook inbox, outbound relay (server/store/channels.ts). */
+  readonly channels: ChannelStore;
   close(): Promise<void>;
 }

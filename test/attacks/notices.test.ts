@@ -26,7 +26,10 @@ const codeOf = (res: { body: Record<string, unknown> }) => (res.body['error'] as
 const nowS = () => Math.floor(Date.now() / 1000);
 
 /** Claims the vault would sign for `f`'s step (display data only). */
-function claimsFor(f: { conversationId: string; stepId: string; pivotToken: string }, overrides: Partial<StoredNoticeClaims> = {}): StoredNoticeClaims {
+function claimsFor(
+  f: { conversationId: string; stepId: string; pivotToken: string },
+  overrides: Partial<Extract<StoredNoticeClaims, { event: 'card_tokenized' }>> = {},
+): Extract<StoredNoticeClaims, { event: 'card_tokenized' }> {
   return {
     iss: VAULT,
     aud: CHAT,

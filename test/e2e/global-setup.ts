@@ -18,6 +18,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       BANK_PORT: String(PORTS.bank),
       CHAT_PORT: String(PORTS.chat),
       VAULT_PORT: String(PORTS.vault),
+      PLATFORMS_PORT: String(PORTS.platforms),
       BANK_ORIGIN: ORIGINS.bank,
       CHAT_ORIGIN: ORIGINS.chat,
       VAULT_ORIGIN: ORIGINS.vault,

@@ -86,7 +86,7 @@ test('a customer pays by card inside the vault frame and the agent sees only bra
   await expect(frame.getByText('Invoice INV-2291').first()).toBeVisible();
 
   // The agent's console says the customer is now signed in with the bank.
-  await expect(agent.getByTestId('conversation-acr').first()).toHaveText('bank');
+  await expect(agent.getByTestId('conversation-acr').first()).toHaveAttribute('data-acr', 'bank');
 
   // The step-up shows in the conversation, for both sides.
   await expect(customer.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();

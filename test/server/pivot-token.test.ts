@@ -151,7 +151,7 @@ describe('POST /v1/steps/:stepId/pivot-token', () => {
   it('refuses a step-up as a different customer than the session is bound to', async () => {
     const { token } = await customerSession(run, 'alice');
     const res = await call(run, 'POST', '/v1/sessions/step-up', { token, body: { assertion: { type: 'demo', subject: 'mallory' } } });
-    expect(res).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    expect(res).toMatchObject({ status: 403, body: { error: { code: 'IDENTITY_MISMATCH' } } });
   });
 });
 

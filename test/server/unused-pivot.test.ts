@@ -117,7 +117,7 @@ describe('unused pivot-token sweep', () => {
       conversationId,
       stepId,
       pivotJti: jti,
-      card: { token: 'tok_x', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
+      result: { kind: 'card_payment', card: { token: 'tok_x', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 } },
       text: cardProvidedText({ brand: 'visa', last4: '4242' }),
     });
     now += TTL_MS + UNUSED_PIVOT_GRACE_MS + 60_000;
@@ -149,7 +149,7 @@ describe('unused pivot-token sweep', () => {
       conversationId,
       stepId,
       pivotJti: jti,
-      card: { token: 'tok_y', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
+      result: { kind: 'card_payment', card: { token: 'tok_y', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 } },
       text: cardProvidedText({ brand: 'visa', last4: '4242' }),
     });
     expect(completed.kind).toBe('step_completed');

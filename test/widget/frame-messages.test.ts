@@ -76,7 +76,7 @@ describe('frame events', () => {
     { type: 'ready', height: 320 },
     { type: 'resize', height: 0 },
     { type: 'change', complete: false, brand: 'visa', errors: { number: 'CARD_NUMBER_INVALID' } },
-    { type: 'complete', card },
+    { type: 'complete', kind: 'card_payment', card },
     { type: 'error', error: { code: 'TOKEN_EXPIRED', message: 'expired' } },
   ])('accepts %j', (event) => {
     expect(parseFrameEvent(event)).toEqual(event);
@@ -101,12 +101,16 @@ describe('frame events', () => {
   });
 
   it('validates the result of begin', () => {
-    const display = { stepId: 'stp_abcdefghijklmnop', amount: { minor: 1250, currency: 'EUR' }, formattedAmount: '€12.50', purpose: 'Invoice', reference: 'INV-1' };
+    const display = { kind: 'card_payment', stepId: 'stp_abcdefghijklmnop', amount: { minor: 1250, currency: 'EUR' }, formattedAmount: '€12.50', purpose: 'Invoice', reference: 'INV-1' };
     expect(parseBeginResult({ ok: true, display })).toEqual({ ok: true, display });
     expect(parseBeginResult({ ok: false, error: { code: 'TOKEN_EXPIRED', message: 'expired' } })?.ok).toBe(false);
     expect(parseBeginResult({ ok: true })).toBeNull();
     expect(parseBeginResult({ ok: true, display, pan: '4242424242424242' })).toBeNull();
     expect(parseBeginResult(undefined)).toBeNull();
+    const transfer = { ...display, kind: 'transfer', payee: { name: 'A. Martin', accountLast4: '1234' } };
+    expect(parseBeginResult({ ok: true, display: transfer })).toEqual({ ok: true, display: transfer });
+    expect(parseBeginResult({ ok: true, display: { ...display, kind: 'transfer' } })).toBeNull();
+    expect(parseBeginResult({ ok: true, display: { ...display, kind: 'address_change' } })).toBeNull();
   });
 
   it('clamps reported heights to [FRAME_MIN_HEIGHT_PX, FRAME_MAX_HEIGHT_PX]', () => {

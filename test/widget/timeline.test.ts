@@ -11,6 +11,7 @@ const completed: ConversationEvent = {
   ...base,
   seq: 3,
   kind: 'step_completed',
+  stepKind: 'card_payment',
   stepId: step.id,
   card: { brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
   text: 'Card provided: Visa •••• 4242',

@@ -11,7 +11,7 @@ import { FRAME_BEGIN_TIMEOUT_MS, VaultFrame, type VaultFrameUpdate } from '../..
 const VAULT = 'http://vault.localhost:8082';
 const STEP = 'stp_abcdefghijklmnop';
 const TOKEN = 'aaa.bbb.ccc';
-const display = { stepId: STEP, amount: { minor: 1250, currency: 'EUR' }, formattedAmount: '€12.50', purpose: 'Invoice', reference: 'INV-1' };
+const display = { kind: 'card_payment' as const, stepId: STEP, amount: { minor: 1250, currency: 'EUR' }, formattedAmount: '€12.50', purpose: 'Invoice', reference: 'INV-1' };
 const card = { token: 'tok_abcdefghijklmnop1234', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 } as const;
 
 interface Posted {
@@ -183,9 +183,9 @@ describe('VaultFrame', () => {
     await vi.waitFor(() => expect(updates).toHaveLength(1));
     side.events.postMessage({ type: 'ready', height: 280 });
     side.events.postMessage({ type: 'resize', height: 1900 });
-    side.events.postMessage({ type: 'complete', card: { ...card, number: '4242424242424242' } });
+    side.events.postMessage({ type: 'complete', kind: 'card_payment', card: { ...card, number: '4242424242424242' } });
     side.events.postMessage({ type: 'bogus' });
-    side.events.postMessage({ type: 'complete', card });
+    side.events.postMessage({ type: 'complete', kind: 'card_payment', card });
     await vi.waitFor(() => expect(updates.at(-1)).toEqual({ type: 'complete', card }));
     expect(updates.map((u) => u.type)).toEqual(['begun', 'ready', 'complete']);
     expect(iframe.style.height).toBe(`${FRAME_MAX_HEIGHT_PX}px`);
@@ -212,7 +212,7 @@ describe('VaultFrame', () => {
     await vi.waitFor(() => expect(updates).toHaveLength(1));
     frame.destroy();
     expect(iframe.removed).toBe(true);
-    side.events.postMessage({ type: 'complete', card });
+    side.events.postMessage({ type: 'complete', kind: 'card_payment', card });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(updates).toHaveLength(1);
   });

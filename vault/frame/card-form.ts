@@ -31,12 +31,13 @@ import { TOKENS_PATH } from '../shared/frame-config.ts';
 import { h, notice, replaceChildren } from './dom.ts';
 import type { Emit } from './events.ts';
 import { RETRYABLE_CODES, messageFor } from './messages.ts';
+import { postToVault } from './post.ts';
 
 type FieldName = 'number' | 'expiry' | 'cvc';
 type FieldErrors = { number?: CardErrorCode; expiry?: CardErrorCode; cvc?: CardErrorCode };
 
 export interface CardFormOptions {
-  readonly display: DisplayInfo;
+  readonly display: Extract<DisplayInfo, { kind: 'card_payment' }>;
   readonly pivotToken: string;
   readonly emit: Emit;
   /** Clock for the expiry check (tests). */
@@ -57,7 +58,7 @@ interface Field {
   readonly error: HTMLElement;
 }
 
-function field(id: string, label: string, attrs: Record<string, string>, extra?: HTMLElement): Field {
+export function field(id: string, label: string, attrs: Record<string, string>, extra?: HTMLElement): Field {
   const input = h('input', {
     id: `spc-${id}`,
     name: id,
@@ -212,7 +213,7 @@ export function renderCardForm(root: HTMLElement, options: CardFormOptions): voi
   const succeed = (card: CardDisplay): void => {
     clearInputs();
     replaceChildren(root, notice(`${brandLabel(card.brand)} •••• ${card.last4} saved`));
-    emit({ type: 'complete', card });
+    emit({ type: 'complete', kind: 'card_payment', card });
   };
 
   const failWith = (code: ErrorCode): void => {
@@ -273,33 +274,8 @@ export function renderCardForm(root: HTMLElement, options: CardFormOptions): voi
 
 /** POST the card to the vault service; never throws. */
 async function submit(body: TokenizeRequest): Promise<{ ok: true; card: CardDisplay } | { ok: false; code: ErrorCode }> {
-  let response: Response;
-  try {
-    response = await fetch(TOKENS_PATH, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      credentials: 'omit',
-      cache: 'no-store',
-      redirect: 'error',
-      // The page's policy is no-referrer, under which a same-origin POST carries `Origin: null`;
-      // this request must carry the real origin, which the service checks.
-      referrerPolicy: 'same-origin',
-    });
-  } catch {
-    return { ok: false, code: 'UPSTREAM_UNAVAILABLE' };
-  }
-  let json: unknown = null;
-  try {
-    json = await response.json();
-  } catch {
-    // handled below
-  }
-  if (response.status === 201) {
-    const card = v.safeParse(CardDisplaySchema, json);
-    return card.success ? { ok: true, card: card.output } : { ok: false, code: 'INTERNAL_ERROR' };
-  }
-  const code = (json as { error?: { code?: unknown } } | null)?.error?.code;
-  // The code comes from our own service; only its shape is checked (the catalog is not bundled).
-  return { ok: false, code: typeof code === 'string' && /^[A-Z_]{3,40}$/.test(code) ? (code as ErrorCode) : 'INTERNAL_ERROR' };
+  const result = await postToVault(TOKENS_PATH, body);
+  if (!result.ok) return result;
+  const card = v.safeParse(CardDisplaySchema, result.json);
+  return card.success ? { ok: true, card: card.output } : { ok: false, code: 'INTERNAL_ERROR' };
 }

@@ -19,6 +19,10 @@ const TEXT: Readonly<Record<string, string>> = {
   CARD_EXPIRED: 'This card has expired.',
   CARD_CVC_INVALID: 'Enter the security code from your card.',
   RATE_LIMITED: 'Too many attempts; wait a moment and try again.',
+  ADDRESS_LINE_INVALID: 'Enter the street address.',
+  ADDRESS_POSTCODE_INVALID: 'Enter a valid postcode.',
+  ADDRESS_CITY_INVALID: 'Enter the city.',
+  ADDRESS_COUNTRY_INVALID: 'Enter a two-letter country code, e.g. FR.',
 };
 
 /** Codes after which the customer may simply try again. */

@@ -2,8 +2,9 @@
  * The frame's API as served to the widget: `begin({token, locale, theme})`, once.
  *
  * `begin` verifies the pivot token (issuer keys from the vault's own origin), checks that the
- * token names the very origin that connected, and only then renders the card form, showing
- * amount, purpose and reference from the SIGNED claims. It never throws: every failure is a
+ * token names the very origin that connected, and only then renders the form of the step's kind
+ * (card, address, transfer confirmation), showing amount, payee, purpose and reference from the
+ * SIGNED claims. It never throws: every failure is a
  * typed `BeginResult` (a thrown error would carry a stack across the boundary).
  *
  * @module
@@ -12,10 +13,12 @@ import type { JWTVerifyGetKey } from 'jose';
 import * as v from 'valibot';
 import type { ErrorCode } from '../../protocol/errors.ts';
 import { BeginArgsSchema, type BeginResult, type DisplayInfo, type FrameApi, type Theme } from '../../protocol/frame.ts';
-import { formatAmount } from '../../protocol/pivot-token.ts';
+import { formatAmount, type Amount, type Step } from '../../protocol/pivot-token.ts';
 import type { FrameConfig } from '../shared/frame-config.ts';
 import { PivotTokenError, verifyPivotToken } from '../shared/verify-pivot-token.ts';
+import { renderAddressForm } from './address-form.ts';
 import { renderCardForm } from './card-form.ts';
+import { renderTransferForm } from './transfer-form.ts';
 import { notice, replaceChildren } from './dom.ts';
 import { measureHeight, type Emit } from './events.ts';
 import { createFacade } from './hardened-endpoint.ts';
@@ -45,12 +48,23 @@ function applyTheme(doc: Document, theme: Theme | undefined): void {
   if (theme.colorScheme) doc.documentElement.setAttribute('data-scheme', theme.colorScheme);
 }
 
-function safeFormat(amount: DisplayInfo['amount'], locale: string | undefined): string {
+function safeFormat(amount: Amount, locale: string | undefined): string {
   try {
     return formatAmount(amount, locale);
   } catch {
     return formatAmount(amount, 'en');
   }
+}
+
+/** What the frame shows for `step`, from the signed claims only. */
+function displayOf(step: Step, locale: string | undefined): DisplayInfo {
+  const { id: stepId, purpose, reference } = step;
+  if (step.kind === 'address_change') return { kind: step.kind, stepId, purpose, reference };
+  const amount = { minor: step.amount.minor, currency: step.amount.currency };
+  const base = { stepId, amount, formattedAmount: safeFormat(amount, locale), purpose, reference };
+  return step.kind === 'card_payment'
+    ? { kind: step.kind, ...base }
+    : { kind: step.kind, ...base, payee: { name: step.payee.name, accountLast4: step.payee.accountLast4 } };
 }
 
 /** Build the frozen, null-prototype API object the hardened endpoint exposes. */
@@ -75,16 +89,11 @@ export function createFrameApi(deps: FrameSessionDeps): Readonly<FrameApi> {
         allowedOrigins: deps.config.allowedParentOrigins,
         expectedOrigin: deps.parentOrigin,
       });
-      const { step } = claims;
-      const amount = { minor: step.amount.minor, currency: step.amount.currency };
-      const display: DisplayInfo = {
-        stepId: step.id,
-        amount,
-        formattedAmount: safeFormat(amount, locale),
-        purpose: step.purpose,
-        reference: step.reference,
-      };
-      renderCardForm(deps.root, { display, pivotToken: token, emit: deps.emit });
+      const display = displayOf(claims.step, locale);
+      const options = { pivotToken: token, emit: deps.emit };
+      if (display.kind === 'card_payment') renderCardForm(deps.root, { ...options, display });
+      else if (display.kind === 'address_change') renderAddressForm(deps.root, { ...options, display });
+      else renderTransferForm(deps.root, { ...options, display });
       deps.emit({ type: 'ready', height: measureHeight(deps.root) });
       return { ok: true, display };
     } catch (error) {

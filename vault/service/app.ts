@@ -6,6 +6,8 @@
  *   GET  /frame/assets/:file     only files found in dist/vault at start
  *   GET  /v1/issuer-jwks         the trusted issuer's public keys (fetched server-side)
  *   POST /v1/tokens              TokenizeRequest -> 201 CardDisplay; Origin must be the vault's
+ *   POST /v1/addresses           AddressChangeRequest -> 201 AddressSummary; same checks
+ *   POST /v1/transfer-confirmations TransferConfirmationRequest -> 201 {outcome}; same checks
  *   GET  /.well-known/jwks.json  the vault's notice-signing public keys
  *
  * @module
@@ -15,8 +17,15 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Kysely } from 'kysely';
 import { ERROR_CATALOG, PivotError, errorBody, type ErrorCode } from '../../protocol/errors.ts';
 import { FRAME_PATH } from '../../protocol/frame.ts';
-import { TOKENIZE_MAX_BODY_BYTES } from '../../protocol/vault-api.ts';
-import { FRAME_ASSETS_PATH, ISSUER_JWKS_PATH, TOKENS_PATH, VAULT_JWKS_PATH } from '../shared/frame-config.ts';
+import { ADDRESS_MAX_BODY_BYTES, TOKENIZE_MAX_BODY_BYTES, TRANSFER_CONFIRMATION_MAX_BODY_BYTES } from '../../protocol/vault-api.ts';
+import {
+  ADDRESSES_PATH,
+  FRAME_ASSETS_PATH,
+  ISSUER_JWKS_PATH,
+  TOKENS_PATH,
+  TRANSFER_CONFIRMATIONS_PATH,
+  VAULT_JWKS_PATH,
+} from '../shared/frame-config.ts';
 import type { VaultConfig } from './config.ts';
 import { DB_FILE_NAME, openVaultStore, type VaultDatabase } from './db.ts';
 import type { PostJson } from './post-json.ts';
@@ -29,6 +38,8 @@ import { createFileKeyProvider, type KeyProvider } from './keys.ts';
 import { loggerOptions } from './logging.ts';
 import { createNoticeOutbox, type NoticeOutbox } from './notices.ts';
 import { tokenize } from './tokenize.ts';
+import { changeAddress } from './address-change.ts';
+import { answerTransfer } from './transfer-confirmation.ts';
 
 /** Used jtis are kept this long past their token's `exp`, in seconds (then purged). */
 export const USED_JTI_RETENTION_S = 24 * 60 * 60;
@@ -88,6 +99,8 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
   const { db, sqlite } = await openVaultStore(join(config.dataDir, DB_FILE_NAME));
   const statements = prepareVaultStatements(sqlite);
   const attempts = createAttemptLimiter();
+  const addressAttempts = createAttemptLimiter();
+  // One bucket per client address across every step endpoint (cards, addresses, transfers).
   const clients = createClientLimiter(config.tokenizeRatePerMinute);
   const assets = loadFrameAssets(config.distDir);
   const issuerKeys = createIssuerKeys(config.issuerJwksUrl, {
@@ -198,6 +211,35 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
     // Deliver at once; the worker retries on failure. The customer does not wait for the chat.
     setImmediate(() => void outbox.deliver(noticeId));
     return reply.status(201).type('application/json; charset=utf-8').send(card);
+  });
+
+  const stepTokenDeps = {
+    getIssuerKey: issuerKeys.getKey,
+    origin: config.origin,
+    trustedIssuer: config.trustedIssuer,
+    allowedParentOrigins: config.allowedParentOrigins,
+    noticeAudience: config.noticeAudience,
+    statements,
+    ...(deps.now ? { now: deps.now } : {}),
+  };
+
+  app.post(ADDRESSES_PATH, { onRequest: checkOrigin, bodyLimit: ADDRESS_MAX_BODY_BYTES }, async (request, reply) => {
+    if (request.body === undefined) throw new PivotError('BAD_REQUEST');
+    if (!clients.take(request.ip, Date.now())) throw new PivotError('RATE_LIMITED');
+    const { summary, addressId, noticeId } = await changeAddress({ ...stepTokenDeps, keys, attempts: addressAttempts }, request.body);
+    // Ids only: no part of the address is logged.
+    request.log.info({ addressId, noticeId }, 'address stored');
+    setImmediate(() => void outbox.deliver(noticeId));
+    return reply.status(201).type('application/json; charset=utf-8').send(summary);
+  });
+
+  app.post(TRANSFER_CONFIRMATIONS_PATH, { onRequest: checkOrigin, bodyLimit: TRANSFER_CONFIRMATION_MAX_BODY_BYTES }, async (request, reply) => {
+    if (request.body === undefined) throw new PivotError('BAD_REQUEST');
+    if (!clients.take(request.ip, Date.now())) throw new PivotError('RATE_LIMITED');
+    const { outcome, noticeId } = await answerTransfer(stepTokenDeps, request.body);
+    request.log.info({ outcome, noticeId }, 'transfer answer recorded');
+    setImmediate(() => void outbox.deliver(noticeId));
+    return reply.status(201).type('application/json; charset=utf-8').send({ outcome });
   });
 
   const purge = setInterval(() => {

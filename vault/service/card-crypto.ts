@@ -3,6 +3,9 @@
  * token as additional authenticated data, so a ciphertext copied to another row does not
  * decrypt. Plus a keyed HMAC-SHA256 fingerprint of the PAN for "same card" lookups.
  *
+ * The same envelope seals the other secrets the vault keeps (a new postal address, bound to its
+ * record id): {@link sealJson} / {@link openJson}.
+ *
  * The CVC never reaches this module.
  *
  * @module
@@ -30,10 +33,20 @@ export interface SealedCard {
 
 /** Encrypt `secret` under `key`, bound to `aad` (the card token). */
 export function sealCard(secret: CardSecret, aad: string, key: SymmetricKey): SealedCard {
+  return sealJson(secret.name === undefined ? { pan: secret.pan } : { pan: secret.pan, name: secret.name }, aad, key);
+}
+
+/** Decrypt a sealed card; throws when the key, IV, tag, ciphertext or `aad` do not match. */
+export function openCard(sealed: SealedCard, aad: string, key: SymmetricKey): CardSecret {
+  return openJson<CardSecret>(sealed, aad, key);
+}
+
+/** Encrypt the JSON of `value` under `key`, bound to `aad` (the record's id); the plaintext buffer is zeroed. */
+export function sealJson(value: unknown, aad: string, key: SymmetricKey): SealedCard {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key.key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const plain = Buffer.from(JSON.stringify(secret.name === undefined ? { pan: secret.pan } : { pan: secret.pan, name: secret.name }), 'utf8');
+  const plain = Buffer.from(JSON.stringify(value), 'utf8');
   try {
     const ciphertext = Buffer.concat([cipher.update(plain), cipher.final()]);
     return { keyId: key.kid, iv, ciphertext, tag: cipher.getAuthTag() };
@@ -42,15 +55,15 @@ export function sealCard(secret: CardSecret, aad: string, key: SymmetricKey): Se
   }
 }
 
-/** Decrypt a sealed card; throws when the key, IV, tag, ciphertext or `aad` do not match. */
-export function openCard(sealed: SealedCard, aad: string, key: SymmetricKey): CardSecret {
+/** Decrypt what {@link sealJson} sealed; throws when the key, IV, tag, ciphertext or `aad` do not match. */
+export function openJson<T>(sealed: SealedCard, aad: string, key: SymmetricKey): T {
   if (sealed.keyId !== key.kid) throw new Error('wrong data key');
   const decipher = createDecipheriv('aes-256-gcm', key.key, sealed.iv, { authTagLength: TAG_BYTES });
   decipher.setAAD(Buffer.from(aad, 'utf8'));
   decipher.setAuthTag(sealed.tag);
   const plain = Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
   try {
-    return JSON.parse(plain.toString('utf8')) as CardSecret;
+    return JSON.parse(plain.toString('utf8')) as T;
   } finally {
     plain.fill(0);
   }

@@ -7,6 +7,10 @@
  *   PAN fingerprint, and display data (brand, last4, expiry). Never a PAN in clear, never a CVC.
  * - `used_jti`: pivot-token ids already consumed (primary key = the replay guard).
  * - `notice_outbox`: notices to the chat server not yet acknowledged (display data only).
+ * - `addresses` (0002): a new postal address, AES-GCM ciphertext of {lines, postcode, city,
+ *   country} bound to the record id; nothing of the address in clear.
+ * - `transfer_answers` (0002): the customer's confirm/decline of a transfer, with the amount and
+ *   payee the signed token showed (not secret: the agent prepared them).
  *
  * @module
  */
@@ -55,8 +59,38 @@ export interface NoticeOutboxTable {
   last_error: string | null;
 }
 
+export interface AddressesTable {
+  /** `adr_` + random; the AES-GCM additional data. */
+  id: string;
+  key_id: string;
+  iv: Buffer;
+  ciphertext: Buffer;
+  auth_tag: Buffer;
+  pivot_jti: string;
+  conversation_id: string;
+  step_id: string;
+  subject: string;
+  created_at: string;
+}
+
+export interface TransferAnswersTable {
+  id: string;
+  outcome: 'confirmed' | 'declined';
+  amount_minor: number;
+  currency: string;
+  payee_name: string;
+  payee_last4: string;
+  pivot_jti: string;
+  conversation_id: string;
+  step_id: string;
+  subject: string;
+  created_at: string;
+}
+
 export interface VaultDatabase {
   cards: CardsTable;
+  addresses: AddressesTable;
+  transfer_answers: TransferAnswersTable;
   used_jti: UsedJtiTable;
   notice_outbox: NoticeOutboxTable;
 }
@@ -111,6 +145,43 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       await db.schema.dropTable('notice_outbox').execute();
       await db.schema.dropTable('used_jti').execute();
       await db.schema.dropTable('cards').execute();
+    },
+  },
+  // Steps other than card payments. Like cards, one row per consumed pivot token (used_jti's
+  // primary key is the replay guard, so pivot_jti needs no unique index of its own).
+  '0002_step_kinds': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('addresses')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('iv', 'blob', (c) => c.notNull())
+        .addColumn('ciphertext', 'blob', (c) => c.notNull())
+        .addColumn('auth_tag', 'blob', (c) => c.notNull())
+        .addColumn('pivot_jti', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('step_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('transfer_answers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('outcome', 'text', (c) => c.notNull().check(sql`outcome in ('confirmed', 'declined')`))
+        .addColumn('amount_minor', 'integer', (c) => c.notNull().check(sql`amount_minor > 0`))
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('payee_name', 'text', (c) => c.notNull())
+        .addColumn('payee_last4', 'text', (c) => c.notNull())
+        .addColumn('pivot_jti', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('step_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('transfer_answers').execute();
+      await db.schema.dropTable('addresses').execute();
     },
   },
 };

@@ -1,5 +1,5 @@
 /**
- * Logging that cannot carry card data or tokens.
+ * Logging that cannot carry card data, postal addresses or tokens.
  *
  * Fastify's pino logs JSON lines to stdout. What may appear is decided here, by serializers,
  * not by hoping handlers are careful:
@@ -55,7 +55,26 @@ export function loggerOptions(level: string, stream?: NodeJS.WritableStream): No
     serializers: logSerializers,
     // Belt and braces: should anything ever log these paths, pino replaces them.
     redact: {
-      paths: ['req.headers', 'req.body', 'body', 'pivotToken', 'card', '*.pivotToken', '*.card', 'notice', '*.notice'],
+      paths: [
+        'req.headers',
+        'req.body',
+        'body',
+        'pivotToken',
+        'card',
+        '*.pivotToken',
+        '*.card',
+        'notice',
+        '*.notice',
+        // A new postal address, whole or by field.
+        'address',
+        '*.address',
+        'lines',
+        '*.lines',
+        'postcode',
+        '*.postcode',
+        'city',
+        '*.city',
+      ],
       censor: '[redacted]',
     },
     ...(stream ? { stream } : {}),

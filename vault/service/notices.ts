@@ -1,8 +1,10 @@
 /**
- * Signed notices to the chat server ("card tokenized for step X of conversation Y"), delivered
+ * Signed notices to the chat server ("card tokenized / address changed / transfer confirmed or
+ * declined for step X of conversation Y"), delivered
  * through a transactional outbox so none is lost:
  *
- * 1. the tokenize transaction inserts the notice's claims in `notice_outbox` beside the card row;
+ * 1. the step's transaction inserts the notice's claims in `notice_outbox` beside its row (card,
+ *    sealed address, transfer answer);
  * 2. right after the commit, one delivery is attempted;
  * 3. a background worker (also run at start) retries undelivered notices with capped
  *    exponential backoff and jitter, forever.
@@ -25,7 +27,7 @@ import type { VaultStatements } from './statements.ts';
 export const NOTICE_BATCH_SIZE = 50;
 
 /** The claims stored in the outbox: everything but the per-signature times. */
-export type StoredNoticeClaims = Omit<VaultNoticeClaims, 'iat' | 'exp'>;
+export type StoredNoticeClaims = VaultNoticeClaims extends infer C ? (C extends unknown ? Omit<C, 'iat' | 'exp'> : never) : never;
 
 export interface NoticeLog {
   info(obj: object, msg: string): void;
@@ -65,7 +67,7 @@ export function backoffMs(attempts: number, initial: number, max: number, random
 
 /** Sign the notice for one delivery attempt. */
 export async function signNotice(claims: StoredNoticeClaims, keys: KeyProvider, nowS: number): Promise<string> {
-  const full: VaultNoticeClaims = { ...claims, iat: nowS, exp: nowS + VAULT_NOTICE_TTL_S };
+  const full = { ...claims, iat: nowS, exp: nowS + VAULT_NOTICE_TTL_S } as VaultNoticeClaims;
   const parsed = v.parse(VaultNoticeClaimsSchema, full);
   const { kid, privateKey } = await keys.getNoticeSigningKey();
   const { iss, aud, jti, iat, exp, ...rest } = parsed;

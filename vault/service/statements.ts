@@ -11,7 +11,7 @@
  * @module
  */
 import type Database from 'better-sqlite3';
-import type { CardsTable, NoticeOutboxTable, UsedJtiTable } from './db.ts';
+import type { AddressesTable, CardsTable, NoticeOutboxTable, TransferAnswersTable, UsedJtiTable } from './db.ts';
 
 export interface VaultStatements {
   /**
@@ -19,6 +19,10 @@ export interface VaultStatements {
    * already used.
    */
   storeTokenized(jti: UsedJtiTable, card: CardsTable, notice: NoticeOutboxTable): boolean;
+  /** Store a sealed address the same way (false: the jti was already used). */
+  storeAddress(jti: UsedJtiTable, address: AddressesTable, notice: NoticeOutboxTable): boolean;
+  /** Store a transfer answer the same way (false: the jti was already used). */
+  storeTransferAnswer(jti: UsedJtiTable, answer: TransferAnswersTable, notice: NoticeOutboxTable): boolean;
   /** The notice still owed, or undefined once delivered. */
   getNotice(id: string): NoticeOutboxTable | undefined;
   /**
@@ -51,6 +55,16 @@ export function prepareVaultStatements(sqlite: Database.Database): VaultStatemen
     `INSERT INTO notice_outbox (id, claims, created_at, attempts, next_attempt_at, last_error)
      VALUES (@id, @claims, @created_at, @attempts, @next_attempt_at, @last_error)`,
   );
+  const insertAddress = sqlite.prepare(
+    `INSERT INTO addresses (id, key_id, iv, ciphertext, auth_tag, pivot_jti, conversation_id, step_id, subject, created_at)
+     VALUES (@id, @key_id, @iv, @ciphertext, @auth_tag, @pivot_jti, @conversation_id, @step_id, @subject, @created_at)`,
+  );
+  const insertTransferAnswer = sqlite.prepare(
+    `INSERT INTO transfer_answers (id, outcome, amount_minor, currency, payee_name, payee_last4, pivot_jti, conversation_id,
+       step_id, subject, created_at)
+     VALUES (@id, @outcome, @amount_minor, @currency, @payee_name, @payee_last4, @pivot_jti, @conversation_id,
+       @step_id, @subject, @created_at)`,
+  );
   const selectNotice = sqlite.prepare('SELECT * FROM notice_outbox WHERE id = ?');
   // A delivered notice is deleted: the outbox holds only what is still owed to the chat server
   // (the delivery itself is in the service log).
@@ -77,16 +91,32 @@ export function prepareVaultStatements(sqlite: Database.Database): VaultStatemen
     insertNotice.run(notice);
   });
 
+  const storeAddress = sqlite.transaction((jti: UsedJtiTable, address: AddressesTable, notice: NoticeOutboxTable) => {
+    insertJti.run(jti);
+    insertAddress.run(address);
+    insertNotice.run(notice);
+  });
+  const storeTransferAnswer = sqlite.transaction((jti: UsedJtiTable, answer: TransferAnswersTable, notice: NoticeOutboxTable) => {
+    insertJti.run(jti);
+    insertTransferAnswer.run(answer);
+    insertNotice.run(notice);
+  });
+
+  /** Run `write`; false when it failed because the jti was already consumed. */
+  const once = (write: () => void): boolean => {
+    try {
+      write();
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error) && (error as Error).message.includes('used_jti')) return false;
+      throw error;
+    }
+  };
+
   return {
-    storeTokenized(jti, card, notice) {
-      try {
-        store(jti, card, notice);
-        return true;
-      } catch (error) {
-        if (isUniqueViolation(error) && (error as Error).message.includes('used_jti')) return false;
-        throw error;
-      }
-    },
+    storeTokenized: (jti, card, notice) => once(() => store(jti, card, notice)),
+    storeAddress: (jti, address, notice) => once(() => storeAddress(jti, address, notice)),
+    storeTransferAnswer: (jti, answer, notice) => once(() => storeTransferAnswer(jti, answer, notice)),
     getNotice(id) {
       const row = selectNotice.get(id) as NoticeOutboxTable | undefined;
       // A delivery recorded but not yet written counts as written.

@@ -3,7 +3,8 @@
  *
  * 1. parse the body (TokenizeRequestSchema)                       -> 400 BAD_REQUEST
  * 2. verify the pivot token authoritatively (issuer keys fetched by the vault, `aud` = vault
- *    origin, `iss` = trusted issuer, `origin` claim in the allowed parents) -> 401 TOKEN_* / 502
+ *    origin, `iss` = trusted issuer, `origin` claim in the allowed parents) -> 401 TOKEN_* / 502;
+ *    the token's step must be a `card_payment`                     -> 403 TOKEN_STEP_KIND_MISMATCH
  * 3. validate the card (Luhn, brand, length, expiry, CVC length)  -> 422 CARD_*; after
  *    MAX_ATTEMPTS_PER_PIVOT_TOKEN refused cards the token is refused (rate-limit.ts) -> 429
  * 4. ONE transaction: insert the token's `jti` into `used_jti` (primary key: a second insert
@@ -16,32 +17,26 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { JWTVerifyGetKey } from 'jose';
 import * as v from 'valibot';
 import { PivotError } from '../../protocol/errors.ts';
 import type { CardDisplay } from '../../protocol/frame.ts';
 import { TokenizeRequestSchema } from '../../protocol/vault-api.ts';
 import { validateCard } from '../shared/card.ts';
-import { PivotTokenError, verifyPivotToken } from '../shared/verify-pivot-token.ts';
 import { fingerprintPan, sealCard } from './card-crypto.ts';
 import type { KeyProvider } from './keys.ts';
 import type { StoredNoticeClaims } from './notices.ts';
 import type { AttemptLimiter } from './rate-limit.ts';
 import type { VaultStatements } from './statements.ts';
+import { verifyStepToken, type StepTokenDeps } from './step-token.ts';
 
 /** Random bytes in a card token (`tok_` + base64url). */
 export const CARD_TOKEN_BYTES = 24;
 
-export interface TokenizeDeps {
+export interface TokenizeDeps extends StepTokenDeps {
   readonly statements: VaultStatements;
   readonly keys: KeyProvider;
   /** Attempts per pivot token (card-testing guard); absent = unlimited. */
   readonly attempts?: AttemptLimiter;
-  readonly getIssuerKey: JWTVerifyGetKey;
-  /** The vault's origin: expected `aud`, and the notices' `iss`. */
-  readonly origin: string;
-  readonly trustedIssuer: string;
-  readonly allowedParentOrigins: readonly string[];
   /** The chat server's origin: the notices' `aud`. */
   readonly noticeAudience: string;
   readonly now?: () => Date;
@@ -60,19 +55,7 @@ export async function tokenize(deps: TokenizeDeps, body: unknown): Promise<Token
   const { pivotToken, card } = parsed.output;
   const now = deps.now?.() ?? new Date();
 
-  let claims;
-  try {
-    claims = await verifyPivotToken(pivotToken, {
-      getKey: deps.getIssuerKey,
-      issuer: deps.trustedIssuer,
-      audience: deps.origin,
-      allowedOrigins: deps.allowedParentOrigins,
-      now,
-    });
-  } catch (error) {
-    if (error instanceof PivotTokenError) throw new PivotError(error.code, undefined, { cause: error });
-    throw error;
-  }
+  const claims = await verifyStepToken(deps, pivotToken, 'card_payment', now);
 
   const nowS = Math.floor(now.getTime() / 1000);
   if (deps.attempts?.blocked(claims.jti, nowS)) throw new PivotError('RATE_LIMITED');

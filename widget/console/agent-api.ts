@@ -8,10 +8,12 @@ import {
   AgentLoginResponseSchema,
   ConversationListSchema,
   EventPageSchema,
+  PivotLinkCreatedSchema,
   StepCreatedSchema,
   WsTicketResponseSchema,
   type ConversationEvent,
   type ConversationSummary,
+  type PivotLinkCreated,
   type StepRequest,
 } from '../../protocol/chat.ts';
 import { requestJson, toWebSocketOrigin } from '../shared/rest.ts';
@@ -54,6 +56,18 @@ export function requestStep(server: string, token: string, conversationId: strin
     token,
     body,
     schema: StepCreatedSchema,
+  });
+}
+
+/**
+ * Sends the customer a secure link on the conversation's public channel (no body). The answer
+ * names the channel and the expiry; the link's code never reaches the console.
+ */
+export function sendSecureLink(server: string, token: string, conversationId: string): Promise<PivotLinkCreated> {
+  return requestJson(server, `/v1/agent/conversations/${encodeURIComponent(conversationId)}/pivot-links`, {
+    method: 'POST',
+    token,
+    schema: PivotLinkCreatedSchema,
   });
 }
 

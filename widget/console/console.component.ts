@@ -1,15 +1,17 @@
 /**
  * `<spc-console>`: the agent console, served by the chat server on its own origin. Login, a live
- * conversation list, one conversation's events, a reply box and the "request card payment" form.
- * The console never sees card data either: a completed step shows brand and last 4 only.
+ * list of conversations from every channel (web, Messenger, WhatsApp, SMS) with the customer's
+ * assurance level, one conversation's events, a reply box, "send secure link" for conversations on
+ * a public channel, and the step request form (card payment, address change, transfer
+ * confirmation). The console never sees card data either: a completed step shows brand and last 4
+ * only, and never sees a secure link's code.
  *
  * @module
  */
 import { LitElement, html, nothing, type TemplateResult } from 'lit';
-import { MESSAGE_MAX_CHARS, type ConversationEvent, type ConversationSummary, type ServerFrame } from '../../protocol/chat.ts';
+import { MESSAGE_MAX_CHARS, type Channel, type ConversationEvent, type ConversationSummary, type ServerFrame } from '../../protocol/chat.ts';
 import { ChatConnection, type ConnectionStatus } from '../shared/chat-connection.ts';
 import { ChatSync } from '../shared/chat-sync.ts';
-import { cardLabel, money } from '../shared/format.ts';
 import { RequestError } from '../shared/rest.ts';
 import {
   listConversations,
@@ -18,18 +20,39 @@ import {
   login,
   requestStep,
   saveAgentSession,
+  sendSecureLink,
   webSocketUrl,
   type AgentSession,
 } from './agent-api.ts';
 import { styles } from './console.styles.ts';
-import { CONSOLE_CURRENCIES, toMinorUnits } from './money.ts';
+import { acrLabel, canSendSecureLink, channelLabel, secureLinkErrorText, secureLinkSentText, viaLabel } from './labels.ts';
+import { CONSOLE_CURRENCIES } from './money.ts';
+import {
+  PAYEE_NAME_MAX_CHARS,
+  STEP_KIND_FORMS,
+  STEP_PURPOSE_MAX_CHARS,
+  STEP_REFERENCE_MAX_CHARS,
+  buildStepRequest,
+  stepKindForm,
+  stepText,
+  type StepField,
+} from './step-request.ts';
+
+/** State of "send secure link" for one conversation. */
+interface SecureLinkState {
+  readonly sending: boolean;
+  readonly status?: string;
+  readonly error?: string;
+}
 
 /**
  * The agent console.
  *
- * Test ids: agent-name, agent-password, agent-login, agent-logout, conversation-item, reply-input,
- * reply-send, pay-amount, pay-currency, pay-purpose, pay-reference, pay-request, message,
- * step-card, step-completed, console-status, console-error.
+ * Test ids: agent-name, agent-password, agent-login, agent-logout, conversation-item,
+ * conversation-channel, conversation-acr (`data-acr` = raw level), conversation-header,
+ * message-via, reply-input, reply-send, send-secure-link, secure-link-status, secure-link-error,
+ * step-kind, pay-amount, pay-currency, pay-purpose, pay-reference, transfer-payee, transfer-account,
+ * pay-request, pay-info, message, step-card, step-completed, console-status, console-error.
  */
 export class SpcConsole extends LitElement {
   static override styles = styles;
@@ -47,6 +70,10 @@ export class SpcConsole extends LitElement {
   #error: string | null = null;
   #info: string | null = null;
   #busy = false;
+  #stepKind: string = STEP_KIND_FORMS[0]!.kind;
+  /** A step request is on its way: its button stays disabled so that one click makes one step. */
+  #requesting = false;
+  #links = new Map<string, SecureLinkState>();
 
   constructor() {
     super();
@@ -153,6 +180,7 @@ export class SpcConsole extends LitElement {
     saveAgentSession(null);
     this.#conversations.clear();
     this.#syncs.clear();
+    this.#links.clear();
     this.#selected = null;
     this.#error = message;
     this.requestUpdate();
@@ -197,36 +225,60 @@ export class SpcConsole extends LitElement {
     }
   };
 
-  #onRequestPayment = async (event: SubmitEvent): Promise<void> => {
+  #onRequestStep = async (event: SubmitEvent): Promise<void> => {
     event.preventDefault();
     const formElement = event.target as HTMLFormElement;
     const form = new FormData(formElement);
-    const currency = String(form.get('currency') ?? 'EUR');
-    const minor = toMinorUnits(String(form.get('amount') ?? ''), currency);
-    const purpose = String(form.get('purpose') ?? '').trim();
-    const reference = String(form.get('reference') ?? '').trim();
     const id = this.#selected;
-    if (!id || !this.#agent) return;
-    if (minor === null) {
-      this.#error = 'Enter an amount such as 12.50.';
+    if (!id || !this.#agent || this.#requesting) return;
+    const built = buildStepRequest(this.#stepKind, (field: StepField) => String(form.get(field) ?? ''));
+    this.#error = this.#info = null;
+    if (!built.ok) {
+      this.#error = built.message;
+      (formElement.elements.namedItem(built.field) as HTMLElement | null)?.focus();
       this.requestUpdate();
       return;
     }
-    this.#error = this.#info = null;
+    this.#requesting = true;
+    this.requestUpdate();
     try {
-      await requestStep(this.server, this.#agent.session, id, {
-        kind: 'card_payment',
-        amount: { minor, currency },
-        purpose,
-        reference,
-      });
-      this.#info = `Card payment of ${money({ minor, currency })} requested.`;
+      await requestStep(this.server, this.#agent.session, id, built.request);
+      this.#info = built.description;
       formElement.reset();
     } catch (error) {
       this.#onRequestError(error);
+    } finally {
+      this.#requesting = false;
     }
     this.requestUpdate();
   };
+
+  #onStepKind = (event: Event): void => {
+    this.#stepKind = stepKindForm((event.target as HTMLSelectElement).value).kind;
+    this.#info = null;
+    this.requestUpdate();
+  };
+
+  async #sendSecureLink(summary: ConversationSummary): Promise<void> {
+    const agent = this.#agent;
+    if (!agent || this.#links.get(summary.id)?.sending) return;
+    this.#links.set(summary.id, { sending: true });
+    this.requestUpdate();
+    let state: SecureLinkState;
+    try {
+      state = { sending: false, status: secureLinkSentText(await sendSecureLink(this.server, agent.session, summary.id)) };
+    } catch (error) {
+      if (error instanceof RequestError && error.status === 401) return this.#onRequestError(error);
+      state = {
+        sending: false,
+        error: error instanceof RequestError ? secureLinkErrorText(error.code, error.message, summary.channel) : 'The secure link could not be sent.',
+      };
+    }
+    // Signed out meanwhile: nothing to show.
+    if (this.#agent !== agent) return;
+    this.#links.set(summary.id, state);
+    this.requestUpdate();
+  }
 
   // ------------------------------------------------------------------ render
 
@@ -268,7 +320,7 @@ export class SpcConsole extends LitElement {
                   @click=${() => void this.#select(c.id)}
                 >
                   <span class="name">${c.customerName}</span>
-                  <span class="badge acr-${c.acr}" data-testid="conversation-acr" title="Assurance level">${c.acr}</span>
+                  <span class="badges">${this.#channelBadge(c)} ${this.#acrBadge(c)}</span>
                   <span class="last">${c.lastText ?? ''}</span>
                 </button>
               </li>`,
@@ -280,6 +332,22 @@ export class SpcConsole extends LitElement {
     `;
   }
 
+  #channelBadge(c: ConversationSummary): TemplateResult {
+    return html`<span class="visually-hidden">Channel: </span><span
+        class="badge channel channel-${c.channel}"
+        data-testid="conversation-channel"
+        data-channel=${c.channel}
+        >${channelLabel(c.channel)}</span
+      >`;
+  }
+
+  /** The assurance level in words; the raw level stays in `data-acr` (and `title`). */
+  #acrBadge(c: ConversationSummary): TemplateResult {
+    return html`<span class="badge acr acr-${c.acr}" data-testid="conversation-acr" data-acr=${c.acr} title="Assurance level: ${c.acr}"
+      >${acrLabel(c.acr, c.channel)}</span
+    >`;
+  }
+
   #renderConversation(id: string): TemplateResult {
     const sync = this.#syncs.get(id);
     const summary = this.#conversations.get(id);
@@ -287,9 +355,13 @@ export class SpcConsole extends LitElement {
     const completed = new Set<string>();
     for (const event of events) if (event.kind === 'step_completed') completed.add(event.stepId);
     return html`<main>
-      <h2>${summary?.customerName ?? id}</h2>
+      <div class="conversation-header" data-testid="conversation-header">
+        <h2>${summary?.customerName ?? id}</h2>
+        ${summary ? html`${this.#channelBadge(summary)} ${this.#acrBadge(summary)}` : nothing}
+      </div>
+      ${summary && canSendSecureLink(summary.channel) ? this.#renderSecureLink(summary) : nothing}
       <div class="log" role="log" aria-live="polite" aria-label="Conversation events" data-testid="conversation-log">
-        ${events.map((e) => this.#renderEvent(e, completed))}
+        ${events.map((e) => this.#renderEvent(e, completed, summary?.channel ?? 'web'))}
         ${(sync?.pending ?? []).map(
           (p) => html`<div class="msg agent pending" data-testid="message" data-role="agent" data-pending="true">
             <span class="who">You · sending…</span><p>${p.text}</p>
@@ -301,40 +373,83 @@ export class SpcConsole extends LitElement {
         <textarea id="reply" name="text" rows="2" maxlength=${MESSAGE_MAX_CHARS} data-testid="reply-input" @keydown=${this.#onReplyKey}></textarea>
         <button type="submit" data-testid="reply-send">Send</button>
       </form>
-      <form class="pay" @submit=${this.#onRequestPayment}>
-        <fieldset>
-          <legend>Request card payment</legend>
-          <label>Amount <input name="amount" inputmode="decimal" required placeholder="12.50" data-testid="pay-amount" /></label>
-          <label>Currency
-            <select name="currency" data-testid="pay-currency">
-              ${CONSOLE_CURRENCIES.map((c) => html`<option value=${c}>${c}</option>`)}
-            </select>
-          </label>
-          <label>Purpose <input name="purpose" required maxlength="140" data-testid="pay-purpose" /></label>
-          <label>Reference <input name="reference" required maxlength="64" data-testid="pay-reference" /></label>
-          <button type="submit" data-testid="pay-request">Request card payment</button>
-        </fieldset>
-        ${this.#info ? html`<p class="info" role="status" data-testid="pay-info">${this.#info}</p>` : nothing}
-      </form>
+      ${this.#renderStepForm()}
     </main>`;
   }
 
-  #renderEvent(event: ConversationEvent, completed: Set<string>): TemplateResult {
+  #renderSecureLink(summary: ConversationSummary): TemplateResult {
+    const state = this.#links.get(summary.id);
+    const name = channelLabel(summary.channel);
+    return html`<section class="secure-link" aria-label="Secure link">
+      <button
+        type="button"
+        data-testid="send-secure-link"
+        ?disabled=${state?.sending ?? false}
+        aria-busy=${state?.sending ? 'true' : 'false'}
+        @click=${() => void this.#sendSecureLink(summary)}
+      >
+        ${state?.sending ? 'Sending secure link…' : `Send secure link on ${name}`}
+      </button>
+      <span class="muted">The customer opens it on the bank's site to continue there.</span>
+      <p class="info" role="status" data-testid="secure-link-status">${state?.status ?? ''}</p>
+      ${state?.error ? html`<p class="error inline" role="alert" data-testid="secure-link-error">${state.error}</p>` : nothing}
+    </section>`;
+  }
+
+  #renderStepForm(): TemplateResult {
+    const form = stepKindForm(this.#stepKind);
+    const has = (field: StepField) => form.fields.includes(field);
+    return html`<form class="pay" @submit=${this.#onRequestStep}>
+      <fieldset>
+        <legend>Request a step from the customer</legend>
+        <label>Kind
+          <select name="kind" data-testid="step-kind" @change=${this.#onStepKind}>
+            ${STEP_KIND_FORMS.map((f) => html`<option value=${f.kind} ?selected=${f.kind === form.kind}>${f.label}</option>`)}
+          </select>
+        </label>
+        ${has('amount')
+          ? html`<label>Amount <input name="amount" inputmode="decimal" required placeholder="12.50" data-testid="pay-amount" /></label>
+              <label>Currency
+                <select name="currency" data-testid="pay-currency">
+                  ${CONSOLE_CURRENCIES.map((c) => html`<option value=${c}>${c}</option>`)}
+                </select>
+              </label>`
+          : nothing}
+        ${has('payeeName')
+          ? html`<label>Payee name <input name="payeeName" required maxlength=${PAYEE_NAME_MAX_CHARS} autocomplete="off" data-testid="transfer-payee" /></label>
+              <label>Payee account, last 4
+                <input name="payeeAccount" required minlength="4" maxlength="4" autocomplete="off" placeholder="1234" data-testid="transfer-account" />
+              </label>`
+          : nothing}
+        <label>Purpose <input name="purpose" required maxlength=${STEP_PURPOSE_MAX_CHARS} data-testid="pay-purpose" /></label>
+        <label>Reference <input name="reference" required maxlength=${STEP_REFERENCE_MAX_CHARS} data-testid="pay-reference" /></label>
+        <button type="submit" ?disabled=${this.#requesting} data-testid="pay-request">${form.action}</button>
+      </fieldset>
+      ${this.#info ? html`<p class="info" role="status" data-testid="pay-info">${this.#info}</p>` : nothing}
+    </form>`;
+  }
+
+  #renderEvent(event: ConversationEvent, completed: Set<string>, channel: Channel): TemplateResult {
     switch (event.kind) {
-      case 'message':
+      case 'message': {
+        const via = event.author.role === 'customer' ? viaLabel(event.via) : null;
         return html`<div class="msg ${event.author.role}" data-testid="message" data-role=${event.author.role} data-seq=${event.seq}>
-          <span class="who">${event.author.name} (${event.author.role})</span><p>${event.text}</p>
+          <span class="who">${event.author.name} (${event.author.role})${via
+              ? html` · <span class="via" data-testid="message-via" data-via=${event.via ?? ''}>${via}</span>`
+              : nothing}</span
+          ><p>${event.text}</p>
         </div>`;
+      }
       case 'system':
         return html`<div class="msg system" data-testid="message" data-role="system" data-seq=${event.seq}><p>${event.text}</p></div>`;
       case 'step':
-        return html`<div class="step" data-testid="step-card" data-step-id=${event.step.id} data-seq=${event.seq}>
-          Card payment requested: ${money(event.step.amount)} — ${event.step.purpose} (ref ${event.step.reference})
-          <span class="muted">${completed.has(event.step.id) ? 'completed' : `waiting for the customer (needs ${event.requiredAcr})`}</span>
+        return html`<div class="step" data-testid="step-card" data-step-id=${event.step.id} data-kind=${event.step.kind} data-seq=${event.seq}>
+          ${stepText(event.step)}
+          <span class="muted">${completed.has(event.step.id) ? 'completed' : `waiting for the customer (needs: ${acrLabel(event.requiredAcr, channel)})`}</span>
         </div>`;
       case 'step_completed':
-        return html`<div class="step done" data-testid="step-completed" data-step-id=${event.stepId} data-seq=${event.seq}>
-          Card provided: ${cardLabel(event.card)}
+        return html`<div class="step done" data-testid="step-completed" data-step-id=${event.stepId} data-kind=${event.stepKind} data-seq=${event.seq}>
+          ${event.text}
         </div>`;
     }
   }

@@ -29,6 +29,16 @@ export const styles = css`
   .badge { font-size: 11px; padding: 1px 6px; border-radius: 999px; background: #e6e8eb; }
   .badge.acr-bank { background: #d3f5df; color: #0a5a26; }
   .badge.acr-channel { background: #fff1cc; color: #6b4b00; }
+  .badge.channel { background: #fff; border: 1px solid #8a939e; color: #1b1f24; }
+  .badges { display: flex; flex-wrap: wrap; gap: 4px; justify-content: flex-end; align-items: center; }
+  .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+  .conversation-header { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; }
+  .conversation-header h2 { margin: 0; }
+  .secure-link { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; }
+  .secure-link p { flex-basis: 100%; margin: 0; }
+  .secure-link p:empty { display: none; }
+  .error.inline { margin: 0; }
+  .via { font-style: italic; }
   main { padding: 12px 16px; display: flex; flex-direction: column; gap: 12px; }
   .log { display: flex; flex-direction: column; gap: 6px; max-height: 50vh; overflow-y: auto; padding: 8px; background: #f5f6f8; border-radius: 8px; }
   .msg { max-width: 80%; padding: 6px 10px; border-radius: 8px; background: #fff; border: 1px solid #d9dde3; }

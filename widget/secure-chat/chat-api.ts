@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  NonceResponseSchema,
   PivotTokenResponseSchema,
   SessionResponseSchema,
   WsTicketResponseSchema,
@@ -16,6 +17,16 @@ import { requestJson, toWebSocketOrigin } from '../shared/rest.ts';
 
 export function createSession(server: string, body: SessionRequest): Promise<SessionResponse> {
   return requestJson(server, '/v1/sessions', { body, schema: SessionResponseSchema });
+}
+
+/** Continues a conversation from a pivot link: the code travels in the body only. */
+export function redeemPivotLink(server: string, code: string): Promise<SessionResponse> {
+  return requestJson(server, '/v1/pivot-links/redeem', { body: { code }, schema: SessionResponseSchema });
+}
+
+/** A single-use nonce for the bank IdP's id_token, bound to this session. */
+export async function requestNonce(server: string, token: string): Promise<string> {
+  return (await requestJson(server, '/v1/sessions/nonce', { method: 'POST', token, schema: NonceResponseSchema })).nonce;
 }
 
 export function stepUp(server: string, token: string, assertion: IdentityAssertion): Promise<SessionResponse> {

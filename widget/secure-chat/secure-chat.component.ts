@@ -16,9 +16,10 @@ import { backoffDelay } from '../shared/backoff.ts';
 import { ChatConnection, type ConnectionStatus } from '../shared/chat-connection.ts';
 import { ChatSync } from '../shared/chat-sync.ts';
 import { RequestError } from '../shared/rest.ts';
-import { createSession, requestPivotToken, stepUp, webSocketUrl } from './chat-api.ts';
+import { createSession, redeemPivotLink, requestNonce, requestPivotToken, stepUp, webSocketUrl } from './chat-api.ts';
 import { emit } from './events.ts';
 import { originOf } from './frame-messages.ts';
+import { takePivotCode } from './pivot-link.ts';
 import { clearSession, loadSession, saveSession, type StoredSession } from './session-store.ts';
 import { styles } from './secure-chat.styles.ts';
 import { renderMessage, renderStep, type StepView } from './secure-chat.templates.ts';
@@ -75,10 +76,12 @@ export class SecureChat extends LitElement {
   /** `#rrggbb`: themes the widget and is pushed to the vault frame. */
   declare accent: string | null;
   /**
-   * Set by the bank's page: returns the bank's identity assertion for the signed-in customer, or
-   * null. Not initialised here, so a value set before the element upgraded is kept.
+   * Set by the bank's page: called with a nonce from the chat server, returns an OIDC id_token
+   * of the bank's IdP carrying that nonce for the signed-in customer, or null. (An
+   * IdentityAssertion object is accepted too.) Not initialised here, so a value set before the
+   * element upgraded is kept.
    */
-  declare identityProvider: (() => Promise<IdentityAssertion | null>) | null | undefined;
+  declare identityProvider: ((request: { nonce: string }) => Promise<string | IdentityAssertion | null>) | null | undefined;
 
   #session: StoredSession | null = null;
   #sessionServer: string | null = null;
@@ -93,6 +96,9 @@ export class SecureChat extends LitElement {
   #generation = 0;
   #readyFired = false;
   #notice: string | null = null;
+  /** A pivot link's code taken from the address bar, until it is redeemed. */
+  #pivotCode: string | null = null;
+  #pivotError: string | null = null;
   #steps = new Map<string, StepView>();
   #frames = new Map<string, VaultFrame>();
   #awaitingStepUp = new Set<string>();
@@ -112,6 +118,9 @@ export class SecureChat extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     const server = originOf(this.server);
+    this.#pivotCode ??= takePivotCode(location, history);
+    // A pivot link continues its conversation in an open panel.
+    if (this.#pivotCode) this.open = true;
     // Continue a stored conversation right away; a new one starts when the panel first opens.
     if (this.open || (server && loadSession(server))) this.#start();
   }
@@ -172,22 +181,39 @@ export class SecureChat extends LitElement {
     clearTimeout(this.#startTimer);
     this.#starting = true;
     this.#sync ??= this.#newSync();
-    const generation = this.#generation;
+    let generation = this.#generation;
     void (async () => {
       try {
+        const code = this.#pivotCode;
+        if (code) {
+          try {
+            const redeemed = await redeemPivotLink(server, code);
+            if (generation !== this.#generation) return;
+            this.#pivotCode = null;
+            this.#adopt(server, redeemed);
+            // Another conversation was open: #adopt reset the view; this start carries on.
+            generation = this.#generation;
+            this.#starting = true;
+          } catch (error) {
+            const failure = asRequestError(error);
+            // Unreachable: retried with the start. Refused: the stored or a new session goes on.
+            if (failure.status === 0 || failure.status >= 500) throw error;
+            this.#pivotCode = null;
+            this.#pivotError = failure.message;
+            emit(this, 'spc-error', { code: failure.code, message: failure.message });
+          }
+        }
         if (!this.#session || this.#sessionServer !== server) {
           const stored = loadSession(server);
-          if (stored) this.#adopt(server, stored);
-          else {
-            const assertion = await this.#assertion();
-            const created = await createSession(server, assertion ? { assertion } : {});
-            if (generation !== this.#generation) return;
-            this.#adopt(server, created);
-          }
+          const session = stored ?? (await createSession(server, {}));
+          if (generation !== this.#generation) return;
+          this.#adopt(server, session);
         }
         if (generation !== this.#generation) return;
         this.#startAttempt = 0;
         this.#connect(server);
+        // Signed in on the bank's page already: raise the conversation to `bank` in the background.
+        if (this.#session?.acr !== 'bank' && typeof this.identityProvider === 'function') void this.#silentStepUp(server);
       } catch (error) {
         if (generation !== this.#generation) return;
         const failure = asRequestError(error);
@@ -312,11 +338,15 @@ export class SecureChat extends LitElement {
     if (this.#awaitingStepUp.size) this.#resumeAwaiting(false);
   }
 
+  /** Asks the page for an id_token carrying a fresh nonce of this session; null if none. */
   async #assertion(): Promise<IdentityAssertion | null> {
     const provider = this.identityProvider;
-    if (typeof provider !== 'function') return null;
+    const server = this.#sessionServer;
+    const session = this.#session;
+    if (typeof provider !== 'function' || !server || !session) return null;
     try {
-      return (await provider()) ?? null;
+      const answer = await provider({ nonce: await requestNonce(server, session.session) });
+      return typeof answer === 'string' ? { type: 'oidc', idToken: answer } : (answer ?? null);
     } catch {
       return null;
     }
@@ -334,7 +364,8 @@ export class SecureChat extends LitElement {
     } catch (error) {
       const failure = asRequestError(error);
       this.#fail(failure.code, failure.message);
-      if (failure.status === 401) this.#restartSession(server);
+      // Only a refused session starts over; a refused id_token (also 401) keeps the conversation.
+      if (failure.code === 'UNAUTHENTICATED' || failure.code === 'SESSION_EXPIRED') this.#restartSession(server);
       return false;
     }
   }
@@ -533,7 +564,7 @@ export class SecureChat extends LitElement {
     const sync = (this.#sync ??= this.#newSync());
     sync.send(text.slice(0, MESSAGE_MAX_CHARS));
     input.value = '';
-    this.#notice = null;
+    this.#notice = this.#pivotError = null;
     this.#scrollPending = true;
     this.requestUpdate();
   }
@@ -575,6 +606,7 @@ export class SecureChat extends LitElement {
             return renderStep(item, view, this.#frames.get(id)?.iframe, this.locale, () => void this.#pay(id));
           })}
         </div>
+        ${this.#pivotError ? html`<p class="notice" role="alert" data-testid="pivot-error">${this.#pivotError}</p>` : nothing}
         ${this.#notice ? html`<p class="notice" role="alert" data-testid="chat-notice">${this.#notice}</p>` : nothing}
         <form @submit=${this.#onSubmit}>
           <label class="sr-only" for="input">Message</label>

@@ -41,7 +41,7 @@ export function renderStep(
   const view: StepView = item.completed && state.phase !== 'done' ? { phase: 'done', card: item.completed } : state;
   const payLabel = PAY_LABEL[view.phase];
   return html`<div class="step" data-testid="step-card" data-step-id=${step.id} data-state=${view.phase} data-ready=${view.ready ? 'true' : 'false'}>
-    <p class="title">Card payment requested: ${money(step.amount, locale)} — ${step.purpose}</p>
+    <p class="title">${step.kind === 'address_change' ? 'Change your address securely' : step.kind === 'transfer' ? `Confirm transfer: ${money(step.amount, locale)} to ${step.payee.name}` : `Card payment requested: ${money(step.amount, locale)}`} — ${step.purpose}</p>
     <p class="ref">Reference ${step.reference}</p>
     ${payLabel ? html`<button class="primary" type="button" data-testid="step-pay" @click=${onPay}>${payLabel}</button>` : nothing}
     ${view.phase === 'loading' || (view.phase === 'frame' && !view.ready) ? html`<p role="status">Opening the secure payment form…</p>` : nothing}

@@ -36,7 +36,7 @@ export type TimelineItem =
 export function buildTimeline(events: readonly ConversationEvent[], pending: readonly OutboxItem[]): TimelineItem[] {
   const completed = new Map<string, CompletedCard>();
   for (const event of events) {
-    if (event.kind === 'step_completed') completed.set(event.stepId, { brand: event.card.brand, last4: event.card.last4 });
+    if (event.kind === 'step_completed' && event.card) completed.set(event.stepId, { brand: event.card.brand, last4: event.card.last4 });
   }
   const stepIds = new Set<string>();
   const items: TimelineItem[] = [];

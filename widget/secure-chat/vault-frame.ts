@@ -152,7 +152,7 @@ export class VaultFrame {
         if (this.#ready) this.#resize(event.height);
         break;
       case 'complete':
-        if (this.#begun) this.#options.onUpdate({ type: 'complete', card: event.card });
+        if (this.#begun && event.kind === 'card_payment') this.#options.onUpdate({ type: 'complete', card: event.card });
         break;
       case 'error':
         this.#options.onUpdate({ type: 'error', code: event.error.code, message: event.error.message, fatal: false });

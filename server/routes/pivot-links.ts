@@ -1,0 +1,48 @@
+/**
+ * Pivot links (server/pivot-links.ts).
+ *
+ *   POST /v1/agent/conversations/:id/pivot-links  * agent: create and send a link on the
+ *                                                    conversation's channel -> PivotLinkCreated
+ *   POST /v1/pivot-links/redeem                      bank page (CHAT_ALLOWED_ORIGINS, cors.ts):
+ *                                                    PivotLinkRedeemRequest -> SessionResponse (acr channel)
+ *
+ * Nothing here answers a GET: fetching the link (a preview crawler) never touches a code.
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import * as v from 'valibot';
+import { ConversationIdSchema, PivotLinkRedeemRequestSchema, type SessionResponse } from '../../protocol/chat.ts';
+import { PivotError } from '../../protocol/errors.ts';
+import { authenticate } from '../auth/sessions.ts';
+import { isoTime } from '../clock.ts';
+import type { ChatContext } from '../context.ts';
+import { parseOr400 } from '../http-errors.ts';
+import { createPivotLink, redeemPivotLink } from '../pivot-links.ts';
+
+export function pivotLinkRoutes(app: FastifyInstance, ctx: ChatContext): void {
+  const { store, clock } = ctx;
+
+  app.post('/v1/agent/conversations/:id/pivot-links', async (request, reply) => {
+    await authenticate(request, store, clock, 'agent');
+    const id = (request.params as { id?: unknown }).id;
+    if (!v.is(ConversationIdSchema, id) || !(await store.conversations.get(id))) throw new PivotError('CONVERSATION_NOT_FOUND');
+    const created = await createPivotLink(ctx, id);
+    return reply.code(201).header('cache-control', 'no-store').send(created);
+  });
+
+  app.post('/v1/pivot-links/redeem', async (request, reply) => {
+    // The bank page's call: a browser always sends Origin on a cross-origin POST.
+    const origin = request.headers.origin;
+    if (origin === undefined || !ctx.config.allowedOrigins.includes(origin)) throw new PivotError('ORIGIN_NOT_ALLOWED');
+    const body = parseOr400(PivotLinkRedeemRequestSchema, request.body);
+    const { token, session, conversationId } = await redeemPivotLink(ctx, body.code);
+    const response: SessionResponse = {
+      session: token,
+      conversationId,
+      acr: session.acr,
+      expiresAt: isoTime(session.expiresAt),
+    };
+    return reply.code(201).header('cache-control', 'no-store').send(response);
+  });
+}

@@ -1,0 +1,91 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sendSecureLink } from '../../widget/console/agent-api.ts';
+import { RequestError } from '../../widget/shared/rest.ts';
+
+/** A local HTTP server answering the pivot-links route with whatever the test sets. */
+interface Seen {
+  readonly method: string;
+  readonly url: string;
+  readonly authorization: string | undefined;
+  readonly contentType: string | undefined;
+  readonly body: string;
+}
+let server: Server;
+let base: string;
+let seen: Seen[] = [];
+let answer: { status: number; body: unknown } = { status: 201, body: {} };
+
+const read = (request: IncomingMessage) =>
+  new Promise<string>((resolve) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => resolve(body));
+  });
+
+beforeAll(async () => {
+  server = createServer(async (request, response) => {
+    seen.push({
+      method: request.method ?? '',
+      url: request.url ?? '',
+      authorization: request.headers.authorization,
+      contentType: request.headers['content-type'],
+      body: await read(request),
+    });
+    response.writeHead(answer.status, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(answer.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+beforeEach(() => {
+  seen = [];
+});
+
+const CONVERSATION = 'cnv_abcdefgh12345678';
+
+describe('sendSecureLink', () => {
+  it('posts to the conversation pivot-links route with the agent bearer and no body', async () => {
+    answer = { status: 201, body: { channel: 'whatsapp', expiresAt: '2025-03-04T13:05:00.000Z', seq: 12 } };
+    const created = await sendSecureLink(base, 'agent-session-token', CONVERSATION);
+    expect(created).toEqual({ channel: 'whatsapp', expiresAt: '2025-03-04T13:05:00.000Z', seq: 12 });
+    expect(seen).toEqual([
+      {
+        method: 'POST',
+        url: `/v1/agent/conversations/${CONVERSATION}/pivot-links`,
+        authorization: 'Bearer agent-session-token',
+        contentType: undefined,
+        body: '',
+      },
+    ]);
+  });
+
+  it('escapes the conversation id into the path', async () => {
+    answer = { status: 404, body: { error: { code: 'CONVERSATION_NOT_FOUND', message: 'No such conversation.' } } };
+    await expect(sendSecureLink(base, 't', '../sessions')).rejects.toThrow(RequestError);
+    expect(seen[0]!.url).toBe('/v1/agent/conversations/..%2Fsessions/pivot-links');
+  });
+
+  it.each([
+    [409, 'CHANNEL_WINDOW_CLOSED'],
+    [502, 'CHANNEL_SEND_FAILED'],
+    [409, 'CHANNEL_NOT_AVAILABLE'],
+  ])('surfaces a %d %s with its catalog code', async (status, code) => {
+    answer = { status, body: { error: { code, message: 'from the server' } } };
+    const error = await sendSecureLink(base, 't', CONVERSATION).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestError);
+    expect(error).toMatchObject({ code, status, message: 'from the server' });
+  });
+
+  it('refuses an answer that carries more than the contract, such as the link itself', async () => {
+    answer = { status: 201, body: { channel: 'sms', expiresAt: '2025-03-04T13:05:00.000Z', seq: 3, url: 'https://bank.example/#pivot=x' } };
+    await expect(sendSecureLink(base, 't', CONVERSATION)).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
+  });
+
+  it('refuses an answer naming an unknown channel', async () => {
+    answer = { status: 201, body: { channel: 'telegram', expiresAt: '2025-03-04T13:05:00.000Z', seq: 3 } };
+    await expect(sendSecureLink(base, 't', CONVERSATION)).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
+  });
+});
