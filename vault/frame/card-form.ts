@@ -11,7 +11,7 @@
  */
 import * as v from 'valibot';
 import type { ErrorCode } from '../../protocol/errors.ts';
-import { CardDisplaySchema, type CardBrand, type CardDisplay, type DisplayInfo } from '../../protocol/frame.ts';
+import { CardDisplaySchema, type CardBrand, type DisplayInfo } from '../../protocol/frame.ts';
 import type { TokenizeRequest } from '../../protocol/vault-api.ts';
 import {
   brandLabel,
@@ -28,10 +28,10 @@ import {
   type CardErrorCode,
 } from '../shared/card.ts';
 import { TOKENS_PATH } from '../shared/frame-config.ts';
-import { h, notice, replaceChildren } from './dom.ts';
+import { h, replaceChildren } from './dom.ts';
 import type { Emit } from './events.ts';
-import { RETRYABLE_CODES, messageFor } from './messages.ts';
-import { postToVault } from './post.ts';
+import { messageFor } from './messages.ts';
+import { busy, field, stepPanel, submitStep, type Field } from './step.ts';
 
 type FieldName = 'number' | 'expiry' | 'cvc';
 type FieldErrors = { number?: CardErrorCode; expiry?: CardErrorCode; cvc?: CardErrorCode };
@@ -51,35 +51,6 @@ const FIELD_OF: Record<CardErrorCode, FieldName> = {
   CARD_EXPIRED: 'expiry',
   CARD_CVC_INVALID: 'cvc',
 };
-
-interface Field {
-  readonly wrap: HTMLElement;
-  readonly input: HTMLInputElement;
-  readonly error: HTMLElement;
-}
-
-export function field(id: string, label: string, attrs: Record<string, string>, extra?: HTMLElement): Field {
-  const input = h('input', {
-    id: `spc-${id}`,
-    name: id,
-    type: 'text',
-    spellcheck: 'false',
-    autocapitalize: 'off',
-    autocorrect: 'off',
-    'aria-invalid': 'false',
-    'aria-describedby': `spc-${id}-error`,
-    ...attrs,
-  });
-  const error = h('p', { id: `spc-${id}-error`, class: 'spc-error' });
-  const wrap = h(
-    'div',
-    { class: `spc-field spc-field-${id}` },
-    h('label', { for: `spc-${id}` }, label),
-    h('div', { class: 'spc-input' }, input, extra),
-    error,
-  );
-  return { wrap, input, error };
-}
 
 /** Re-format an input's value, keeping the caret after the same number of digits. */
 function reformat(input: HTMLInputElement, format: (value: string) => string): void {
@@ -112,29 +83,19 @@ export function renderCardForm(root: HTMLElement, options: CardFormOptions): voi
   name.input.removeAttribute('aria-describedby');
   const fields: Record<FieldName, Field> = { number, expiry, cvc };
 
-  const status = h('p', { class: 'spc-status', role: 'status' });
   const pay = h('button', { type: 'submit', class: 'spc-pay' }, `Pay ${display.formattedAmount}`);
-  const form = h(
+  const { panel: form, status } = stepPanel(
     'form',
-    { class: 'spc-form', novalidate: '', 'aria-label': 'Card details' },
-    h(
-      'div',
-      { class: 'spc-summary' },
-      h('p', { class: 'spc-amount' }, display.formattedAmount),
-      h('p', { class: 'spc-purpose' }, display.purpose),
-      h('p', { class: 'spc-reference' }, `Reference ${display.reference}`),
-    ),
-    number.wrap,
-    h('div', { class: 'spc-row' }, expiry.wrap, cvc.wrap),
-    name.wrap,
-    pay,
-    status,
-    h('p', { class: 'spc-secure' }, 'Your card details go only to the secure vault, not to the chat or this website.'),
+    { novalidate: '', 'aria-label': 'Card details' },
+    display,
+    undefined,
+    [number.wrap, h('div', { class: 'spc-row' }, expiry.wrap, cvc.wrap), name.wrap, pay],
+    'Your card details go only to the secure vault, not to the chat or this website.',
   );
+  const ctx = { root, emit, panel: form, status, buttons: [pay], inputs: [number, expiry, cvc, name] };
 
   const touched: Record<FieldName, boolean> = { number: false, expiry: false, cvc: false };
   const serverErrors: FieldErrors = {};
-  let busy = false;
   let lastChange = '';
 
   const evaluate = () => {
@@ -206,37 +167,20 @@ export function renderCardForm(root: HTMLElement, options: CardFormOptions): voi
     });
   }
 
-  const clearInputs = (): void => {
-    for (const f of [number, expiry, cvc, name]) f.input.value = '';
-  };
-
-  const succeed = (card: CardDisplay): void => {
-    clearInputs();
-    replaceChildren(root, notice(`${brandLabel(card.brand)} •••• ${card.last4} saved`));
-    emit({ type: 'complete', kind: 'card_payment', card });
-  };
-
-  const failWith = (code: ErrorCode): void => {
-    const message = messageFor(code);
-    emit({ type: 'error', error: { code, message } });
-    if (code.startsWith('CARD_')) {
-      const cardCode = code as CardErrorCode;
-      serverErrors[FIELD_OF[cardCode]] = cardCode;
-      touched[FIELD_OF[cardCode]] = true;
-      update();
-      fields[FIELD_OF[cardCode]].input.focus();
-      status.textContent = '';
-    } else if (RETRYABLE_CODES.has(code)) {
-      status.textContent = message;
-    } else {
-      clearInputs();
-      replaceChildren(root, notice(message, 'alert'));
-    }
+  /** A CARD_* code from the service marks its field; the customer corrects it there. */
+  const onField = (code: ErrorCode): boolean => {
+    const key = FIELD_OF[code as CardErrorCode];
+    if (!key) return false;
+    serverErrors[key] = code as CardErrorCode;
+    touched[key] = true;
+    update();
+    fields[key].input.focus();
+    return true;
   };
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (busy) return;
+    if (busy(ctx)) return;
     touched.number = touched.expiry = touched.cvc = true;
     const state = update();
     if (!state.complete || !state.exp) {
@@ -254,28 +198,18 @@ export function renderCardForm(root: HTMLElement, options: CardFormOptions): voi
         ...(name.input.value.trim() ? { name: name.input.value.trim().slice(0, 100) } : {}),
       },
     };
-    busy = true;
-    pay.disabled = true;
-    form.setAttribute('aria-busy', 'true');
-    status.textContent = 'Saving your card…';
-    void submit(body)
-      .then((result) => (result.ok ? succeed(result.card) : failWith(result.code)))
-      .finally(() => {
-        busy = false;
-        pay.disabled = false;
-        form.removeAttribute('aria-busy');
-      });
+    submitStep(ctx, TOKENS_PATH, body, 'Saving your card…', {
+      done: (json) => {
+        const card = v.safeParse(CardDisplaySchema, json);
+        if (!card.success) return 'INTERNAL_ERROR';
+        const { brand, last4 } = card.output;
+        return { event: { type: 'complete', kind: 'card_payment', card: card.output }, notice: `${brandLabel(brand)} •••• ${last4} saved` };
+      },
+      onField,
+    });
   });
 
   replaceChildren(root, form);
   update();
   number.input.focus();
-}
-
-/** POST the card to the vault service; never throws. */
-async function submit(body: TokenizeRequest): Promise<{ ok: true; card: CardDisplay } | { ok: false; code: ErrorCode }> {
-  const result = await postToVault(TOKENS_PATH, body);
-  if (!result.ok) return result;
-  const card = v.safeParse(CardDisplaySchema, result.json);
-  return card.success ? { ok: true, card: card.output } : { ok: false, code: 'INTERNAL_ERROR' };
 }

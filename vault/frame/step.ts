@@ -1,0 +1,145 @@
+/**
+ * What the three step forms (card, address, transfer) share: the labelled input, the panel with
+ * its summary from the SIGNED claims, the status line, and one submission path to the vault
+ * service with one way of reporting its failures. Only the outcome the emitter's strict schema
+ * lets through ever leaves the frame.
+ *
+ * @module
+ */
+import type { ErrorCode } from '../../protocol/errors.ts';
+import type { FrameEvent } from '../../protocol/frame.ts';
+import { h, notice, replaceChildren, type Child } from './dom.ts';
+import type { Emit } from './events.ts';
+import { RETRYABLE_CODES, messageFor } from './messages.ts';
+import { postToVault } from './post.ts';
+
+export interface Field {
+  readonly wrap: HTMLElement;
+  readonly input: HTMLInputElement;
+  readonly error: HTMLElement;
+}
+
+/** A labelled text input with its error line (`aria-describedby`, `aria-invalid`). */
+export function field(id: string, label: string, attrs: Readonly<Record<string, string>>, extra?: HTMLElement): Field {
+  const errorId = `spc-${id}-error`;
+  const input = h('input', {
+    id: `spc-${id}`,
+    name: id,
+    type: 'text',
+    spellcheck: 'false',
+    autocapitalize: 'off',
+    autocorrect: 'off',
+    'aria-invalid': 'false',
+    'aria-describedby': errorId,
+    ...attrs,
+  });
+  const error = h('p', { id: errorId, class: 'spc-error' });
+  const wrap = h('div', { class: `spc-field spc-field-${id}` }, h('label', { for: input.id }, label), h('div', { class: 'spc-input' }, input, extra), error);
+  return { wrap, input, error };
+}
+
+/** What the summary shows: from the signed claims only. */
+export interface SummaryInfo {
+  readonly formattedAmount?: string;
+  readonly purpose: string;
+  readonly reference: string;
+}
+
+export interface StepPanel<K extends 'form' | 'div'> {
+  readonly panel: HTMLElementTagNameMap[K];
+  readonly status: HTMLElement;
+}
+
+/**
+ * The step's panel: summary (amount, `payee` line, purpose, reference), then `body`, a status
+ * line and the sentence saying where the data goes.
+ */
+export function stepPanel<K extends 'form' | 'div'>(
+  tag: K,
+  attrs: Readonly<Record<string, string>>,
+  display: SummaryInfo,
+  payee: string | undefined,
+  body: readonly Child[],
+  secure: string,
+): StepPanel<K> {
+  const status = h('p', { class: 'spc-status', role: 'status' });
+  const line = (cls: string, text: string | undefined): Child => text !== undefined && h('p', { class: `spc-${cls}` }, text);
+  const panel = h(
+    tag,
+    { class: 'spc-form', ...attrs },
+    h('div', { class: 'spc-summary' }, line('amount', display.formattedAmount), line('payee', payee), line('purpose', display.purpose), line('reference', `Reference ${display.reference}`)),
+    ...body,
+    status,
+    h('p', { class: 'spc-secure' }, secure),
+  );
+  return { panel: panel as HTMLElementTagNameMap[K], status };
+}
+
+export interface SubmitContext {
+  readonly root: HTMLElement;
+  readonly emit: Emit;
+  readonly panel: HTMLElement;
+  readonly status: HTMLElement;
+  /** Disabled while the request is in flight; the first one being disabled means busy. */
+  readonly buttons: readonly HTMLButtonElement[];
+  /** Inputs emptied once the step is over (done, or failed for good). */
+  readonly inputs: readonly Field[];
+}
+
+type CompleteEvent = Extract<FrameEvent, { type: 'complete' }>;
+
+/** A completed step: the event to emit and the notice shown in place of the panel. */
+export interface Done {
+  readonly event: CompleteEvent;
+  readonly notice: string;
+}
+
+export interface SubmitHandlers {
+  /** From the 201 body: the step is done, or a code when the body is not what was promised. */
+  readonly done: (json: unknown) => Done | ErrorCode;
+  /** Marks the field a code belongs to; true when it did (the customer corrects it there). */
+  readonly onField?: (code: ErrorCode) => boolean;
+}
+
+/** True while a submission of this panel is in flight. */
+export function busy(ctx: SubmitContext): boolean {
+  return ctx.buttons[0]!.disabled;
+}
+
+function setBusy(ctx: SubmitContext, on: boolean): void {
+  for (const b of ctx.buttons) b.disabled = on;
+  if (on) ctx.panel.setAttribute('aria-busy', 'true');
+  else ctx.panel.removeAttribute('aria-busy');
+}
+
+/**
+ * POST `body` to `path` once (ignored while busy), then either complete the step (clear the
+ * inputs, show the notice, emit `complete`) or report the failure: emit `error`, and mark the
+ * field, show a retry sentence, or replace the panel with an alert (inputs cleared).
+ */
+export function submitStep(ctx: SubmitContext, path: string, body: unknown, pending: string, handlers: SubmitHandlers): void {
+  if (busy(ctx)) return;
+  setBusy(ctx, true);
+  ctx.status.textContent = pending;
+  void postToVault(path, body).then((result) => {
+    setBusy(ctx, false);
+    const outcome = result.ok ? handlers.done(result.json) : result.code;
+    const clear = (): void => {
+      for (const f of ctx.inputs) f.input.value = '';
+    };
+    if (typeof outcome === 'object') {
+      clear();
+      replaceChildren(ctx.root, notice(outcome.notice));
+      ctx.emit(outcome.event);
+      return;
+    }
+    const message = messageFor(outcome);
+    ctx.emit({ type: 'error', error: { code: outcome, message } });
+    if (handlers.onField?.(outcome)) ctx.status.textContent = '';
+    else if (RETRYABLE_CODES.has(outcome)) ctx.status.textContent = message;
+    else {
+      clear();
+      replaceChildren(ctx.root, notice(message, 'alert'));
+    }
+  });
+}
