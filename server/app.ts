@@ -35,10 +35,20 @@ import { installWebSocket } from './ws/route.ts';
 
 /** Largest HTTP request body, in bytes (a notice envelope is at most 8 KiB of JWS). */
 export const CHAT_MAX_BODY_BYTES = 16 * 1024;
-/** Interval of the sweep that deletes expired tickets and sessions, in ms. */
+/** Interval of the sweep that deletes expired tickets, sessions, pivot links, nonces and settled deliveries, in ms. */
 export const PURGE_INTERVAL_MS = 10 * 60 * 1000;
-/** Sessions and tickets are kept this long past expiry (so expiry reads SESSION_EXPIRED), in ms. */
+/**
+ * Sessions, tickets, pivot links and id_token nonces are kept this long past expiry (so expiry
+ * reads SESSION_EXPIRED, PIVOT_LINK_EXPIRED), in ms.
+ */
 export const PURGE_GRACE_MS = 24 * 60 * 60 * 1000;
+/**
+ * A processed webhook delivery (the raw platform payload: it holds the customer's message) is
+ * deleted this long after it was processed, in ms. The message itself lives on as a chat event.
+ */
+export const CHANNEL_INBOX_PROCESSED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** A delivery that failed is kept longer, for inspection, then deleted, in ms. */
+export const CHANNEL_INBOX_FAILED_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** The agent seeded on first start, with AGENT_PASSWORD. */
 export const SEED_AGENT_NAME = 'agent';
 
@@ -58,7 +68,26 @@ export interface ChatServerOptions {
 export interface ChatServer {
   readonly app: FastifyInstance;
   readonly context: ChatContext;
+  /** One pass of the purge that runs every PURGE_INTERVAL_MS ({@link purgeStale} at the server's "now"). */
+  purge(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Deletes what has outlived its use at `now`: sessions, tickets, pivot links and nonces expired
+ * (or used) more than PURGE_GRACE_MS ago, processed deliveries after
+ * CHANNEL_INBOX_PROCESSED_RETENTION_MS and failed ones after CHANNEL_INBOX_FAILED_RETENTION_MS
+ * (pending ones never).
+ */
+export async function purgeStale(store: ChatStore, now: number): Promise<void> {
+  const before = now - PURGE_GRACE_MS;
+  await store.sessions.purgeExpired(before);
+  await store.pivotLinks.purgeExpired(before);
+  await store.nonces.purgeExpired(before);
+  await store.channels.purgeDeliveries({
+    processedBefore: now - CHANNEL_INBOX_PROCESSED_RETENTION_MS,
+    failedBefore: now - CHANNEL_INBOX_FAILED_RETENTION_MS,
+  });
 }
 
 export async function createChatServer(config: ChatConfig, options: ChatServerOptions = {}): Promise<ChatServer> {
@@ -126,7 +155,7 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
     installStatic(app, config);
 
     const purge = setInterval(() => {
-      store.sessions.purgeExpired(clock() - PURGE_GRACE_MS).catch((err: unknown) => app.log.warn({ err }, 'purge failed'));
+      purgeStale(store, clock()).catch((err: unknown) => app.log.warn({ err }, 'purge failed'));
     }, PURGE_INTERVAL_MS);
     purge.unref();
     let sweeping = false;
@@ -147,6 +176,7 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
     return {
       app,
       context,
+      purge: () => purgeStale(store, clock()),
       close() {
         closing ??= (async () => {
           clearInterval(purge);

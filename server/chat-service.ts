@@ -92,7 +92,7 @@ export interface PostMessageInput {
   readonly via?: Channel;
 }
 
-/** Called after an agent message is stored (the channels queue it for their platform). */
+/** Called after an agent message is stored and, by the store, queued for its platform: starts the send. */
 export type AgentMessageRelay = (event: ConversationEvent) => Promise<void>;
 
 export class ChatService {

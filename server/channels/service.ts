@@ -9,8 +9,10 @@
  * channel_messages, and the event's clientMsgId is derived from the same id, so a crash between
  * the two steps cannot duplicate it.
  *
- * Outbound: every agent message of a channel conversation is queued (channel_outbox) after it is
- * stored and sent by {@link ChannelService.processOutbox}, with exponential backoff; after the
+ * Outbound: every agent message of a channel conversation is queued (channel_outbox) in the
+ * transaction that stores it (server/store/channels.ts queueRelaySync: a crash cannot keep the
+ * message and lose its relay), and sent by {@link ChannelService.processOutbox} right after,
+ * at start (rows left pending by a restart) and on a timer, with exponential backoff; after the
  * last attempt (or at once when retrying cannot help) the agent is told by a `system` event.
  * Links ({@link ChannelService.sendLink}) are sent at once: the agent waits for the answer.
  *
@@ -162,22 +164,15 @@ export class ChannelService implements ChannelGateway {
     return this.#outbox.run();
   }
 
-  /** Relay hook of ChatService: queues an agent message of a channel conversation. */
+  /**
+   * Relay hook of ChatService, after an agent message is stored: the store queued it already (in
+   * the same transaction, when the relay rule says so); this only sends it without waiting for
+   * the next poll. Nothing is lost when this never runs (a crash): the start-up pass sends it.
+   */
   async relayAgentMessage(event: ConversationEvent): Promise<void> {
-    if (event.kind !== 'message' || event.author.role !== 'agent') return;
-    const identity = await this.#deps.store.channels.identityForConversation(event.conversationId);
-    if (!identity) return;
-    // Replies go where the customer last was: once they continued on the bank's site (and have
-    // not written on the platform since), the conversation stays off the public platform.
-    const web = await this.#deps.store.channels.lastWebActivity(event.conversationId);
-    if (web !== null && (identity.lastInboundAt === null || identity.lastInboundAt <= web)) return;
-    const queued = await this.#deps.store.channels.enqueueOutbound({
-      conversationId: event.conversationId,
-      seq: event.seq,
-      identityId: identity.id,
-      text: event.text,
-    });
-    if (queued && !this.#stopped) this.#background(this.processOutbox(), 'outbox');
+    if (event.kind !== 'message' || event.author.role !== 'agent' || this.#stopped) return;
+    if (!(await this.#deps.store.channels.identityForConversation(event.conversationId))) return;
+    this.#background(this.processOutbox(), 'outbox');
   }
 
   async identityFor(conversationId: string): Promise<ChannelIdentity | null> {

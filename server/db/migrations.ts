@@ -285,6 +285,39 @@ const stepKinds: Migration = {
   },
 };
 
+/**
+ * Retention of the webhook inbox: its rows hold raw customer messages, so settled ones are deleted
+ * by the server's purge (server/app.ts). `channel_messages` (platform message dedupe, and what
+ * tells a platform message from one written on the bank's site) must outlive them: its `inbox_id`
+ * becomes nullable, ON DELETE SET NULL. SQLite cannot change a column's constraints in place, so
+ * the table is rebuilt (no table references it, so foreign keys can stay on). Also indexes the
+ * expiry of pivot links for their purge.
+ */
+const channelInboxRetention: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      await sql`
+        CREATE TABLE channel_messages_new (
+          platform TEXT NOT NULL,
+          platform_message_id TEXT NOT NULL,
+          inbox_id INTEGER REFERENCES channel_inbox (id) ON DELETE SET NULL,
+          conversation_id TEXT NOT NULL REFERENCES conversations (id),
+          seq INTEGER NOT NULL,
+          created_at INTEGER NOT NULL,
+          CONSTRAINT channel_messages_pk PRIMARY KEY (platform, platform_message_id)
+        )`.execute(tx);
+      await sql`
+        INSERT INTO channel_messages_new (platform, platform_message_id, inbox_id, conversation_id, seq, created_at)
+        SELECT platform, platform_message_id, inbox_id, conversation_id, seq, created_at FROM channel_messages`.execute(tx);
+      await sql`DROP TABLE channel_messages`.execute(tx);
+      await sql`ALTER TABLE channel_messages_new RENAME TO channel_messages`.execute(tx);
+      await sql`CREATE INDEX channel_messages_inbox ON channel_messages (inbox_id)`.execute(tx);
+      await sql`CREATE INDEX channel_messages_conversation ON channel_messages (conversation_id, seq)`.execute(tx);
+      await sql`CREATE INDEX pivot_links_expires ON pivot_links (expires_at)`.execute(tx);
+    });
+  },
+};
+
 /** Name-ordered migrations; the Migrator runs those not yet recorded. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
@@ -293,6 +326,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004_channels': channels,
   '0005_pivot_links_and_nonces': pivotLinksAndNonces,
   '0006_step_kinds': stepKinds,
+  '0007_channel_inbox_retention': channelInboxRetention,
 };
 
 export const migrationProvider: MigrationProvider = {

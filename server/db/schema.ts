@@ -164,7 +164,8 @@ export interface ChannelMessagesTable {
   platform: string;
   /** Messenger `mid`, WhatsApp `wamid`, Twilio `MessageSid`. */
   platform_message_id: string;
-  inbox_id: number;
+  /** The delivery it came in; null once the purge deleted that delivery (migration 0007). */
+  inbox_id: number | null;
   conversation_id: string;
   seq: number;
   created_at: number;

@@ -5,7 +5,9 @@
  *                                demo assertion -> acr bank, the subject's latest conversation
  *   POST /v1/sessions/nonce    * a single-use nonce for the bank IdP's id_token (ID_TOKEN_NONCE_TTL_S)
  *   POST /v1/sessions/step-up  * raises the session to the assertion's acr, announces it; a bank
- *                                login for another customer than the session's -> IDENTITY_MISMATCH
+ *                                login for another customer than the session's -> IDENTITY_MISMATCH;
+ *                                a signed-in customer's fresh anonymous start moves to their latest
+ *                                conversation (see {@link movesToLatest})
  *   POST /v1/ws-tickets        * single-use, WS_TICKET_TTL_S ticket for GET /v1/ws
  *
  * @module
@@ -27,6 +29,7 @@ import { verifyAssertion } from '../auth/identity.ts';
 import { createIdTokenVerifier } from '../auth/oidc.ts';
 import { isoTime } from '../clock.ts';
 import type { ChatContext } from '../context.ts';
+import type { ConversationRecord, SessionRecord } from '../store/store.ts';
 import { parseOr400 } from '../http-errors.ts';
 import { hashToken, randomToken } from '../ids.ts';
 import { appendSystemEvent, channelName } from '../pivot-links.ts';
@@ -34,6 +37,21 @@ import { appendSystemEvent, channelName } from '../pivot-links.ts';
 /** System event when a bank login claims a customer first known only by a public channel. */
 export function channelLinkedText(channel: string): string {
   return `${channel} account linked to the bank customer`;
+}
+
+/**
+ * Whether a session stepping up for a known bank customer should continue that customer's
+ * latest conversation instead of the one it started with: only an anonymous start on the bank's
+ * site (acr `none`, a `web` conversation of the session's own customer) in which the customer has
+ * not written and no step was asked. A session from a pivot link (acr `channel`, a platform
+ * conversation) always stays in the link's conversation; a start with customer messages keeps them.
+ */
+async function movesToLatest(ctx: ChatContext, session: SessionRecord, latest: ConversationRecord | undefined): Promise<boolean> {
+  if (!latest || session.conversationId === null || latest.id === session.conversationId) return false;
+  if (session.acr !== 'none') return false;
+  const start = await ctx.store.conversations.get(session.conversationId);
+  if (!start || start.channel !== 'web' || start.customerId !== session.customerId) return false;
+  return !(await ctx.store.conversations.hasCustomerActivity(start.id));
 }
 
 export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
@@ -103,10 +121,17 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
     const current = await store.customers.get(session.customerId);
     if (current?.subject && current.subject !== identity.subject) throw new PivotError('IDENTITY_MISMATCH');
     let customerId = session.customerId;
+    let conversationId = session.conversationId;
     if (!current?.subject) {
       const known = await store.customers.findBySubject(identity.subject);
-      if (known) customerId = known.id;
-      else await store.customers.attachSubject(session.customerId, identity.subject);
+      if (known) {
+        customerId = known.id;
+        // A signed-in customer opening the chat afresh continues their latest conversation.
+        const latest = await store.conversations.latestForCustomer(known.id);
+        if (latest && (await movesToLatest(ctx, session, latest))) conversationId = latest.id;
+      } else {
+        await store.customers.attachSubject(session.customerId, identity.subject);
+      }
       const conversation = await store.conversations.get(session.conversationId);
       if (conversation && conversation.channel !== 'web') {
         await appendSystemEvent(ctx, conversation.id, channelLinkedText(channelName(conversation.channel)));
@@ -115,12 +140,12 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
     const raised = !acrAtLeast(session.acr, identity.acr);
     const acr = raised ? identity.acr : session.acr;
     if (raised || customerId !== session.customerId) {
-      await store.sessions.raise(session.id, acr, customerId);
-      await service.acrRaised(session.conversationId, acr, customerId, raised);
+      await store.sessions.raise(session.id, acr, customerId, conversationId);
+      await service.acrRaised(conversationId, acr, customerId, raised);
     }
     const response: SessionResponse = {
       session: token,
-      conversationId: session.conversationId,
+      conversationId,
       acr,
       expiresAt: isoTime(session.expiresAt),
     };

@@ -4,13 +4,19 @@
  *
  * The inbox keeps every signed delivery as the raw bytes received; its rows move from
  * `pending` to `processed` or `failed` (with a reason) and are never deleted by the processor,
- * so a restart or a parser bug loses nothing.
+ * so a restart or a parser bug loses nothing. The raw bytes hold customer messages: the server's
+ * purge ({@link ChannelStore.purgeDeliveries}) deletes settled rows after their retention.
+ *
+ * The relay outbox is written in the SAME transaction as the agent message it relays:
+ * {@link SqliteChannelStore.queueRelaySync} runs inside the event append (server/store/events.ts),
+ * so a crash can lose neither one without the other. Sending stays asynchronous.
  *
  * @module
  */
 import { createHash } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Channel } from '../../protocol/chat.ts';
+import type { ConversationEvent } from '../../protocol/chat.ts';
 import type { ChannelIdentitiesTable, ChannelOutboxTable, ChatDatabase } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
 import type { Clock } from '../clock.ts';
@@ -73,12 +79,20 @@ export interface ChannelStore {
   /** Oldest pending deliveries first. */
   pendingDeliveries(limit: number): Promise<InboxRecord[]>;
   markDelivery(id: number, status: Exclude<InboxStatus, 'pending'>, reason: string | null): Promise<void>;
+  /**
+   * Deletes `processed` deliveries settled before `processedBefore` and `failed` ones settled
+   * before `failedBefore` (pending ones are never deleted); returns how many were deleted.
+   */
+  purgeDeliveries(input: { processedBefore: number; failedBefore: number }): Promise<number>;
 
   findMessage(platform: PublicChannel, platformMessageId: string): Promise<{ conversationId: string; seq: number } | undefined>;
   /** Records that a platform message became event `seq`; false when it was already recorded. */
   recordMessage(input: { platform: PublicChannel; platformMessageId: string; inboxId: number; conversationId: string; seq: number }): Promise<boolean>;
 
-  /** Queues an agent message for relay; the same (conversation, seq) is queued once. */
+  /**
+   * Queues an agent message for relay; the same (conversation, seq) is queued once. Agent
+   * messages appended through the event store are queued by it already (see queueRelaySync).
+   */
   enqueueOutbound(input: { conversationId: string; seq: number; identityId: string; text: string }): Promise<boolean>;
   /** Pending rows whose next attempt is due at `now`, oldest first. */
   dueOutbound(now: number, limit: number): Promise<OutboxRecord[]>;
@@ -151,6 +165,28 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   async lastWebActivity(conversationId: string): Promise<number | null> {
+    return this.#lastWebActivitySync(conversationId);
+  }
+
+  /**
+   * The relay rule, run INSIDE the transaction that appends `event` (server/store/events.ts):
+   * queues an agent message of a conversation with a platform identity, unless the customer has
+   * since continued on the bank's site. Replies go where the customer last was: once they
+   * continued on the site (and have not written on the platform since), the conversation stays
+   * off the public platform. Returns whether a row was queued.
+   */
+  queueRelaySync(event: ConversationEvent): boolean {
+    if (event.kind !== 'message' || event.author.role !== 'agent') return false;
+    const row = this.#sync.first(
+      this.#db.selectFrom('channel_identities').selectAll().where('conversation_id', '=', event.conversationId).limit(1),
+    );
+    if (!row) return false;
+    const web = this.#lastWebActivitySync(event.conversationId);
+    if (web !== null && (row.last_inbound_at === null || row.last_inbound_at <= web)) return false;
+    return this.#enqueueSync({ conversationId: event.conversationId, seq: event.seq, identityId: row.id, text: event.text });
+  }
+
+  #lastWebActivitySync(conversationId: string): number | null {
     const session = this.#sync.first(
       this.#db
         .selectFrom('sessions')
@@ -232,6 +268,16 @@ export class SqliteChannelStore implements ChannelStore {
     );
   }
 
+  async purgeDeliveries(input: { processedBefore: number; failedBefore: number }): Promise<number> {
+    return this.#sync.transaction(
+      () =>
+        this.#sync.run(
+          this.#db.deleteFrom('channel_inbox').where('status', '=', 'processed').where('processed_at', '<', input.processedBefore),
+        ) +
+        this.#sync.run(this.#db.deleteFrom('channel_inbox').where('status', '=', 'failed').where('processed_at', '<', input.failedBefore)),
+    );
+  }
+
   async findMessage(platform: PublicChannel, platformMessageId: string): Promise<{ conversationId: string; seq: number } | undefined> {
     const row = this.#sync.first(
       this.#db
@@ -267,6 +313,10 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   async enqueueOutbound(input: { conversationId: string; seq: number; identityId: string; text: string }): Promise<boolean> {
+    return this.#enqueueSync(input);
+  }
+
+  #enqueueSync(input: { conversationId: string; seq: number; identityId: string; text: string }): boolean {
     const now = this.#clock();
     const changed = this.#sync.run(
       this.#db

@@ -52,6 +52,18 @@ export class SqliteConversationStore implements ConversationStore {
     return row && toConversation(row);
   }
 
+  async hasCustomerActivity(id: string): Promise<boolean> {
+    const row = this.#sync.first(
+      this.#db
+        .selectFrom('events')
+        .select('seq')
+        .where('conversation_id', '=', id)
+        .where((eb) => eb.or([eb('author_role', '=', 'customer'), eb('kind', '=', 'step')]))
+        .limit(1),
+    );
+    return row !== undefined;
+  }
+
   async latestForCustomer(customerId: string): Promise<ConversationRecord | undefined> {
     const row = this.#sync.first(
       this.#db

@@ -18,14 +18,22 @@ export const SUMMARY_TEXT_MAX_CHARS = 140;
 
 type EventRow = Selectable<EventsTable>;
 
+/**
+ * Runs inside the append's transaction for every event it creates (the channel relay queues agent
+ * messages there, so the message and its outbox row are stored together or not at all).
+ */
+export type AppendedSync = (event: ConversationEvent) => void;
+
 export class SqliteEventStore implements EventStore {
   readonly #sync: SyncExecutor;
   readonly #clock: Clock;
+  readonly #appended: AppendedSync | undefined;
   readonly #q;
 
-  constructor(db: Kysely<ChatDatabase>, sync: SyncExecutor, clock: Clock) {
+  constructor(db: Kysely<ChatDatabase>, sync: SyncExecutor, clock: Clock, appended?: AppendedSync) {
     this.#sync = sync;
     this.#clock = clock;
+    this.#appended = appended;
     this.#q = {
       existing: sync.prepare(['cnv', 'role', 'id'], (p) =>
         db
@@ -92,7 +100,9 @@ export class SqliteEventStore implements EventStore {
     const { kind, ...payload } = event;
     this.#q.insert.run({ cnv: conversationId, seq, kind, role, id: clientMsgId, payload: JSON.stringify(payload), at });
     this.#q.touch.run({ cnv: conversationId, seq, text: summaryText(event), at });
-    return { event: { ...event, conversationId, seq, at: isoTime(at) } as ConversationEvent, created: true };
+    const stored = { ...event, conversationId, seq, at: isoTime(at) } as ConversationEvent;
+    this.#appended?.(stored);
+    return { event: stored, created: true };
   }
 }
 

@@ -73,6 +73,10 @@ export class SqlitePivotLinkStore implements PivotLinkStore {
   async delete(codeHash: string): Promise<void> {
     this.#sync.run(this.#db.deleteFrom('pivot_links').where('code_hash', '=', codeHash));
   }
+
+  async purgeExpired(before: number): Promise<number> {
+    return this.#sync.run(this.#db.deleteFrom('pivot_links').where('expires_at', '<', before));
+  }
 }
 
 export class SqliteNonceStore implements NonceStore {
@@ -109,6 +113,12 @@ export class SqliteNonceStore implements NonceStore {
         .where('expires_at', '>', now),
     );
     return changed === 1;
+  }
+
+  async purgeExpired(before: number): Promise<number> {
+    return this.#sync.run(
+      this.#db.deleteFrom('id_token_nonces').where((eb) => eb.or([eb('expires_at', '<', before), eb('used_at', '<', before)])),
+    );
   }
 }
 

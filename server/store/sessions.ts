@@ -55,8 +55,13 @@ export class SqliteSessionStore implements SessionStore {
     return row && toSession(row);
   }
 
-  async raise(id: string, acr: Acr, customerId: string): Promise<void> {
-    this.#sync.run(this.#db.updateTable('sessions').set({ acr, customer_id: customerId }).where('id', '=', id));
+  async raise(id: string, acr: Acr, customerId: string, conversationId?: string): Promise<void> {
+    this.#sync.run(
+      this.#db
+        .updateTable('sessions')
+        .set({ acr, customer_id: customerId, ...(conversationId !== undefined ? { conversation_id: conversationId } : {}) })
+        .where('id', '=', id),
+    );
   }
 
   async createTicket(input: { ticketHash: string; sessionId: string; expiresAt: number }): Promise<void> {

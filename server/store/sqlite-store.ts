@@ -23,7 +23,9 @@ export interface SqliteChatStore extends ChatStore {
 export async function createSqliteStore(dataDir: string, clock: Clock): Promise<SqliteChatStore> {
   const db = await openChatDb(dataDir);
   const { kysely, sync } = db;
-  const events = new SqliteEventStore(kysely, sync, clock);
+  const channels = new SqliteChannelStore(kysely, sync, clock);
+  // Agent messages are queued for their platform in the transaction that stores them.
+  const events = new SqliteEventStore(kysely, sync, clock, (event) => channels.queueRelaySync(event));
   return {
     db,
     customers: new SqliteCustomerStore(kysely, sync, clock),
@@ -32,7 +34,7 @@ export async function createSqliteStore(dataDir: string, clock: Clock): Promise<
     sessions: new SqliteSessionStore(kysely, sync, clock),
     agents: new SqliteAgentStore(kysely, sync, clock),
     steps: new SqliteStepStore(kysely, sync, clock, events),
-    channels: new SqliteChannelStore(kysely, sync, clock),
+    channels,
     pivotLinks: new SqlitePivotLinkStore(kysely, sync, clock),
     nonces: new SqliteNonceStore(kysely, sync, clock),
     close: () => db.close(),

@@ -10,6 +10,9 @@
  * - `appendEvent` with an `(authorRole, clientMsgId)` already stored in that conversation stores
  *   nothing and returns the existing event with `created: false`.
  * - Bearer secrets are passed in and stored only as hashes.
+ * - Appending an agent `message` to a conversation with a public-channel identity queues it in
+ *   the channel outbox IN THE SAME TRANSACTION when the relay rule says so (replies go where the
+ *   customer last was, server/store/channels.ts): a crash never keeps one without the other.
  *
  * @module
  */
@@ -94,6 +97,8 @@ export interface ConversationStore {
   create(customerId: string, acr: Acr, channel?: Channel): Promise<ConversationRecord>;
   get(id: string): Promise<ConversationRecord | undefined>;
   latestForCustomer(customerId: string): Promise<ConversationRecord | undefined>;
+  /** Whether the customer wrote in it or a step was asked in it (an agent's greeting alone does not count). */
+  hasCustomerActivity(id: string): Promise<boolean>;
   /** Raises (never lowers) the conversation's assurance level; moves it to `customerId` if given. */
   raiseAcr(id: string, acr: Acr, customerId?: string): Promise<void>;
   summary(id: string): Promise<ConversationSummary | undefined>;
@@ -119,8 +124,11 @@ export interface SessionStore {
   }): Promise<SessionRecord>;
   findByTokenHash(tokenHash: string): Promise<SessionRecord | undefined>;
   get(id: string): Promise<SessionRecord | undefined>;
-  /** Raises the session to `acr`, possibly re-binding it to another customer record. */
-  raise(id: string, acr: Acr, customerId: string): Promise<void>;
+  /**
+   * Raises the session to `acr`, possibly re-binding it to another customer record and (a signed-in
+   * customer who started anonymously, see routes/sessions.ts) to another conversation.
+   */
+  raise(id: string, acr: Acr, customerId: string, conversationId?: string): Promise<void>;
   createTicket(input: { ticketHash: string; sessionId: string; expiresAt: number }): Promise<void>;
   /** Marks the ticket used and returns its session id, exactly once, if not expired at `now`. */
   consumeTicket(ticketHash: string, now: number): Promise<string | undefined>;
@@ -192,12 +200,16 @@ export interface PivotLinkStore {
   consume(codeHash: string, now: number): Promise<boolean>;
   /** Removes a link that never reached the customer. */
   delete(codeHash: string): Promise<void>;
+  /** Deletes links (used, revoked or not) that expired before `before`; returns how many. */
+  purgeExpired(before: number): Promise<number>;
 }
 
 export interface NonceStore {
   create(input: { nonceHash: string; sessionId: string; expiresAt: number }): Promise<void>;
   /** Marks the nonce used exactly once: true when it belonged to `sessionId`, was unused and unexpired. */
   consume(nonceHash: string, sessionId: string, now: number): Promise<boolean>;
+  /** Deletes nonces used or expired before `before`; returns how many. */
+  purgeExpired(before: number): Promise<number>;
 }
 
 export interface ChatStore {

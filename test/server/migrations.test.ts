@@ -125,3 +125,33 @@ describe('migrations: upgrade from 0003_conversation_channel', () => {
     }
   });
 });
+
+describe('migrations: upgrade from 0006_step_kinds', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => removeDir(dir));
+
+  it('keeps the platform message dedupe rows, which then outlive the purged delivery', async () => {
+    await databaseAt(dir, '0006_step_kinds');
+    const db = new BetterSqlite3(join(dir, CHAT_DB_FILE));
+    db.pragma('foreign_keys = ON');
+    db.prepare("insert into customers (id, subject, pseudonym, display_name, created_at) values ('cus_1', null, 'psn_1', 'Robert', ?)").run(T0);
+    db.prepare("insert into conversations (id, customer_id, acr, last_seq, last_text, created_at, updated_at, channel) values (?, 'cus_1', 'none', 1, 'hi', ?, ?, 'messenger')").run(CNV, T0, T0);
+    db.prepare("insert into channel_inbox (platform, body_sha256, body, status, reason, received_at, processed_at) values ('messenger', 'abc', ?, 'processed', null, ?, ?)").run(Buffer.from('{}'), T0, T0);
+    db.prepare("insert into channel_messages (platform, platform_message_id, inbox_id, conversation_id, seq, created_at) values ('messenger', 'm_1', 1, ?, 1, ?)").run(CNV, T0);
+    db.close();
+
+    const store = await createSqliteStore(dir, () => T0 + 10_000);
+    try {
+      expect(await store.channels.findMessage('messenger', 'm_1')).toEqual({ conversationId: CNV, seq: 1 });
+      expect(store.db.sqlite.prepare('select inbox_id from channel_messages').all()).toEqual([{ inbox_id: 1 }]);
+      expect(await store.channels.purgeDeliveries({ processedBefore: T0 + 1, failedBefore: 0 })).toBe(1);
+      expect(store.db.sqlite.prepare('select platform_message_id, inbox_id from channel_messages').all()).toEqual([{ platform_message_id: 'm_1', inbox_id: null }]);
+      expect(store.db.sqlite.pragma('foreign_key_check')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
