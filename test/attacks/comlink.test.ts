@@ -1,7 +1,7 @@
 /**
  * Attacks from a compromised host page on the vault frame's rpc port. The frame's real hardened
  * endpoint (vault/frame/hardened-endpoint.ts) wraps one end of a REAL MessageChannel
- * (node:worker_threads), `Comlink.expose` serves a facade built with `createFacade`, exactly as
+ * (node:worker_threads), `serveApply` serves a facade built with `createFacade`, exactly as
  * vault/frame/main.ts does; the test holds the other end, as the host page would, and sends raw
  * Comlink wire messages. A refused message gets NO reply (nothing is posted back within the
  * wait), never reaches `begin`, and is counted in the endpoint's stats by reason.
@@ -10,7 +10,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FRAME_API_METHODS, type BeginResult } from '../../protocol/frame.ts';
-import { createFacade, hardenEndpoint, type DropReason, type EndpointStats } from '../../vault/frame/hardened-endpoint.ts';
+import { createFacade, hardenEndpoint, serveApply, type DropReason, type EndpointStats } from '../../vault/frame/hardened-endpoint.ts';
 import { sleep } from './helpers.ts';
 
 const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiJ4In0.c2lnbmF0dXJl';
@@ -43,7 +43,7 @@ function openFrame(): Frame {
   const { port1: host, port2: frame } = new MessageChannel();
   opened.push(host, frame);
   const endpoint = hardenEndpoint(frame as unknown as Comlink.Endpoint, FRAME_API_METHODS);
-  Comlink.expose(facade, endpoint);
+  serveApply(facade, endpoint);
   const replies: unknown[] = [];
   host.on('message', (data: unknown) => replies.push(data));
   return { host, stats: endpoint.stats, replies, calls };

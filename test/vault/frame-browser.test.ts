@@ -152,7 +152,7 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
     const result = (await begin(page, { token: await token(), locale: 'en-GB', theme: { accent: '#aa3300', radius: 4 } })) as { value: unknown };
     expect(result.value).toEqual({
       ok: true,
-      display: { stepId: 'stp_0123456789abcdef01', amount: { minor: 1250, currency: 'EUR' }, formattedAmount: '€12.50', purpose: 'Card for the overdraft fee refund', reference: 'REF-42' },
+      display: { kind: 'card_payment', stepId: 'stp_0123456789abcdef01', amount: { minor: 1250, currency: 'EUR' }, formattedAmount: '€12.50', purpose: 'Card for the overdraft fee refund', reference: 'REF-42' },
     });
 
     const frame = page.frameLocator('iframe');

@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { describe, expect, it, vi } from 'vitest';
 import { FRAME_API_METHODS, type BeginArgs, type BeginResult, type FrameApi } from '../../protocol/frame.ts';
-import { createFacade, filterComlinkMessage, hardenEndpoint } from '../../vault/frame/hardened-endpoint.ts';
+import { createFacade, filterComlinkMessage, hardenEndpoint, serveApply } from '../../vault/frame/hardened-endpoint.ts';
 
 const TOKEN = 'aaaa.bbbb.cccc';
 
@@ -145,7 +145,7 @@ describe('createFacade', () => {
   });
 });
 
-describe('Comlink over a hardened MessagePort', () => {
+describe('the frame server (serveApply) over a hardened MessagePort, with a Comlink client', () => {
   async function connect() {
     const calls: BeginArgs[] = [];
     const facade = createFacade({
@@ -156,7 +156,7 @@ describe('Comlink over a hardened MessagePort', () => {
     });
     const { port1, port2 } = new MessageChannel();
     const ep = hardenEndpoint(port2 as unknown as Comlink.Endpoint, FRAME_API_METHODS);
-    Comlink.expose(facade, ep);
+    serveApply(facade, ep);
     const remote = Comlink.wrap<FrameApi>(port1 as unknown as Comlink.Endpoint);
     return { remote, ep, calls, close: () => (port1.close(), port2.close()) };
   }
@@ -188,6 +188,54 @@ describe('Comlink over a hardened MessagePort', () => {
     expect(await settlesWithin(withProxy)).toBe('pending');
     expect(calls).toEqual([]);
     expect(ep.stats.dropped).toBeGreaterThanOrEqual(2);
+    close();
+  });
+});
+
+describe('serveApply', () => {
+  function serve(begin: (args: unknown) => unknown) {
+    const { port1, port2 } = new MessageChannel();
+    serveApply(createFacade({ begin }), port2 as unknown as Comlink.Endpoint);
+    const replies: unknown[] = [];
+    port1.on('message', (data: unknown) => replies.push(data));
+    return { port1, replies, close: () => (port1.close(), port2.close()) };
+  }
+  const wait = () => new Promise((resolve) => setTimeout(resolve, 100));
+
+  it('answers a rejected call with a Comlink throw carrying only INTERNAL_ERROR', async () => {
+    const { port1, close } = serve(async () => {
+      throw new Error('secret detail');
+    });
+    const remote = Comlink.wrap<FrameApi>(port1 as unknown as Comlink.Endpoint);
+    const error = await remote.begin({ token: TOKEN }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe('INTERNAL_ERROR');
+    expect(JSON.stringify(error)).not.toContain('secret detail');
+    close();
+  });
+
+  it('ignores, on its own, every message that is not an APPLY of an own method', async () => {
+    const calls: unknown[] = [];
+    const { port1, replies, close } = serve((args) => calls.push(args));
+    for (const message of [
+      null,
+      'x',
+      { id: '1', type: 'GET', path: ['begin'] },
+      { id: '2', type: 'SET', path: ['__proto__', 'polluted'], value: { type: 'RAW', value: 'yes' } },
+      { id: '3', type: 'APPLY', path: ['constructor'], argumentList: [] },
+      { id: '4', type: 'APPLY', path: ['toString'], argumentList: [] },
+      { id: '5', type: 'APPLY' },
+    ]) {
+      port1.postMessage(message);
+    }
+    await wait();
+    expect(replies).toEqual([]);
+    expect(calls).toEqual([]);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    port1.postMessage({ id: '6', type: 'APPLY', path: ['begin'], argumentList: [{ type: 'RAW', value: { token: TOKEN } }] });
+    await wait();
+    expect(calls).toEqual([{ token: TOKEN }]);
+    expect(replies).toEqual([{ id: '6', type: 'RAW', value: 1 }]);
     close();
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationEvent } from '../../protocol/chat.ts';
 import { cardLabel, money } from '../../widget/shared/format.ts';
-import { buildTimeline, openSteps } from '../../widget/secure-chat/timeline.ts';
+import { STEP_ACTION_LABEL, buildTimeline, openSteps, resultText, stepResult } from '../../widget/secure-chat/timeline.ts';
 
 const CNV = 'cnv_abcdefgh1234';
 const base = { conversationId: CNV, at: '2025-01-01T00:00:00.000Z' };
@@ -29,7 +29,7 @@ describe('timeline', () => {
   it('folds a later step_completed into its step card', () => {
     const items = buildTimeline([hello, stepEvent, completed], []);
     expect(items).toHaveLength(2);
-    expect(items[1]).toMatchObject({ kind: 'step', completed: { brand: 'visa', last4: '4242' } });
+    expect(items[1]).toMatchObject({ kind: 'step', completed: { kind: 'card_payment', brand: 'visa', last4: '4242' } });
     expect(openSteps([hello, stepEvent, completed]).size).toBe(0);
   });
 
@@ -53,5 +53,73 @@ describe('timeline', () => {
     expect(cardLabel({ brand: 'visa', last4: '4242' })).toBe('Visa •••• 4242');
     expect(money({ minor: 1250, currency: 'EUR' })).toBe('€12.50');
     expect(money({ minor: 1250, currency: 'EUR' }, 'not a locale!')).toBe('€12.50');
+  });
+
+  describe('per step kind', () => {
+    const addressStep = { id: 'stp_addressaddress0001', kind: 'address_change', purpose: 'New address', reference: 'ADR-1' } as const;
+    const transferStep = {
+      id: 'stp_transfertransfer01',
+      kind: 'transfer',
+      amount: { minor: 25000, currency: 'EUR' },
+      payee: { name: 'A. Martin', accountLast4: '1234' },
+      purpose: 'Rent',
+      reference: 'TRF-1',
+    } as const;
+    const stepOf = (s: typeof addressStep | typeof transferStep, seq: number): ConversationEvent => ({ ...base, seq, kind: 'step', author: { role: 'agent', name: 'Alice' }, step: s, requiredAcr: 'bank' });
+    const addressDone: ConversationEvent = {
+      ...base,
+      seq: 5,
+      kind: 'step_completed',
+      stepKind: 'address_change',
+      stepId: addressStep.id,
+      address: { city: 'Lyon', country: 'FR' },
+      text: 'Address change received: Lyon, FR',
+    };
+    const transferDone = (outcome: 'confirmed' | 'declined', seq: number): ConversationEvent => ({
+      ...base,
+      seq,
+      kind: 'step_completed',
+      stepKind: 'transfer',
+      stepId: transferStep.id,
+      transfer: { outcome },
+      text: `Transfer ${outcome}`,
+    });
+
+    it('labels the button of each kind', () => {
+      expect(STEP_ACTION_LABEL).toEqual({ card_payment: 'Pay securely', address_change: 'Change address securely', transfer: 'Review and confirm' });
+    });
+
+    it('folds an address change and a transfer answer into their cards, each with its own done line', () => {
+      const items = buildTimeline([stepOf(addressStep, 4), addressDone, stepOf(transferStep, 6), transferDone('declined', 7)], []);
+      expect(items.map((i) => i.kind)).toEqual(['step', 'step']);
+      const [address, transfer] = items.map((i) => (i.kind === 'step' ? i.completed : null));
+      expect(address).toEqual({ kind: 'address_change', city: 'Lyon', country: 'FR' });
+      expect(transfer).toEqual({ kind: 'transfer', outcome: 'declined' });
+      expect(resultText(address!)).toBe('Address updated: Lyon, FR');
+      expect(resultText(transfer!)).toBe('Transfer declined');
+      expect(resultText({ kind: 'transfer', outcome: 'confirmed' })).toBe('Transfer confirmed');
+    });
+
+    it('keeps the card line as before', () => {
+      const result = stepResult(completed as Extract<ConversationEvent, { kind: 'step_completed' }>);
+      expect(result).toEqual({ kind: 'card_payment', brand: 'visa', last4: '4242' });
+      expect(resultText(result!)).toBe('Visa •••• 4242 provided');
+    });
+
+    it("reads the frame's complete events the same way", () => {
+      expect(stepResult({ type: 'complete', kind: 'address_change', address: { city: 'Lyon', country: 'FR' } })).toEqual({ kind: 'address_change', city: 'Lyon', country: 'FR' });
+      expect(stepResult({ type: 'complete', kind: 'transfer', outcome: 'confirmed' })).toEqual({ kind: 'transfer', outcome: 'confirmed' });
+      expect(
+        stepResult({ type: 'complete', kind: 'card_payment', card: { token: 'tok_abcdefghijklmnop', brand: 'mastercard', last4: '4444', expMonth: 1, expYear: 2031 } }),
+      ).toEqual({ kind: 'card_payment', brand: 'mastercard', last4: '4444' });
+    });
+
+    it('shows no result when the field of the kind is missing (the step stays open in the card)', () => {
+      const missing = { ...addressDone, address: undefined } as Extract<ConversationEvent, { kind: 'step_completed' }>;
+      expect(stepResult(missing)).toBeNull();
+      const items = buildTimeline([stepOf(addressStep, 4), missing], []);
+      expect(items[0]).toMatchObject({ kind: 'step', completed: null });
+      expect(openSteps([stepOf(addressStep, 4), missing]).size).toBe(0);
+    });
   });
 });

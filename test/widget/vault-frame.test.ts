@@ -186,9 +186,24 @@ describe('VaultFrame', () => {
     side.events.postMessage({ type: 'complete', kind: 'card_payment', card: { ...card, number: '4242424242424242' } });
     side.events.postMessage({ type: 'bogus' });
     side.events.postMessage({ type: 'complete', kind: 'card_payment', card });
-    await vi.waitFor(() => expect(updates.at(-1)).toEqual({ type: 'complete', card }));
+    await vi.waitFor(() => expect(updates.at(-1)).toEqual({ type: 'complete', event: { type: 'complete', kind: 'card_payment', card } }));
     expect(updates.map((u) => u.type)).toEqual(['begun', 'ready', 'complete']);
     expect(iframe.style.height).toBe(`${FRAME_MAX_HEIGHT_PX}px`);
+  });
+
+  it('reports the completion of an address change and of a transfer, and drops more than the schema allows', async () => {
+    open();
+    const side = loadAndAnswer({ ok: true, display });
+    await vi.waitFor(() => expect(updates).toHaveLength(1));
+    side.events.postMessage({ type: 'complete', kind: 'address_change', address: { city: 'Lyon', country: 'FR', line1: '1 rue X' } });
+    side.events.postMessage({ type: 'complete', kind: 'transfer', outcome: 'maybe' });
+    side.events.postMessage({ type: 'complete', kind: 'address_change', address: { city: 'Lyon', country: 'FR' } });
+    side.events.postMessage({ type: 'complete', kind: 'transfer', outcome: 'declined' });
+    await vi.waitFor(() => expect(updates).toHaveLength(3));
+    expect(updates.slice(1)).toEqual([
+      { type: 'complete', event: { type: 'complete', kind: 'address_change', address: { city: 'Lyon', country: 'FR' } } },
+      { type: 'complete', event: { type: 'complete', kind: 'transfer', outcome: 'declined' } },
+    ]);
   });
 
   it('keeps the reserved height until the frame is ready, ignoring earlier resize events', async () => {

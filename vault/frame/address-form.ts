@@ -11,11 +11,10 @@
 import type { ErrorCode } from '../../protocol/errors.ts';
 import type { AddressSummary, DisplayInfo } from '../../protocol/frame.ts';
 import { ADDRESSES_PATH } from '../shared/frame-config.ts';
-import { field } from './card-form.ts';
-import { h, notice, replaceChildren } from './dom.ts';
+import { h, replaceChildren } from './dom.ts';
 import type { Emit } from './events.ts';
-import { RETRYABLE_CODES, messageFor } from './messages.ts';
-import { postToVault } from './post.ts';
+import { messageFor } from './messages.ts';
+import { field, stepPanel, submitStep } from './step.ts';
 
 export interface AddressFormOptions {
   readonly display: Extract<DisplayInfo, { kind: 'address_change' }>;
@@ -32,50 +31,39 @@ export function renderAddressForm(root: HTMLElement, { display, pivotToken, emit
   const country = field('country', 'Country code (e.g. FR)', { autocomplete: 'country', maxlength: '2' });
   const fields = { ADDRESS_LINE_INVALID: line1, ADDRESS_POSTCODE_INVALID: postcode, ADDRESS_CITY_INVALID: city, ADDRESS_COUNTRY_INVALID: country };
   const all = [line1, line2, postcode, city, country];
-  const status = h('p', { class: 'spc-status', role: 'status' });
   const save = h('button', { type: 'submit', class: 'spc-pay' }, 'Save new address');
-  const form = h(
+  const { panel: form, status } = stepPanel(
     'form',
-    { class: 'spc-form', novalidate: '', 'aria-label': 'New address' },
-    h('div', { class: 'spc-summary' }, h('p', { class: 'spc-purpose' }, display.purpose), h('p', { class: 'spc-reference' }, `Reference ${display.reference}`)),
-    ...all.map((f) => f.wrap),
-    save,
-    status,
-    h('p', { class: 'spc-secure' }, 'Your address goes only to the secure vault, not to the chat or this website.'),
+    { novalidate: '', 'aria-label': 'New address' },
+    display,
+    undefined,
+    [...all.map((f) => f.wrap), save],
+    'Your address goes only to the secure vault, not to the chat or this website.',
   );
 
-  const show = (code?: ErrorCode): void => {
+  /** Mark the field `code` belongs to (none: clear every mark); true when it had one. */
+  const show = (code?: ErrorCode): boolean => {
     for (const [key, f] of Object.entries(fields)) {
       f.input.setAttribute('aria-invalid', String(key === code));
       f.error.textContent = key === code ? messageFor(key) : '';
     }
-    if (code && code in fields) fields[code as keyof typeof fields].input.focus();
+    const marked = code !== undefined && Object.hasOwn(fields, code) ? fields[code as keyof typeof fields] : undefined;
+    marked?.input.focus();
+    return marked !== undefined;
   };
 
-  let busy = false;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (busy) return;
+    if (save.disabled) return;
     show();
-    busy = save.disabled = true;
-    status.textContent = 'Saving your address…';
     const address = { lines: [line1.input.value, line2.input.value], postcode: postcode.input.value, city: city.input.value, country: country.input.value };
-    void postToVault(ADDRESSES_PATH, { pivotToken, address }).then((result) => {
-      busy = save.disabled = false;
-      if (result.ok) {
-        const { city: c, country: cc } = result.json as AddressSummary;
-        for (const f of all) f.input.value = '';
-        replaceChildren(root, notice('New address saved'));
-        emit({ type: 'complete', kind: 'address_change', address: { city: c, country: cc } });
-        return;
-      }
-      const { code } = result;
-      emit({ type: 'error', error: { code, message: messageFor(code) } });
-      if (code in fields) {
-        status.textContent = '';
-        show(code);
-      } else if (RETRYABLE_CODES.has(code)) status.textContent = messageFor(code);
-      else replaceChildren(root, notice(messageFor(code), 'alert'));
+    submitStep({ root, emit, panel: form, status, buttons: [save], inputs: all }, ADDRESSES_PATH, { pivotToken, address }, 'Saving your address…', {
+      // The emitter's strict schema drops anything but a bounded city and a two-letter country.
+      done: (json) => {
+        const { city: c, country: cc } = (json ?? {}) as Partial<AddressSummary>;
+        return { event: { type: 'complete', kind: 'address_change', address: { city: c!, country: cc! } }, notice: 'New address saved' };
+      },
+      onField: show,
     });
   });
 

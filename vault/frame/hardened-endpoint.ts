@@ -13,6 +13,10 @@
  * paths, HANDLER wire values, extra keys, transferred ports, schema failures) is dropped and
  * counted. Replies go out without transferables.
  *
+ * Behind it, the frame answers with {@link serveApply} rather than `Comlink.expose`: the same
+ * wire format for the one message type that can arrive, so the widget's `Comlink.wrap` is the
+ * client, while Comlink's GET/SET/CONSTRUCT/ENDPOINT/proxy code is not in the frame at all.
+ *
  * Pure: no DOM access, so unit tests drive it with a fake endpoint in Node.
  *
  * @module
@@ -156,4 +160,32 @@ export function createFacade<T extends Record<string, (...args: never[]) => unkn
     Object.defineProperty(facade, key, { value: methods[key], enumerable: true, writable: false, configurable: false });
   }
   return Object.freeze(facade);
+}
+
+/** What a rejected call answers: Comlink's `throw` wire value, carrying no detail of the failure. */
+const THROWN = { type: 'HANDLER', name: 'throw', value: { isError: true, value: { name: 'Error', message: 'INTERNAL_ERROR' } } } as const;
+
+/**
+ * Serve `api` on `ep` (the hardened endpoint) in Comlink's wire format: `APPLY` of an own method
+ * with one RAW argument, answered `{id, type: 'RAW', value}`, a rejection answered as Comlink's
+ * `throw` value with a bare code. Any other message is ignored (the hardened endpoint already let
+ * only such calls through; this is the second lock).
+ *
+ * @example serveApply(createFacade({ begin }), hardenEndpoint(rpcPort, FRAME_API_METHODS));
+ */
+export function serveApply(api: Readonly<Record<string, (arg: never) => unknown>>, ep: Endpoint): void {
+  ep.addEventListener('message', (event) => {
+    const { id, type, path, argumentList } = ((event as MessageEvent).data ?? {}) as Partial<SafeApplyMessage>;
+    const name = String(path?.[0]);
+    if (type !== 'APPLY' || !Object.hasOwn(api, name)) return;
+    const method = api[name] as (arg: unknown) => unknown;
+    void Promise.resolve()
+      .then(() => method(argumentList?.[0]?.value))
+      .then(
+        (value) => ({ type: 'RAW', value }),
+        () => THROWN,
+      )
+      .then((reply) => ep.postMessage({ id, ...reply }));
+  });
+  ep.start?.();
 }

@@ -1,17 +1,18 @@
 /**
  * The customer-facing sentences of the frame. A short table instead of the whole error catalog
  * (protocol/errors.ts), which would cost the bundle ~1.4 KB gz; the `code` sent outward is
- * always the catalog's.
+ * always the catalog's. The sentences hold for every step kind (card payment, address change,
+ * transfer): a token failure is known before the kind is.
  *
  * @module
  */
 
 const TEXT: Readonly<Record<string, string>> = {
-  TOKEN_EXPIRED: 'This payment request has expired; ask for a new one.',
-  TOKEN_REPLAYED: 'This payment request has already been used.',
-  TOKEN_ORIGIN_MISMATCH: 'This payment request was issued for another website.',
+  TOKEN_EXPIRED: 'This request has expired; ask for a new one.',
+  TOKEN_REPLAYED: 'This request has already been used.',
+  TOKEN_ORIGIN_MISMATCH: 'This request was issued for another website.',
   FRAME_ALREADY_BEGUN: 'begin() may be called once per frame.',
-  FRAME_NOT_ALLOWED: 'This secure card form can only be opened from your bank’s chat.',
+  FRAME_NOT_ALLOWED: 'This secure form can only be opened from your bank’s chat.',
   BAD_REQUEST: 'The request does not match the schema.',
   CARD_NUMBER_INVALID: 'Enter a valid card number.',
   CARD_BRAND_UNSUPPORTED: 'This card type is not accepted.',
@@ -37,6 +38,6 @@ export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
 export function messageFor(code: string): string {
   if (TEXT[code]) return TEXT[code];
   if (RETRYABLE_CODES.has(code)) return 'The secure vault is not reachable right now. Please try again.';
-  if (code.startsWith('TOKEN_')) return 'This payment request could not be verified; ask for a new one.';
-  return 'Something went wrong; ask for a new payment request.';
+  if (code.startsWith('TOKEN_')) return 'This request could not be verified; ask for a new one.';
+  return 'Something went wrong; ask for a new request.';
 }

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { CardBrand } from '../../protocol/frame.ts';
 import type { Acr } from '../../protocol/pivot-token.ts';
+import type { StepResult } from './timeline.ts';
 
 export interface SpcReadyDetail {
   readonly conversationId: string;
@@ -15,11 +15,8 @@ export interface SpcLoginRequiredDetail {
   readonly stepId: string;
   readonly requiredAcr: Acr;
 }
-export interface SpcStepCompletedDetail {
-  readonly stepId: string;
-  readonly brand: CardBrand;
-  readonly last4: string;
-}
+/** `{stepId, kind}` and what may be shown of the result: `brand, last4` (card), `city, country` (address), `outcome` (transfer). */
+export type SpcStepCompletedDetail = { readonly stepId: string } & StepResult;
 export interface SpcErrorDetail {
   /** A code from protocol/errors.ts. */
   readonly code: string;

@@ -23,7 +23,7 @@ import { takePivotCode } from './pivot-link.ts';
 import { clearSession, loadSession, saveSession, type StoredSession } from './session-store.ts';
 import { styles } from './secure-chat.styles.ts';
 import { renderMessage, renderStep, type StepView } from './secure-chat.templates.ts';
-import { buildTimeline, openSteps } from './timeline.ts';
+import { buildTimeline, openSteps, stepResult } from './timeline.ts';
 import { VaultFrame, type VaultFrameUpdate } from './vault-frame.ts';
 
 /** Consecutive "session refused -> new session" rounds before the widget gives up. */
@@ -46,7 +46,7 @@ const launcherIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable=
  *
  * @event spc-ready - The conversation is connected and its history loaded. `{conversationId, acr}`
  * @event spc-login-required - A step needs the bank's login; call `refreshIdentity()` after it. `{stepId, requiredAcr}`
- * @event spc-step-completed - The vault frame reported a card for a step (UI only). `{stepId, brand, last4}`
+ * @event spc-step-completed - The vault frame reported a step done (UI only). `{stepId, kind, ...}`: `brand, last4` (card), `city, country` (address), `outcome` (transfer)
  * @event spc-error - Something failed. `{code, message}` with a code of protocol/errors.ts
  *
  * @csspart launcher - The button that opens the panel.
@@ -312,7 +312,7 @@ export class SecureChat extends LitElement {
       } else if (event.kind === 'step_completed') {
         this.#dropFrame(event.stepId);
         this.#awaitingStepUp.delete(event.stepId);
-        this.#steps.set(event.stepId, { phase: 'done', card: event.card });
+        this.#steps.set(event.stepId, { phase: 'done', result: stepResult(event) ?? undefined });
       }
     }
     if (update.replayed) {
@@ -492,11 +492,11 @@ export class SecureChat extends LitElement {
       case 'complete': {
         frame.destroy();
         this.#frames.delete(stepId);
-        const { brand, last4 } = update.card;
-        this.#setStep(stepId, { phase: 'done', card: { brand, last4 } });
-        if (!this.#completedEmitted.has(stepId)) {
+        const result = stepResult(update.event);
+        this.#setStep(stepId, { phase: 'done', result: result ?? undefined });
+        if (result && !this.#completedEmitted.has(stepId)) {
           this.#completedEmitted.add(stepId);
-          emit(this, 'spc-step-completed', { stepId, brand, last4 });
+          emit(this, 'spc-step-completed', { stepId, ...result });
         }
         return;
       }

@@ -5,8 +5,8 @@
  * @module
  */
 import { html, nothing, type TemplateResult } from 'lit';
-import { cardLabel, money } from '../shared/format.ts';
-import type { CompletedCard, TimelineItem } from './timeline.ts';
+import { money } from '../shared/format.ts';
+import { STEP_ACTION_LABEL, resultText, type StepResult, type TimelineItem } from './timeline.ts';
 
 export type StepPhase = 'idle' | 'loading' | 'login' | 'frame' | 'done' | 'error';
 
@@ -14,12 +14,13 @@ export type StepPhase = 'idle' | 'loading' | 'login' | 'frame' | 'done' | 'error
 export interface StepView {
   readonly phase: StepPhase;
   readonly message?: string;
-  readonly card?: CompletedCard;
+  /** What the step came to (from the conversation or the frame's `complete`). */
+  readonly result?: StepResult;
   /** The frame reported `ready`: the card fields are interactive. */
   readonly ready?: boolean;
 }
 
-const PAY_LABEL: Partial<Record<StepPhase, string>> = { idle: 'Pay securely', error: 'Try again', login: 'Continue' };
+const PAY_LABEL: Partial<Record<StepPhase, string>> = { error: 'Try again', login: 'Continue' };
 
 export function renderMessage(item: Extract<TimelineItem, { kind: 'message' }>): TemplateResult {
   const who = item.role === 'customer' ? 'You' : item.name;
@@ -38,16 +39,16 @@ export function renderStep(
 ): TemplateResult {
   const { step } = item;
   // The conversation is authoritative: a step_completed in history wins over local state.
-  const view: StepView = item.completed && state.phase !== 'done' ? { phase: 'done', card: item.completed } : state;
-  const payLabel = PAY_LABEL[view.phase];
+  const view: StepView = item.completed && state.phase !== 'done' ? { phase: 'done', result: item.completed } : state;
+  const payLabel = view.phase === 'idle' ? STEP_ACTION_LABEL[step.kind] : PAY_LABEL[view.phase];
   return html`<div class="step" data-testid="step-card" data-step-id=${step.id} data-state=${view.phase} data-ready=${view.ready ? 'true' : 'false'}>
     <p class="title">${step.kind === 'address_change' ? 'Change your address securely' : step.kind === 'transfer' ? `Confirm transfer: ${money(step.amount, locale)} to ${step.payee.name}` : `Card payment requested: ${money(step.amount, locale)}`} — ${step.purpose}</p>
     <p class="ref">Reference ${step.reference}</p>
     ${payLabel ? html`<button class="primary" type="button" data-testid="step-pay" @click=${onPay}>${payLabel}</button>` : nothing}
-    ${view.phase === 'loading' || (view.phase === 'frame' && !view.ready) ? html`<p role="status">Opening the secure payment form…</p>` : nothing}
+    ${view.phase === 'loading' || (view.phase === 'frame' && !view.ready) ? html`<p role="status">Opening the secure form…</p>` : nothing}
     ${view.phase === 'login' ? html`<p role="status" data-testid="step-login-required">Please sign in to your bank to continue</p>` : nothing}
     ${iframe ?? nothing}
-    ${view.phase === 'done' && view.card ? html`<p class="done" role="status" data-testid="step-status">${cardLabel(view.card)} provided</p>` : nothing}
+    ${view.phase === 'done' && view.result ? html`<p class="done" role="status" data-testid="step-status">${resultText(view.result)}</p>` : nothing}
     ${view.message && view.phase !== 'done' ? html`<p class="error" role="alert" data-testid="step-error">${view.message}</p>` : nothing}
   </div>`;
 }

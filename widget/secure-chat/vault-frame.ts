@@ -13,7 +13,7 @@
  * @module
  */
 import { wrap, type Remote } from 'comlink';
-import { FRAME_INITIAL_HEIGHT_PX, type BeginArgs, type CardDisplay, type DisplayInfo, type FrameApi } from '../../protocol/frame.ts';
+import { FRAME_INITIAL_HEIGHT_PX, type BeginArgs, type DisplayInfo, type FrameApi, type FrameEvent } from '../../protocol/frame.ts';
 import { clampFrameHeight, frameUrl, parseBeginResult, parseFrameEvent, postConnect } from './frame-messages.ts';
 
 /** If the frame has not loaded and answered `begin` within this many milliseconds, give up. */
@@ -22,7 +22,8 @@ export const FRAME_BEGIN_TIMEOUT_MS = 15_000;
 export type VaultFrameUpdate =
   | { readonly type: 'begun'; readonly display: DisplayInfo }
   | { readonly type: 'ready' }
-  | { readonly type: 'complete'; readonly card: CardDisplay }
+  /** The step is done; what may be shown of it depends on its kind. */
+  | { readonly type: 'complete'; readonly event: Extract<FrameEvent, { type: 'complete' }> }
   /** `fatal`: the frame cannot continue (bad token, no answer); the host should remove it. */
   | { readonly type: 'error'; readonly code: string; readonly message: string; readonly fatal: boolean };
 
@@ -152,7 +153,7 @@ export class VaultFrame {
         if (this.#ready) this.#resize(event.height);
         break;
       case 'complete':
-        if (this.#begun && event.kind === 'card_payment') this.#options.onUpdate({ type: 'complete', card: event.card });
+        if (this.#begun) this.#options.onUpdate({ type: 'complete', event });
         break;
       case 'error':
         this.#options.onUpdate({ type: 'error', code: event.error.code, message: event.error.message, fatal: false });
