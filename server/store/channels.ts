@@ -11,6 +11,9 @@
  * {@link SqliteChannelStore.queueRelaySync} runs inside the event append (server/store/events.ts),
  * so a crash can lose neither one without the other. Sending stays asynchronous.
  *
+ * Past 400 lines because the four tables share one transaction discipline and one row mapping;
+ * split, each part would need the other's synchronous executor and types.
+ *
  * @module
  */
 import { createHash } from 'node:crypto';

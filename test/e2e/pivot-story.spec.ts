@@ -8,20 +8,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { FRAME_INITIAL_HEIGHT_PX } from '../../protocol/frame.ts';
-import { AGENT_PASSWORD, DATA_DIR, LOG_DIR, ORIGINS } from './env.ts';
+import { DATA_DIR, LOG_DIR, ORIGINS } from './env.ts';
+import { agentLogin } from './agent.ts';
 import { findLeaks, hostVisibleState, panVariants, readFiles, recordTraffic } from './leaks.ts';
 
 const PAN = '4242424242424242';
 const CVC = '737';
 const EXPIRY = `12 / ${String((new Date().getFullYear() + 3) % 100).padStart(2, '0')}`;
-
-async function agentLogin(page: Page): Promise<void> {
-  await page.goto(`${ORIGINS.chat}/console`);
-  await page.getByTestId('agent-name').fill('agent');
-  await page.getByTestId('agent-password').fill(AGENT_PASSWORD);
-  await page.getByTestId('agent-login').click();
-  await expect(page.getByTestId('console-status')).toBeVisible();
-}
 
 async function fillCard(customer: Page, number = PAN): Promise<void> {
   const frame = customer.frameLocator('[data-testid="vault-frame"]');

@@ -8,8 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { AGENT_PASSWORD, DATA_DIR, INTERNAL, LOG_DIR, ORIGINS } from './env.ts';
+import { expect, test, type BrowserContext } from '@playwright/test';
+import { DATA_DIR, INTERNAL, LOG_DIR, ORIGINS } from './env.ts';
+import { agentLogin } from './agent.ts';
 import { findLeaks, panVariants, readFiles } from './leaks.ts';
 
 const PAN = '4242424242424242';
@@ -28,14 +29,6 @@ function recordRequests(context: BrowserContext): SentRequest[] {
     sent.push({ url: request.url(), referer: request.headers()['referer'] ?? '' });
   });
   return sent;
-}
-
-async function agentLogin(page: Page): Promise<void> {
-  await page.goto(`${ORIGINS.chat}/console`);
-  await page.getByTestId('agent-name').fill('agent');
-  await page.getByTestId('agent-password').fill(AGENT_PASSWORD);
-  await page.getByTestId('agent-login').click();
-  await expect(page.getByTestId('console-status')).toBeVisible();
 }
 
 test('Robert moves from Messenger to the bank site: history kept, signed in in the background, pays in the vault', async ({ browser }) => {

@@ -4,20 +4,13 @@
  * inside the vault frame. The street and postcode are found nowhere outside the vault; the agent
  * sees a summary; the transfer's amount and payee shown to the customer come from the signed token.
  */
-import { expect, test, type Page } from '@playwright/test';
-import { AGENT_PASSWORD, DATA_DIR, LOG_DIR, ORIGINS } from './env.ts';
+import { expect, test } from '@playwright/test';
+import { DATA_DIR, LOG_DIR, ORIGINS } from './env.ts';
+import { agentLogin } from './agent.ts';
 import { findLeaks, hostVisibleState, readFiles, recordTraffic } from './leaks.ts';
 
 const STREET = '221B Baker Street';
 const POSTCODE = 'NW1 6XE';
-
-async function agentLogin(page: Page): Promise<void> {
-  await page.goto(`${ORIGINS.chat}/console`);
-  await page.getByTestId('agent-name').fill('agent');
-  await page.getByTestId('agent-password').fill(AGENT_PASSWORD);
-  await page.getByTestId('agent-login').click();
-  await expect(page.getByTestId('console-status')).toBeVisible();
-}
 
 test('an address change and a transfer confirmation happen inside the vault frame; the street never leaves it', async ({ browser }) => {
   const marker = `moving-${Date.now().toString(36)}`;

@@ -6,6 +6,10 @@
  * confirmation). The console never sees card data either: a completed step shows brand and last 4
  * only, and never sees a secure link's code.
  *
+ * Past 400 lines because the templates and the live state they render (selected conversation,
+ * its sync, the request form's kind) belong to one element; the pure parts already live beside it
+ * (labels.ts, step-request.ts, agent-api.ts, money.ts).
+ *
  * @module
  */
 import { LitElement, html, nothing, type TemplateResult } from 'lit';
