@@ -4,7 +4,7 @@
  * and the stable `error.code` of protocol/errors.ts. Every refusal is also checked to have
  * consumed no `jti` and stored no card (helpers.ts `expectRefusal`).
  */
-import { createPublicKey, webcrypto } from 'node:crypto';
+import { createPublicKey, randomBytes, webcrypto } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,6 +175,21 @@ describe('attack: pivot token presented to POST /v1/tokens', () => {
       );
       expect(JSON.parse(Buffer.from(notice.split('.')[0]!, 'base64url').toString())).toMatchObject({ typ: VAULT_NOTICE_TYP });
       await expectRefusal(vault.service, notice, 401, 'TOKEN_KID_UNKNOWN');
+    });
+  });
+
+  describe('other token types presented as a pivot token', () => {
+    it('a chat session bearer (an opaque random value, not a JWS) -> 401 TOKEN_MALFORMED', async () => {
+      const session = randomBytes(32).toString('base64url');
+      await expectRefusal(vault.service, session, 401, 'TOKEN_MALFORMED');
+    });
+
+    it("a bank IdP's id_token (its own ES256 key, typ JWT, the customer's sub) -> 401 TOKEN_KID_UNKNOWN", async () => {
+      const { privateKey } = await generateKeyPair('ES256');
+      const idToken = await new SignJWT({ nonce: 'n-0123456789abcdef', ...pivotClaims() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: 'bank-idp-1' })
+        .sign(privateKey);
+      await expectRefusal(vault.service, idToken, 401, 'TOKEN_KID_UNKNOWN');
     });
   });
 
