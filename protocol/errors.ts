@@ -115,6 +115,17 @@ export const ERROR_CATALOG = {
   ADDRESS_CITY_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The city is missing or not valid.' },
   ADDRESS_COUNTRY_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The country is not a valid ISO 3166-1 code.' },
 
+  // ---- processor-facing charges (vault, bank back end only) ----
+  CHARGES_NOT_CONFIGURED: { status: 404, audience: 'MERCHANT', message: 'Charges are not enabled on this vault: no client keys or processor are configured.' },
+  CLIENT_CREDENTIAL_MISSING: { status: 401, audience: 'MERCHANT', message: 'The request carries no Bearer client credential.' },
+  CLIENT_CREDENTIAL_INVALID: { status: 401, audience: 'MERCHANT', message: 'The client credential is malformed, signed with an unknown key or algorithm, or its claims are wrong.' },
+  CLIENT_CREDENTIAL_EXPIRED: { status: 401, audience: 'MERCHANT', message: 'The client credential has expired or is not valid yet; sign a new one.' },
+  CLIENT_CREDENTIAL_REPLAYED: { status: 409, audience: 'MERCHANT', message: 'This client credential has already been used; sign a new one per request.' },
+  CARD_TOKEN_NOT_FOUND: { status: 404, audience: 'MERCHANT', message: 'No card is stored under this token.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, audience: 'MERCHANT', message: 'This idempotency key was already used for a different charge.' },
+  CHARGE_IN_PROGRESS: { status: 409, audience: 'NETWORK', message: 'A charge with this idempotency key is still in progress; retry shortly.' },
+  PROCESSOR_UNAVAILABLE: { status: 502, audience: 'NETWORK', message: 'The payment processor did not answer or answered outside its protocol; retry with the same idempotency key.' },
+
   // ---- vault -> chat notices ----
   NOTICE_INVALID: { status: 401, audience: 'INTERNAL', message: 'The vault notice does not verify.' },
   NOTICE_REPLAYED: { status: 409, audience: 'INTERNAL', message: 'The vault notice has already been received.' },

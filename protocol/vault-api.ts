@@ -15,6 +15,12 @@
  *
  *   vault service -> chat server:  POST {CHAT_INTERNAL_URL}/v1/vault/notices  VaultNoticeEnvelope
  *
+ *   bank back end -> vault service (server to server, never a browser):
+ *   POST /v1/charges               ChargeRequest -> ChargeResponse (201) | ErrorBody
+ *                                  `Authorization: Bearer <client credential>` (ES256 JWS, typ
+ *                                  `vault-client+jwt`, one per request); any `Origin` -> 403
+ *   vault service -> processor:    POST {VAULT_PROCESSOR_URL}  ProcessorChargeRequest -> ProcessorChargeResponse
+ *
  * @module
  */
 import * as v from 'valibot';
@@ -114,3 +120,86 @@ export type VaultNoticeClaims = v.InferOutput<typeof VaultNoticeClaimsSchema>;
 export type VaultNoticeEvent = VaultNoticeClaims['event'];
 
 export const VaultNoticeEnvelopeSchema = v.strictObject({ notice: v.pipe(v.string(), v.maxLength(8192)) });
+
+// ---- processor-facing charges (bank back end -> vault -> processor) ----
+
+/** Path of the charge API on the vault origin. */
+export const CHARGES_PATH = '/v1/charges';
+/** Largest body `POST /v1/charges` accepts, in bytes. */
+export const CHARGE_MAX_BODY_BYTES = 2 * 1024;
+/** JOSE `typ` of the bank back end's client credential. */
+export const VAULT_CLIENT_TYP = 'vault-client+jwt';
+/** Algorithms a client credential may use. */
+export const VAULT_CLIENT_ALGS = ['ES256'] as const;
+/** Longest a client credential may live (`exp - iat`), in seconds. */
+export const CLIENT_CREDENTIAL_MAX_LIFETIME_S = 60;
+/** Clock skew tolerated on a client credential's `iat`/`exp`, in seconds. */
+export const CLIENT_CREDENTIAL_CLOCK_SKEW_S = 30;
+/** Longest `jti` of a client credential, in characters. */
+export const CLIENT_JTI_MAX_CHARS = 128;
+/** Longest idempotency key, in characters. */
+export const IDEMPOTENCY_KEY_MAX_CHARS = 128;
+/** Shortest idempotency key, in characters (a UUID or 16+ random characters). */
+export const IDEMPOTENCY_KEY_MIN_CHARS = 16;
+/** Longest charge reference, in characters. */
+export const CHARGE_REFERENCE_MAX_CHARS = 64;
+
+/** A card token as `POST /v1/tokens` issues it: `tok_` + base64url. */
+export const CardTokenSchema = v.pipe(v.string(), v.regex(/^tok_[A-Za-z0-9_-]{16,64}$/));
+
+/** Claims of the client credential; `iss` is the client id bound to the signing key. */
+export const ClientCredentialClaimsSchema = v.object({
+  iss: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/)),
+  aud: v.union([v.string(), v.array(v.string())]),
+  iat: v.pipe(v.number(), v.integer()),
+  exp: v.pipe(v.number(), v.integer()),
+  jti: v.pipe(v.string(), v.regex(new RegExp(`^[A-Za-z0-9._:-]{16,${CLIENT_JTI_MAX_CHARS}}$`))),
+});
+export type ClientCredentialClaims = v.InferOutput<typeof ClientCredentialClaimsSchema>;
+
+/** Amount bounds are AmountSchema's: 1 ..= 100,000,000 minor units, ISO 4217 currency. */
+export const ChargeRequestSchema = v.strictObject({
+  token: CardTokenSchema,
+  amount: v.strictObject({ minor: AmountSchema.entries.minor, currency: AmountSchema.entries.currency }),
+  reference: v.pipe(v.string(), v.regex(new RegExp(`^[A-Za-z0-9 ._:/#-]{1,${CHARGE_REFERENCE_MAX_CHARS}}$`))),
+  idempotencyKey: v.pipe(
+    v.string(),
+    v.regex(new RegExp(`^[A-Za-z0-9._:-]{${IDEMPOTENCY_KEY_MIN_CHARS},${IDEMPOTENCY_KEY_MAX_CHARS}}$`)),
+  ),
+});
+export type ChargeRequest = v.InferOutput<typeof ChargeRequestSchema>;
+
+export const CHARGE_STATUSES = ['approved', 'declined'] as const;
+export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
+
+/** 201 answer of `POST /v1/charges` (also for a decline, and for an idempotent replay). Never the PAN. */
+export const ChargeResponseSchema = v.strictObject({
+  chargeId: v.pipe(v.string(), v.regex(/^chg_[A-Za-z0-9_-]{16,64}$/)),
+  status: v.picklist(CHARGE_STATUSES),
+  processorReference: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  card: v.strictObject({ brand: CardDisplaySchema.entries.brand, last4: CardDisplaySchema.entries.last4 }),
+});
+export type ChargeResponse = v.InferOutput<typeof ChargeResponseSchema>;
+
+/**
+ * What the vault posts to the processor (in PCI scope, like the vault). `cvc` only on the first
+ * charge of a card, while the vault still holds it; `chargeId` is the processor's idempotency key
+ * (the same on a retry after PROCESSOR_UNAVAILABLE).
+ */
+export const ProcessorChargeRequestSchema = v.strictObject({
+  chargeId: ChargeResponseSchema.entries.chargeId,
+  pan: v.pipe(v.string(), v.regex(/^[0-9]{12,19}$/)),
+  expMonth: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(12)),
+  expYear: v.pipe(v.number(), v.integer(), v.minValue(2000), v.maxValue(2100)),
+  cvc: v.optional(v.pipe(v.string(), v.regex(/^[0-9]{3,4}$/))),
+  amount: AmountSchema,
+  reference: ChargeRequestSchema.entries.reference,
+});
+export type ProcessorChargeRequest = v.InferOutput<typeof ProcessorChargeRequestSchema>;
+
+/** The processor's 2xx answer; anything else is PROCESSOR_UNAVAILABLE. */
+export const ProcessorChargeResponseSchema = v.object({
+  status: v.picklist(CHARGE_STATUSES),
+  reference: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+});
+export type ProcessorChargeResponse = v.InferOutput<typeof ProcessorChargeResponseSchema>;

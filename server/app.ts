@@ -63,6 +63,8 @@ export interface ChatServerOptions {
   readonly pubsub?: PubSub;
   /** Another public-channel gateway for the routes (default: the platform adapters). */
   readonly channels?: ChannelGateway;
+  /** How often the pivot key file is looked at for a rotation, in ms (default KEY_FILE_CHECK_INTERVAL_MS). */
+  readonly keyCheckIntervalMs?: number;
 }
 
 export interface ChatServer {
@@ -103,7 +105,9 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
   const store = options.store ?? (await createSqliteStore(config.dataDir, clock));
   const bus = options.pubsub ?? new MemoryPubSub();
   try {
-    const keys = await PivotKeyRing.open(config.dataDir);
+    const keys = await PivotKeyRing.open(config.dataDir, options.keyCheckIntervalMs === undefined ? {} : { checkIntervalMs: options.keyCheckIntervalMs });
+    // A key rotated by the operator's command (`chat:keys`) is taken within the check interval.
+    app.addHook('onRequest', async () => keys.refresh());
     if (
       !(await store.agents.findByName(SEED_AGENT_NAME)) &&
       (await store.agents.createIfMissing(SEED_AGENT_NAME, await hashPassword(config.agentPassword)))

@@ -85,6 +85,12 @@ describe('POST /v1/addresses', () => {
     expect(notice).toMatchObject({ event: 'address_changed', address: { city: 'Lyon', country: 'FR' }, stp: ADDRESS_STEP.id });
     expect(JSON.stringify(notice)).not.toContain('Quai');
     expect(JSON.stringify(notice)).not.toContain('69007');
+    // The audit trail records the change by record id, in the same transaction, with no address field.
+    const entries = await vault.service.audit.list();
+    const entry = entries.find((e) => e.action === 'address.change' && e.resource === row.id);
+    expect(entry).toMatchObject({ outcome: 'success', actor: { kind: 'customer' }, detail: `step=${ADDRESS_STEP.id}` });
+    expect(JSON.stringify(entries)).not.toContain('Quai');
+    expect((await vault.service.audit.verify()).ok).toBe(true);
   });
 
   it('keeps no part of the street or postcode in clear in the database files, nor in the log', async () => {
@@ -191,6 +197,8 @@ describe('POST /v1/transfer-confirmations', () => {
       event: 'transfer_confirmed',
       transfer: { amount: { minor: 25000, currency: 'EUR' }, payee: { name: 'A. Martin', accountLast4: '1234' } },
     });
+    const entries = await vault.service.audit.list();
+    expect(entries.filter((e) => e.action === 'transfer.confirm' && e.resource === row.id)).toHaveLength(1);
     // One answer per token, whichever button comes second.
     for (const decision of ['confirm', 'decline']) {
       const again = await postAnswer(decision, pivotToken);
@@ -206,6 +214,7 @@ describe('POST /v1/transfer-confirmations', () => {
     const jti = decodeJwt(pivotToken).jti!;
     await waitFor(() => notices.some((n) => n['ptj'] === jti));
     expect(notices.find((n) => n['ptj'] === jti)).toMatchObject({ event: 'transfer_declined' });
+    expect((await vault.service.audit.list()).some((e) => e.action === 'transfer.decline' && e.detail === `step=${TRANSFER_STEP.id}`)).toBe(true);
   });
 
   it('refuses a token of another kind, an expired token, a foreign origin, a bad decision, a large body', async () => {

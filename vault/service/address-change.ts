@@ -98,6 +98,8 @@ export async function changeAddress(deps: AddressChangeDeps, body: unknown): Pro
       created_at: createdAt,
     },
     { id: noticeId, claims: JSON.stringify(notice), created_at: queuedAt, attempts: 0, next_attempt_at: queuedAt, last_error: null },
+    // The resource is the sealed record's id: no address field goes into the audit trail.
+    { actor: { kind: 'customer', id: claims.sub }, action: 'address.change', resource: addressId, outcome: 'success', origin: claims.origin, detail: `step=${claims.step.id}` },
   );
   if (!stored) throw new PivotError('TOKEN_REPLAYED');
   return { summary, addressId, noticeId };

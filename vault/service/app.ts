@@ -8,6 +8,8 @@
  *   POST /v1/tokens              TokenizeRequest -> 201 CardDisplay; Origin must be the vault's
  *   POST /v1/addresses           AddressChangeRequest -> 201 AddressSummary; same checks
  *   POST /v1/transfer-confirmations TransferConfirmationRequest -> 201 {outcome}; same checks
+ *   POST /v1/charges             ChargeRequest -> 201 ChargeResponse; bank back end only (client
+ *                                credential, no browser); 404 unless clients + processor configured
  *   GET  /.well-known/jwks.json  the vault's notice-signing public keys
  *
  * @module
@@ -17,7 +19,14 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Kysely } from 'kysely';
 import { ERROR_CATALOG, PivotError, errorBody, type ErrorCode } from '../../protocol/errors.ts';
 import { FRAME_PATH } from '../../protocol/frame.ts';
-import { ADDRESS_MAX_BODY_BYTES, TOKENIZE_MAX_BODY_BYTES, TRANSFER_CONFIRMATION_MAX_BODY_BYTES } from '../../protocol/vault-api.ts';
+import { decodeJwt } from 'jose';
+import {
+  ADDRESS_MAX_BODY_BYTES,
+  CHARGE_MAX_BODY_BYTES,
+  CHARGES_PATH,
+  TOKENIZE_MAX_BODY_BYTES,
+  TRANSFER_CONFIRMATION_MAX_BODY_BYTES,
+} from '../../protocol/vault-api.ts';
 import {
   ADDRESSES_PATH,
   FRAME_ASSETS_PATH,
@@ -28,7 +37,11 @@ import {
 } from '../shared/frame-config.ts';
 import type { VaultConfig } from './config.ts';
 import { DB_FILE_NAME, openVaultStore, type VaultDatabase } from './db.ts';
-import type { PostJson } from './post-json.ts';
+import { postJson, type PostJson } from './post-json.ts';
+import { openAuditLog, type SqliteAuditLog } from './audit-log.ts';
+import { authenticateClient, charge, type ChargeDeps } from './charges.ts';
+import { loadClientKeys } from './client-auth.ts';
+import { createMemoryCvcStore, type CvcStore } from './cvc-store.ts';
 import { createAttemptLimiter, createClientLimiter } from './rate-limit.ts';
 import { prepareVaultStatements } from './statements.ts';
 import { loadFrameAssets, renderFramePage } from './frame-page.ts';
@@ -51,6 +64,10 @@ export interface VaultDeps {
   readonly post?: PostJson;
   /** Key provider (default: the file provider in DATA_DIR). */
   readonly keyProvider?: KeyProvider;
+  /** Where CVCs wait for the first charge (default: in memory, cvc-store.ts). */
+  readonly cvcStore?: CvcStore;
+  /** Outbound HTTP to the processor (default: post-json.ts). */
+  readonly processorPost?: PostJson;
   /** Clock (tests). */
   readonly now?: () => Date;
 }
@@ -60,7 +77,33 @@ export interface VaultService {
   readonly db: Kysely<VaultDatabase>;
   readonly keys: KeyProvider;
   readonly notices: NoticeOutbox;
+  /** The hash-chained audit log (audit-log.ts), on the service's own connection. */
+  readonly audit: SqliteAuditLog;
+  readonly cvcs: CvcStore;
   close(): Promise<void>;
+}
+
+/** The routes whose refused pivot tokens are audited. */
+const STEP_ROUTES: ReadonlySet<string> = new Set([TOKENS_PATH, ADDRESSES_PATH, TRANSFER_CONFIRMATIONS_PATH]);
+/** What an unverified claim must look like to be recorded (else it is recorded as unreadable). */
+const AUDITABLE_CLAIM = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The jti and sub a refused pivot token CLAIMS (it did not verify, so they are marked as claimed),
+ * when the body carries a readable one. The token itself is never recorded.
+ */
+function claimedPivotIds(body: unknown): { jti?: string; sub?: string } {
+  const token = (body as { pivotToken?: unknown } | null | undefined)?.pivotToken;
+  if (typeof token !== 'string') return {};
+  try {
+    const { jti, sub } = decodeJwt(token);
+    return {
+      ...(typeof jti === 'string' && AUDITABLE_CLAIM.test(jti) ? { jti } : {}),
+      ...(typeof sub === 'string' && AUDITABLE_CLAIM.test(sub) ? { sub } : {}),
+    };
+  } catch {
+    return {};
+  }
 }
 
 /**
@@ -97,7 +140,10 @@ function sendError(reply: FastifyReply, code: ErrorCode): FastifyReply {
 export async function createVaultService(config: VaultConfig, deps: VaultDeps = {}): Promise<VaultService> {
   const keys = deps.keyProvider ?? createFileKeyProvider(config.dataDir);
   const { db, sqlite } = await openVaultStore(join(config.dataDir, DB_FILE_NAME));
-  const statements = prepareVaultStatements(sqlite);
+  const audit = openAuditLog(sqlite, deps.now ? { now: deps.now } : {});
+  const statements = prepareVaultStatements(sqlite, audit);
+  const cvcs = deps.cvcStore ?? createMemoryCvcStore(deps.now ? { now: () => deps.now!().getTime() } : {});
+  const clientKeys = config.clientJwksFile ? await loadClientKeys(config.clientJwksFile) : undefined;
   const attempts = createAttemptLimiter();
   const addressAttempts = createAttemptLimiter();
   // One bucket per client address across every step endpoint (cards, addresses, transfers).
@@ -160,6 +206,22 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
       request.log.error({ err: error, code, cause: causeKind }, 'request failed');
     }
     else request.log.info({ code }, 'request refused');
+    // Every refused pivot token is audited here, the one place where step-route errors become responses.
+    if (code.startsWith('TOKEN_') && STEP_ROUTES.has(request.routeOptions.url ?? '')) {
+      const { jti, sub } = claimedPivotIds(request.body);
+      try {
+        audit.appendSync({
+          actor: { kind: 'customer', id: sub ? `claimed:${sub}` : 'unknown' },
+          action: 'pivot_token.refused',
+          resource: jti ? `pivot_jti:${jti}` : 'pivot token (unreadable)',
+          outcome: 'failure',
+          origin: request.ip,
+          detail: `${code} route=${request.routeOptions.url}`,
+        });
+      } catch (auditError) {
+        request.log.error({ err: auditError }, 'audit append failed');
+      }
+    }
     return sendError(reply, code);
   });
   app.setNotFoundHandler((_request, reply) => sendError(reply, 'NOT_FOUND'));
@@ -197,6 +259,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
       {
         statements,
         keys,
+        cvcs,
         attempts,
         getIssuerKey: issuerKeys.getKey,
         origin: config.origin,
@@ -242,8 +305,49 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
     return reply.status(201).type('application/json; charset=utf-8').send({ outcome });
   });
 
+  const chargeDeps: ChargeDeps | undefined =
+    clientKeys && config.processorUrl
+      ? {
+          statements,
+          keys,
+          cvcs,
+          clientKeys,
+          origin: config.origin,
+          processorUrl: config.processorUrl,
+          post: deps.processorPost ?? postJson,
+          timeoutMs: config.tuning.processorTimeoutMs,
+          audit: (entry) => void audit.appendSync(entry),
+          ...(deps.now ? { now: deps.now } : {}),
+        }
+      : undefined;
+  if (!chargeDeps) app.log.info('POST /v1/charges disabled: VAULT_CLIENT_JWKS_FILE and VAULT_PROCESSOR_URL are not both set');
+  /** The client authenticated by the onRequest hook, per request. */
+  const chargeClients = new WeakMap<FastifyRequest, string>();
+
+  // Server to server only: a browser always sends Origin on a POST (and Sec-Fetch-* headers), and
+  // no CORS header is ever answered, so a page can neither call nor read this route.
+  const authenticateBackEnd = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!chargeDeps) return sendError(reply, 'CHARGES_NOT_CONFIGURED');
+    if (request.headers.origin !== undefined || request.headers['sec-fetch-mode'] !== undefined) return sendError(reply, 'ORIGIN_NOT_ALLOWED');
+    chargeClients.set(request, await authenticateClient(chargeDeps, { authorization: request.headers.authorization, ip: request.ip }));
+    return undefined;
+  };
+
+  app.post(CHARGES_PATH, { onRequest: authenticateBackEnd, bodyLimit: CHARGE_MAX_BODY_BYTES }, async (request, reply) => {
+    const clientId = chargeClients.get(request);
+    if (!chargeDeps || clientId === undefined) throw new PivotError('INTERNAL_ERROR');
+    if (request.body === undefined) throw new PivotError('BAD_REQUEST');
+    const { response, replayed, withCvc } = await charge(chargeDeps, clientId, { ip: request.ip }, request.body);
+    // Ids and outcome only: never the PAN, the CVC or the idempotency key.
+    request.log.info({ chargeId: response.chargeId, status: response.status, replayed, withCvc, clientId }, 'charge answered');
+    if (replayed) reply.header('idempotent-replayed', 'true');
+    return reply.status(201).type('application/json; charset=utf-8').send(response);
+  });
+
   const purge = setInterval(() => {
-    purgeUsedJtis(db, Math.floor(Date.now() / 1000)).catch(() => undefined);
+    const nowS = Math.floor(Date.now() / 1000);
+    purgeUsedJtis(db, nowS).catch(() => undefined);
+    db.deleteFrom('used_client_jti').where('exp', '<', nowS - USED_JTI_RETENTION_S).execute().catch(() => undefined);
   }, 60 * 60_000);
   purge.unref();
 
@@ -256,10 +360,13 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
     db,
     keys,
     notices: outbox,
+    audit,
+    cvcs,
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(purge);
+      cvcs.close();
       await outbox.stop();
       await app.close();
       statements.flush();

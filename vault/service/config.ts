@@ -21,6 +21,8 @@ export interface VaultTuning {
   readonly noticeRetryMaxMs: number;
   /** How often the background worker looks for due notices and expired jtis, in ms. */
   readonly workerIntervalMs: number;
+  /** Timeout of a charge request to the processor, in ms (an authorization may take seconds). */
+  readonly processorTimeoutMs: number;
 }
 
 export const DEFAULT_TUNING: VaultTuning = {
@@ -30,6 +32,7 @@ export const DEFAULT_TUNING: VaultTuning = {
   noticeRetryInitialMs: 1_000,
   noticeRetryMaxMs: 5 * 60_000,
   workerIntervalMs: 1_000,
+  processorTimeoutMs: 15_000,
 };
 
 export interface VaultConfig {
@@ -58,6 +61,13 @@ export interface VaultConfig {
   readonly tuning: VaultTuning;
   /** Tokenize requests per minute per client address (`VAULT_TOKENIZE_RATE_PER_MINUTE`; 0 = off). */
   readonly tokenizeRatePerMinute: number;
+  /**
+   * JWKS file of the back-end clients allowed to charge (`VAULT_CLIENT_JWKS_FILE`; client-auth.ts).
+   * Absent: `POST /v1/charges` answers 404 CHARGES_NOT_CONFIGURED.
+   */
+  readonly clientJwksFile?: string | undefined;
+  /** Where charges are posted (`VAULT_PROCESSOR_URL`); required with `clientJwksFile`. */
+  readonly processorUrl?: string | undefined;
 }
 
 /** Normalise an origin; throws unless `value` is exactly a scheme + host + optional port. */
@@ -123,6 +133,9 @@ export function loadVaultConfig(env: Record<string, string | undefined> = proces
   ];
   if (allowedParentOrigins.length === 0) throw new Error('VAULT_ALLOWED_PARENT_ORIGINS: at least one origin');
   if (allowedParentOrigins.includes(origin)) throw new Error('VAULT_ALLOWED_PARENT_ORIGINS: must not contain the vault origin');
+  const clientJwksFile = env['VAULT_CLIENT_JWKS_FILE']?.trim() || undefined;
+  const processorUrl = env['VAULT_PROCESSOR_URL']?.trim() ? parseUrl(env['VAULT_PROCESSOR_URL'].trim(), 'VAULT_PROCESSOR_URL') : undefined;
+  if (clientJwksFile && !processorUrl) throw new Error('VAULT_PROCESSOR_URL: required when VAULT_CLIENT_JWKS_FILE is set');
   return {
     host: get('HOST', '127.0.0.1'),
     port,
@@ -137,5 +150,7 @@ export function loadVaultConfig(env: Record<string, string | undefined> = proces
     distDir: fileURLToPath(new URL('../../dist/vault/', import.meta.url)),
     tuning: DEFAULT_TUNING,
     tokenizeRatePerMinute: parseRate(get('VAULT_TOKENIZE_RATE_PER_MINUTE', String(DEFAULT_TOKENIZE_RATE_PER_MINUTE))),
+    clientJwksFile,
+    processorUrl,
   };
 }

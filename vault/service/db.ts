@@ -11,6 +11,12 @@
  *   country} bound to the record id; nothing of the address in clear.
  * - `transfer_answers` (0002): the customer's confirm/decline of a transfer, with the amount and
  *   payee the signed token showed (not secret: the agent prepared them).
+ * - `charges` (0003): one row per charge the bank's back end asked for (client id, hash of its
+ *   idempotency key, card token, amount, reference, outcome, processor reference, whether a CVC
+ *   went with it). Never the PAN, never the CVC.
+ * - `used_client_jti` (0003): client-credential ids already consumed (primary key = replay guard).
+ * - `audit_log` (0003): the hash-chained audit trail (audit-log.ts); triggers refuse UPDATE and
+ *   DELETE, so not even a bug in this service can rewrite it.
  *
  * @module
  */
@@ -87,7 +93,53 @@ export interface TransferAnswersTable {
   created_at: string;
 }
 
+export interface ChargesTable {
+  /** `chg_` + random; also the processor's idempotency key. */
+  id: string;
+  client_id: string;
+  /** Hex SHA-256 of the client's idempotency key. */
+  idempotency_key_hash: string;
+  /** Hex SHA-256 of the canonical request (token, amount, reference): a reused key must match it. */
+  request_hash: string;
+  card_token: string;
+  amount_minor: number;
+  currency: string;
+  reference: string;
+  /** `pending` while the processor is asked; deleted again when it did not answer. */
+  status: 'pending' | 'approved' | 'declined';
+  processor_reference: string | null;
+  /** 1 when the CVC went with this charge (the card's first), else 0. */
+  with_cvc: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UsedClientJtiTable {
+  client_id: string;
+  jti: string;
+  /** `exp` of the credential, in epoch seconds. */
+  exp: number;
+  used_at: string;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  at: string;
+  actor_kind: string;
+  actor_id: string;
+  action: string;
+  resource: string;
+  outcome: string;
+  origin: string | null;
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
 export interface VaultDatabase {
+  charges: ChargesTable;
+  used_client_jti: UsedClientJtiTable;
+  audit_log: AuditLogTable;
   cards: CardsTable;
   addresses: AddressesTable;
   transfer_answers: TransferAnswersTable;
@@ -182,6 +234,62 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('transfer_answers').execute();
       await db.schema.dropTable('addresses').execute();
+    },
+  },
+  // The processor-facing charge API and the audit trail.
+  '0003_charges_audit': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('charges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('idempotency_key_hash', 'text', (c) => c.notNull())
+        .addColumn('request_hash', 'text', (c) => c.notNull())
+        .addColumn('card_token', 'text', (c) => c.notNull())
+        .addColumn('amount_minor', 'integer', (c) => c.notNull().check(sql`amount_minor > 0`))
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('reference', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending', 'approved', 'declined')`))
+        .addColumn('processor_reference', 'text')
+        .addColumn('with_cvc', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('charges_idempotency').unique().on('charges').columns(['client_id', 'idempotency_key_hash']).execute();
+      await db.schema
+        .createTable('used_client_jti')
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('jti', 'text', (c) => c.notNull())
+        .addColumn('exp', 'integer', (c) => c.notNull())
+        .addColumn('used_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('used_client_jti_pk', ['client_id', 'jti'])
+        .modifyEnd(sql`without rowid`)
+        .execute();
+      await db.schema.createIndex('used_client_jti_exp').on('used_client_jti').column('exp').execute();
+      await db.schema
+        .createTable('audit_log')
+        // The rowid: the last entry is one b-tree step away.
+        .addColumn('seq', 'integer', (c) => c.primaryKey().check(sql`seq > 0`))
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('actor_kind', 'text', (c) => c.notNull().check(sql`actor_kind in ('customer', 'client', 'operator', 'service')`))
+        .addColumn('actor_id', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('resource', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull().check(sql`outcome in ('success', 'failure')`))
+        .addColumn('origin', 'text')
+        .addColumn('detail', 'text')
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await sql`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`.execute(db);
+      await sql`CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await sql`DROP TRIGGER IF EXISTS audit_log_no_delete`.execute(db);
+      await sql`DROP TRIGGER IF EXISTS audit_log_no_update`.execute(db);
+      await db.schema.dropTable('audit_log').execute();
+      await db.schema.dropTable('used_client_jti').execute();
+      await db.schema.dropTable('charges').execute();
     },
   },
 };

@@ -74,6 +74,11 @@ export function loggerOptions(level: string, stream?: NodeJS.WritableStream): No
         '*.postcode',
         'city',
         '*.city',
+        // Card data on the way to the processor, should it ever reach a log call.
+        'pan',
+        '*.pan',
+        'cvc',
+        '*.cvc',
       ],
       censor: '[redacted]',
     },

@@ -2,8 +2,11 @@
  * The vault's hot-path SQL, as statements prepared once on the same SQLite handle that Kysely
  * uses (Kysely keeps the schema, the migrations and the cold queries). Tokenizing a card is ONE
  * synchronous SQLite transaction: consume the pivot token's jti, store the sealed card, queue the
- * notice. better-sqlite3 runs it to completion on the event loop, so no other request can
- * interleave, and a jti can be consumed exactly once.
+ * notice, append the audit entry. better-sqlite3 runs it to completion on the event loop, so no
+ * other request can interleave, and a jti can be consumed exactly once.
+ *
+ * The charge API's writes are here too: consume a client credential's jti, reserve an idempotency
+ * key (`pending`), then record the outcome and its audit entry in one transaction.
  *
  * Why not Kysely here: it compiles and re-prepares every statement on every call, which was the
  * largest single cost of `POST /v1/tokens` under load (bench/RESULTS.md).
@@ -11,18 +14,27 @@
  * @module
  */
 import type Database from 'better-sqlite3';
-import type { AddressesTable, CardsTable, NoticeOutboxTable, TransferAnswersTable, UsedJtiTable } from './db.ts';
+import type { AuditEntryInput, SqliteAuditLog } from './audit-log.ts';
+import type { AddressesTable, CardsTable, ChargesTable, NoticeOutboxTable, TransferAnswersTable, UsedClientJtiTable, UsedJtiTable } from './db.ts';
+
+/** How a charge ended (the row's final columns). */
+export interface ChargeOutcome {
+  readonly status: 'approved' | 'declined';
+  readonly processorReference: string;
+  readonly withCvc: boolean;
+  readonly updatedAt: string;
+}
 
 export interface VaultStatements {
   /**
-   * Store a tokenized card atomically. Returns false (and stores nothing) when the jti was
-   * already used.
+   * Store a tokenized card atomically, with its audit entry. Returns false (and stores nothing)
+   * when the jti was already used.
    */
-  storeTokenized(jti: UsedJtiTable, card: CardsTable, notice: NoticeOutboxTable): boolean;
-  /** Store a sealed address the same way (false: the jti was already used). */
-  storeAddress(jti: UsedJtiTable, address: AddressesTable, notice: NoticeOutboxTable): boolean;
-  /** Store a transfer answer the same way (false: the jti was already used). */
-  storeTransferAnswer(jti: UsedJtiTable, answer: TransferAnswersTable, notice: NoticeOutboxTable): boolean;
+  storeTokenized(jti: UsedJtiTable, card: CardsTable, notice: NoticeOutboxTable, audit: AuditEntryInput): boolean;
+  /** Store a sealed address the same way, with its audit entry (false: the jti was already used). */
+  storeAddress(jti: UsedJtiTable, address: AddressesTable, notice: NoticeOutboxTable, audit: AuditEntryInput): boolean;
+  /** Store a transfer answer the same way, with its audit entry (false: the jti was already used). */
+  storeTransferAnswer(jti: UsedJtiTable, answer: TransferAnswersTable, notice: NoticeOutboxTable, audit: AuditEntryInput): boolean;
   /** The notice still owed, or undefined once delivered. */
   getNotice(id: string): NoticeOutboxTable | undefined;
   /**
@@ -36,6 +48,17 @@ export interface VaultStatements {
   flush(): void;
   markFailed(id: string, attempts: number, nextAttemptAt: number, lastError: string): void;
   dueNotices(now: number, limit: number): string[];
+
+  /** Consume a client credential's jti; false when that client already used it. */
+  consumeClientJti(row: UsedClientJtiTable): boolean;
+  getCard(token: string): CardsTable | undefined;
+  getCharge(clientId: string, idempotencyKeyHash: string): ChargesTable | undefined;
+  /** Insert a `pending` charge; false when the client's idempotency key is already taken. */
+  beginCharge(row: ChargesTable): boolean;
+  /** Record the processor's answer and its audit entry, in one transaction. */
+  finishCharge(id: string, outcome: ChargeOutcome, audit: AuditEntryInput): void;
+  /** Remove a `pending` charge the processor did not answer (so a retry may run), with its audit entry. */
+  abandonCharge(id: string, audit: AuditEntryInput): void;
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -43,7 +66,7 @@ function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-export function prepareVaultStatements(sqlite: Database.Database): VaultStatements {
+export function prepareVaultStatements(sqlite: Database.Database, audit: SqliteAuditLog): VaultStatements {
   const insertJti = sqlite.prepare('INSERT INTO used_jti (jti, exp, used_at) VALUES (@jti, @exp, @used_at)');
   const insertCard = sqlite.prepare(
     `INSERT INTO cards (token, key_id, iv, ciphertext, auth_tag, fingerprint, fingerprint_kid, brand, last4,
@@ -66,6 +89,20 @@ export function prepareVaultStatements(sqlite: Database.Database): VaultStatemen
        @step_id, @subject, @created_at)`,
   );
   const selectNotice = sqlite.prepare('SELECT * FROM notice_outbox WHERE id = ?');
+  const insertClientJti = sqlite.prepare('INSERT INTO used_client_jti (client_id, jti, exp, used_at) VALUES (@client_id, @jti, @exp, @used_at)');
+  const selectCard = sqlite.prepare('SELECT * FROM cards WHERE token = ?');
+  const selectCharge = sqlite.prepare('SELECT * FROM charges WHERE client_id = ? AND idempotency_key_hash = ?');
+  const insertCharge = sqlite.prepare(
+    `INSERT INTO charges (id, client_id, idempotency_key_hash, request_hash, card_token, amount_minor, currency, reference, status,
+       processor_reference, with_cvc, created_at, updated_at)
+     VALUES (@id, @client_id, @idempotency_key_hash, @request_hash, @card_token, @amount_minor, @currency, @reference, @status,
+       @processor_reference, @with_cvc, @created_at, @updated_at)`,
+  );
+  const updateCharge = sqlite.prepare(
+    `UPDATE charges SET status = @status, processor_reference = @processorReference, with_cvc = @withCvc, updated_at = @updatedAt
+     WHERE id = @id AND status = 'pending'`,
+  );
+  const deletePendingCharge = sqlite.prepare(`DELETE FROM charges WHERE id = ? AND status = 'pending'`);
   // A delivered notice is deleted: the outbox holds only what is still owed to the chat server
   // (the delivery itself is in the service log).
   const deleteDelivered = sqlite.prepare('DELETE FROM notice_outbox WHERE id = ?');
@@ -85,21 +122,32 @@ export function prepareVaultStatements(sqlite: Database.Database): VaultStatemen
     writeDelivered(pendingDelivered.splice(0));
   };
 
-  const store = sqlite.transaction((jti: UsedJtiTable, card: CardsTable, notice: NoticeOutboxTable) => {
+  const store = sqlite.transaction((jti: UsedJtiTable, card: CardsTable, notice: NoticeOutboxTable, entry: AuditEntryInput) => {
     insertJti.run(jti);
     insertCard.run(card);
     insertNotice.run(notice);
+    audit.appendSync(entry);
+  });
+  const finishCharge = sqlite.transaction((id: string, outcome: ChargeOutcome, entry: AuditEntryInput) => {
+    updateCharge.run({ id, status: outcome.status, processorReference: outcome.processorReference, withCvc: outcome.withCvc ? 1 : 0, updatedAt: outcome.updatedAt });
+    audit.appendSync(entry);
+  });
+  const abandonCharge = sqlite.transaction((id: string, entry: AuditEntryInput) => {
+    deletePendingCharge.run(id);
+    audit.appendSync(entry);
   });
 
-  const storeAddress = sqlite.transaction((jti: UsedJtiTable, address: AddressesTable, notice: NoticeOutboxTable) => {
+  const storeAddress = sqlite.transaction((jti: UsedJtiTable, address: AddressesTable, notice: NoticeOutboxTable, entry: AuditEntryInput) => {
     insertJti.run(jti);
     insertAddress.run(address);
     insertNotice.run(notice);
+    audit.appendSync(entry);
   });
-  const storeTransferAnswer = sqlite.transaction((jti: UsedJtiTable, answer: TransferAnswersTable, notice: NoticeOutboxTable) => {
+  const storeTransferAnswer = sqlite.transaction((jti: UsedJtiTable, answer: TransferAnswersTable, notice: NoticeOutboxTable, entry: AuditEntryInput) => {
     insertJti.run(jti);
     insertTransferAnswer.run(answer);
     insertNotice.run(notice);
+    audit.appendSync(entry);
   });
 
   /** Run `write`; false when it failed because the jti was already consumed. */
@@ -114,9 +162,9 @@ export function prepareVaultStatements(sqlite: Database.Database): VaultStatemen
   };
 
   return {
-    storeTokenized: (jti, card, notice) => once(() => store(jti, card, notice)),
-    storeAddress: (jti, address, notice) => once(() => storeAddress(jti, address, notice)),
-    storeTransferAnswer: (jti, answer, notice) => once(() => storeTransferAnswer(jti, answer, notice)),
+    storeTokenized: (jti, card, notice, entry) => once(() => store(jti, card, notice, entry)),
+    storeAddress: (jti, address, notice, entry) => once(() => storeAddress(jti, address, notice, entry)),
+    storeTransferAnswer: (jti, answer, notice, entry) => once(() => storeTransferAnswer(jti, answer, notice, entry)),
     getNotice(id) {
       const row = selectNotice.get(id) as NoticeOutboxTable | undefined;
       // A delivery recorded but not yet written counts as written.
@@ -135,5 +183,27 @@ export function prepareVaultStatements(sqlite: Database.Database): VaultStatemen
       flush();
       return selectDue.all(now, limit) as string[];
     },
+    consumeClientJti(row) {
+      try {
+        insertClientJti.run(row);
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+    getCard: (token) => selectCard.get(token) as CardsTable | undefined,
+    getCharge: (clientId, keyHash) => selectCharge.get(clientId, keyHash) as ChargesTable | undefined,
+    beginCharge(row) {
+      try {
+        insertCharge.run(row);
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+    finishCharge: (id, outcome, entry) => finishCharge(id, outcome, entry),
+    abandonCharge: (id, entry) => abandonCharge(id, entry),
   };
 }

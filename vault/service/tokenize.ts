@@ -8,11 +8,13 @@
  * 3. validate the card (Luhn, brand, length, expiry, CVC length)  -> 422 CARD_*; after
  *    MAX_ATTEMPTS_PER_PIVOT_TOKEN refused cards the token is refused (rate-limit.ts) -> 429
  * 4. ONE transaction: insert the token's `jti` into `used_jti` (primary key: a second insert
- *    fails -> 409 TOKEN_REPLAYED), the encrypted card, and the outbox notice.
+ *    fails -> 409 TOKEN_REPLAYED), the encrypted card, the outbox notice and the audit entry.
+ * 5. hand the CVC to the CVC store (cvc-store.ts: encrypted, in memory, `CVC_TTL_MS`) for
+ *    the card's first charge.
  *
  * Card checks come before the jti is consumed so that a typo does not burn the payment request;
- * the transaction makes "jti consumed" and "card stored" one fact. The CVC is checked and then
- * dropped: it is never stored, logged, or sent anywhere.
+ * the transaction makes "jti consumed" and "card stored" one fact. The CVC is never stored on
+ * disk, logged, or sent anywhere but to the processor with the first charge.
  *
  * @module
  */
@@ -23,6 +25,7 @@ import type { CardDisplay } from '../../protocol/frame.ts';
 import { TokenizeRequestSchema } from '../../protocol/vault-api.ts';
 import { validateCard } from '../shared/card.ts';
 import { fingerprintPan, sealCard } from './card-crypto.ts';
+import type { CvcStore } from './cvc-store.ts';
 import type { KeyProvider } from './keys.ts';
 import type { StoredNoticeClaims } from './notices.ts';
 import type { AttemptLimiter } from './rate-limit.ts';
@@ -35,6 +38,8 @@ export const CARD_TOKEN_BYTES = 24;
 export interface TokenizeDeps extends StepTokenDeps {
   readonly statements: VaultStatements;
   readonly keys: KeyProvider;
+  /** Where the CVC waits for the first charge; absent = the CVC is dropped after the check. */
+  readonly cvcs?: CvcStore;
   /** Attempts per pivot token (card-testing guard); absent = unlimited. */
   readonly attempts?: AttemptLimiter;
   /** The chat server's origin: the notices' `aud`. */
@@ -46,6 +51,8 @@ export interface TokenizeResult {
   readonly card: CardDisplay;
   /** Id of the notice queued for the chat server. */
   readonly noticeId: string;
+  /** Whether the CVC is held for the first charge (false when the store refused it). */
+  readonly cvcHeld: boolean;
 }
 
 /** Run one tokenization. Rejects with a {@link PivotError}. */
@@ -107,8 +114,25 @@ export async function tokenize(deps: TokenizeDeps, body: unknown): Promise<Token
       created_at: createdAt,
     },
     { id: noticeId, claims: JSON.stringify(claimsForNotice), created_at: queuedAt, attempts: 0, next_attempt_at: queuedAt, last_error: null },
+    {
+      actor: { kind: 'customer', id: claims.sub },
+      action: 'card.tokenize',
+      resource: token,
+      outcome: 'success',
+      origin: claims.origin,
+      detail: `step=${claims.step.id}`,
+    },
   );
   if (!stored) throw new PivotError('TOKEN_REPLAYED');
 
-  return { card: display, noticeId };
+  // The card is stored and the step done: a store that fails (a shared store being down) only
+  // means the first charge goes without CVC, so it must not fail the request.
+  let cvcHeld = false;
+  if (deps.cvcs) {
+    cvcHeld = await deps.cvcs.put(token, card.cvc).then(
+      () => true,
+      () => false,
+    );
+  }
+  return { card: display, noticeId, cvcHeld };
 }

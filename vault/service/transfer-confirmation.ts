@@ -60,10 +60,11 @@ export async function answerTransfer(deps: TransferConfirmationDeps, body: unkno
   };
   const createdAt = now.toISOString();
   const queuedAt = now.getTime();
+  const answerId = `tra_${randomBytes(18).toString('base64url')}`;
   const stored = deps.statements.storeTransferAnswer(
     { jti: claims.jti, exp: claims.exp, used_at: createdAt },
     {
-      id: `tra_${randomBytes(18).toString('base64url')}`,
+      id: answerId,
       outcome,
       amount_minor: transfer.amount.minor,
       currency: transfer.amount.currency,
@@ -76,6 +77,7 @@ export async function answerTransfer(deps: TransferConfirmationDeps, body: unkno
       created_at: createdAt,
     },
     { id: noticeId, claims: JSON.stringify(notice), created_at: queuedAt, attempts: 0, next_attempt_at: queuedAt, last_error: null },
+    { actor: { kind: 'customer', id: claims.sub }, action: `transfer.${outcome === 'confirmed' ? 'confirm' : 'decline'}`, resource: answerId, outcome: 'success', origin: claims.origin, detail: `step=${step.id}` },
   );
   if (!stored) throw new PivotError('TOKEN_REPLAYED');
   return { outcome, noticeId };
