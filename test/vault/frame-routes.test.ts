@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from 'valibot';
 import { securityHeaders } from '../../vault/service/headers.ts';
 import { FRAME_CONFIG_ELEMENT_ID, FrameConfigSchema } from '../../vault/shared/frame-config.ts';
-import { BANK_ORIGIN, CHAT_ORIGIN, OTHER_BANK_ORIGIN, VAULT_ORIGIN, startVault, tempDir, type VaultFixture } from './helpers.ts';
+import { BANK_ORIGIN, CHAT_ORIGIN, OTHER_BANK_ORIGIN, VAULT_ORIGIN, createIssuer, startVault, tempDir, type VaultFixture } from './helpers.ts';
 
 const FRAME_JS = '(function(){document.title="frame"})();\n';
 const FRAME_CSS = 'body{margin:0}\n';
@@ -126,6 +126,24 @@ describe('key sets', () => {
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatchObject({ kid: vault.issuer.kid, kty: 'EC', crv: 'P-256' });
     expect(keys[0]!.d).toBeUndefined();
+  });
+
+  it('passes on a key the issuer rotated in once the cooldown has passed (the frame cannot name the kid it misses)', async () => {
+    const cooldownMs = 100;
+    const local = await startVault({ tuning: { issuerJwksCooldownMs: cooldownMs } });
+    try {
+      const kids = async () =>
+        ((await local.service.app.inject({ method: 'GET', url: '/v1/issuer-jwks' })).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+      expect(await kids()).toEqual([local.issuer.kid]);
+      const next = await createIssuer('chat-key-2');
+      local.issuer.jwks.keys.unshift(next.jwks.keys[0]!);
+      // Within the cooldown the cached set is served: the upstream is not hammered.
+      expect(await kids()).toEqual([local.issuer.kid]);
+      await new Promise((resolve) => setTimeout(resolve, cooldownMs + 50));
+      expect(await kids()).toEqual(['chat-key-2', local.issuer.kid]);
+    } finally {
+      await local.close();
+    }
   });
 
   it('answers 502 JWKS_UNAVAILABLE when the issuer JWKS cannot be fetched', async () => {

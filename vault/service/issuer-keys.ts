@@ -5,7 +5,11 @@
  * - `getKey`: authoritative pivot-token verification in `POST /v1/tokens` (an unknown `kid`
  *   triggers a refetch, at most once per cooldown: keys rotate);
  * - `publicJwks()`: the body of `GET /v1/issuer-jwks`, which lets the frame verify the token
- *   with CSP `connect-src 'self'`. Only public members of EC/OKP/RSA keys are passed on.
+ *   with CSP `connect-src 'self'`. Only public members of EC/OKP/RSA keys are passed on. The
+ *   frame cannot tell the service which `kid` it misses, so each request refetches once the
+ *   cooldown has passed (not only when the cache is older than its max age): a key the issuer
+ *   just rotated in reaches new frames within the cooldown, and the upstream sees at most one
+ *   fetch per cooldown. When that refetch fails, a cache still within its max age is served.
  *
  * @module
  */
@@ -36,7 +40,11 @@ export function createIssuerKeys(url: string, options: { maxAgeMs: number; coold
     getKey: remote,
     async publicJwks() {
       try {
-        if (!remote.fresh) await remote.reload();
+        if (!remote.coolingDown) {
+          await remote.reload().catch((error: unknown) => {
+            if (!remote.fresh) throw error;
+          });
+        }
         const jwks = remote.jwks();
         if (!jwks) throw new Error('no JWKS');
         return { keys: jwks.keys.filter((k) => k.d === undefined && k.k === undefined).map(publicOnly) };
