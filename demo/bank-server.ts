@@ -4,7 +4,12 @@
  *
  *   default-src 'self'; script-src 'self' CHAT_ORIGIN; connect-src 'self' CHAT_ORIGIN ws(s)://chat;
  *   frame-src VAULT_ORIGIN; style-src 'self'; img-src 'self' data:; ...;
+ *   require-trusted-types-for 'script'; trusted-types lit-html secure-chat-loader;
  *   report-uri CHAT_ORIGIN/v1/csp-reports
+ *
+ * Trusted Types are enforced: the only policies the page may create are the widget's
+ * (`WIDGET_TRUSTED_TYPES`: Lit's `lit-html` for its templates, the loader's `secure-chat-loader`
+ * for the one `script.src` it sets); the page's own script uses no DOM sink.
  *
  * (`report-uri` alone: Chromium ignores it when `report-to` is also present, and delivers
  * Reporting API reports in batches a minute or more late; docs/merchant-hardening.md.)
@@ -79,6 +84,12 @@ const DEFAULT_WIDGET_DIR = new URL('../dist/widget/', import.meta.url);
 /** Path of the CSP report endpoint on the chat server. */
 export const CSP_REPORT_PATH = '/v1/csp-reports';
 
+/**
+ * The Trusted Types policies the chat widget creates, and so the names a host page that enforces
+ * Trusted Types must allow (docs/merchant-hardening.md): Lit's, and the loader's (widget/loader.ts).
+ */
+export const WIDGET_TRUSTED_TYPES = ['lit-html', 'secure-chat-loader'] as const;
+
 /** The SRI value (`sha384-<base64>`) of the loader in `widgetDir`. Throws when it is not built. */
 export function loaderIntegrity(widgetDir: URL | string = DEFAULT_WIDGET_DIR): string {
   const file = typeof widgetDir === 'string' ? `${widgetDir.replace(/\/+$/, '')}/loader.js` : new URL('loader.js', widgetDir);
@@ -125,6 +136,8 @@ export function bankCsp(chatOrigin: string, vaultOrigin: string): string {
     "base-uri 'self'",
     "form-action 'self'",
     "frame-ancestors 'none'",
+    "require-trusted-types-for 'script'",
+    `trusted-types ${WIDGET_TRUSTED_TYPES.join(' ')}`,
     `report-uri ${chatOrigin}${CSP_REPORT_PATH}`,
   ].join('; ');
 }

@@ -7,6 +7,12 @@
  * `<secure-chat>` element is opened (`open` attribute) or interacted with. Nothing is evaluated
  * from strings and nothing inline is created, so it runs under a strict host CSP.
  *
+ * Under Trusted Types (`require-trusted-types-for 'script'`), the one sink it uses, `script.src`,
+ * gets its value from a policy named `secure-chat-loader` whose `createScriptURL` accepts only
+ * that bundle's URL. A page must list that name in its `trusted-types` directive, with `lit-html`
+ * for the widget (docs/merchant-hardening.md). Without Trusted Types, or when the page does not
+ * allow the name, the URL is a plain string (the page's `default` policy, if any, decides).
+ *
  * Including it twice is harmless: the second copy sees the guard and does nothing.
  *
  * @module
@@ -18,8 +24,14 @@ const TAG = 'secure-chat';
 const BUNDLE = 'secure-chat.js';
 /** Idle callbacks may wait at most this long, in milliseconds. */
 const IDLE_TIMEOUT_MS = 3000;
+/** The Trusted Types policy that makes the bundle's URL a TrustedScriptURL. */
+const LOADER_POLICY = 'secure-chat-loader';
 
-type GuardedWindow = Window & { [GUARD]?: boolean };
+/** The part of the Trusted Types API the loader uses (not yet in TypeScript's DOM types). */
+interface TrustedTypesLike {
+  createPolicy(name: string, rules: { createScriptURL(url: string): string }): { createScriptURL(url: string): string };
+}
+type GuardedWindow = Window & { [GUARD]?: boolean; trustedTypes?: TrustedTypesLike };
 
 function ownSource(): string | null {
   const current = document.currentScript as HTMLScriptElement | null;
@@ -49,7 +61,18 @@ function install(): void {
     if (customElements.get(TAG)) return;
     const script = document.createElement('script');
     script.type = 'module';
-    script.src = bundle;
+    let url = bundle;
+    try {
+      url = win.trustedTypes!.createPolicy(LOADER_POLICY, {
+        createScriptURL: (value) => {
+          if (value !== bundle) throw new TypeError(value);
+          return value;
+        },
+      }).createScriptURL(bundle);
+    } catch {
+      // No Trusted Types here, or the page does not allow the name: a plain string.
+    }
+    script.src = url;
     document.head.append(script);
   };
   const loadIfOpen = (): void => {

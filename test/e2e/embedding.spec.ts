@@ -6,11 +6,16 @@
 import { expect, test } from '@playwright/test';
 import { ORIGINS } from './env.ts';
 
+// The real bank page plus a second copy of the loader tag added as soon as the document is parsed
+// (as a tag manager would). The page enforces Trusted Types, under which a tag manager needs a
+// policy of its own to set a script's src; the demo page allows only the widget's policies, so
+// this test lets the browser skip the page's CSP (the widget under that CSP and Trusted Types is
+// tested in merchant-hardening.spec.ts and hostile-host.spec.ts). (Serving a rewritten page
+// through route.fulfill would lose the page's loopback address space and Chromium's
+// local-network checks would then block every script.)
+test.use({ bypassCSP: true });
+
 test('a second copy of the script and repeated re-mounts leave one socket, one element definition, and the same conversation', async ({ page }) => {
-  // The real bank page, with its real strict CSP, plus a second copy of the loader tag added as
-  // soon as the document is parsed (as a tag manager would). (Serving a rewritten page through
-  // route.fulfill would lose the page's loopback address space and Chromium's local-network
-  // checks would then block every script.)
   await page.addInitScript((chat) => {
     if (location.origin.startsWith('http://bank.')) {
       document.addEventListener('DOMContentLoaded', () => {

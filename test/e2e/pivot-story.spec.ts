@@ -85,6 +85,8 @@ test('a customer pays by card inside the vault frame and the agent sees only bra
   await expect(customer.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
 
   await fillCard(customer);
+  // Pay counts once the form has been in full view for 500 ms; the button says when.
+  await expect(frame.getByRole('button', { name: /pay/i })).toHaveAttribute('aria-disabled', 'false');
   await frame.getByRole('button', { name: /pay/i }).click();
 
   // Both sides see the result; only brand and last 4.

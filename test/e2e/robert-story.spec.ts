@@ -105,6 +105,8 @@ test('Robert moves from Messenger to the bank site: history kept, signed in in t
   await frame.getByLabel('Card number').fill(PAN);
   await frame.getByLabel(/expir/i).fill(EXPIRY);
   await frame.getByLabel(/security code|cvc/i).fill(CVC);
+  // Pay counts once the form has been in full view for 500 ms; the button says when.
+  await expect(frame.getByRole('button', { name: /pay/i })).toHaveAttribute('aria-disabled', 'false');
   await frame.getByRole('button', { name: /pay/i }).click();
   await expect(bank.getByTestId('step-status')).toContainText('4242');
   await expect(agent.getByTestId('step-completed')).toContainText('Visa •••• 4242');

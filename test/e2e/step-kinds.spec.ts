@@ -12,6 +12,10 @@ import { findLeaks, hostVisibleState, readFiles, recordTraffic } from './leaks.t
 const STREET = '221B Baker Street';
 const POSTCODE = 'NW1 6XE';
 
+// A short laptop window (1366x768 minus the browser's own bars): the tallest form must still fit
+// the chat fully, since the frame acts only while it is entirely visible.
+test.use({ viewport: { width: 1366, height: 640 } });
+
 test('an address change and a transfer confirmation happen inside the vault frame; the street never leaves it', async ({ browser }) => {
   const marker = `moving-${Date.now().toString(36)}`;
   const customerContext = await browser.newContext();
@@ -48,6 +52,8 @@ test('an address change and a transfer confirmation happen inside the vault fram
   await frame.getByLabel(/postcode/i).fill(POSTCODE);
   await frame.getByLabel(/city/i).fill('London');
   await frame.getByLabel(/country/i).fill('GB');
+  // An answer counts once the form has been in full view for 500 ms; the button says when.
+  await expect(frame.getByRole('button', { name: /save|address/i })).toHaveAttribute('aria-disabled', 'false');
   await frame.getByRole('button', { name: /save|address/i }).click();
   await expect(agent.getByTestId('step-completed').filter({ hasText: 'London' })).toContainText('Address change received: London, GB');
   await expect(customer.getByTestId('step-status').filter({ hasText: 'London' })).toBeVisible();
@@ -65,6 +71,7 @@ test('an address change and a transfer confirmation happen inside the vault fram
   const transferFrame = customer.frameLocator('[data-testid="vault-frame"]').last();
   await expect(transferFrame.getByText('A. Martin').first()).toBeVisible();
   await expect(transferFrame.getByText('€250.00').first()).toBeVisible();
+  await expect(transferFrame.getByRole('button', { name: /confirm/i })).toHaveAttribute('aria-disabled', 'false');
   await transferFrame.getByRole('button', { name: /confirm/i }).click();
   await expect(agent.getByTestId('step-completed').filter({ hasText: 'A. Martin' })).toContainText(
     'Transfer of €250.00 to A. Martin (…1234) confirmed',

@@ -103,6 +103,11 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
       iframe.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms');
       iframe.setAttribute('allow', 'payment');
       iframe.setAttribute('referrerpolicy', 'no-referrer');
+      // Tall enough for the whole form, as the widget sizes it from the frame's resize events:
+      // the Pay button only works while the summary and the button are fully in view.
+      iframe.style.width = '420px';
+      iframe.style.height = '640px';
+      iframe.style.border = '0';
       const loaded = new Promise((r) => iframe.addEventListener('load', r, { once: true }));
       document.body.append(iframe);
       await loaded;
@@ -200,6 +205,65 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
     const problems = consoleMessages.filter((m) => m.type() === 'error' || m.type() === 'warning').map((m) => m.text());
     expect(problems).toEqual([]);
     expect(consoleMessages.map((m) => m.text()).join('\n')).not.toContain('4242');
+    await page.close();
+  });
+
+  it('refuses Pay while the host covers, fades, filters or transforms the frame, and right after it stops; accepts it 500 ms later', async () => {
+    const { page, consoleMessages } = await embed();
+    const posts: string[] = [];
+    page.on('request', (r) => r.method() === 'POST' && posts.push(new URL(r.url()).pathname));
+    expect(((await begin(page, { token: await token() })) as { value: { ok: boolean } }).value.ok).toBe(true);
+    const frame = page.frameLocator('iframe');
+    const pay = frame.locator('button.spc-pay');
+    const alert = frame.locator('.spc-alert');
+    const yy = String((new Date().getFullYear() + 3) % 100).padStart(2, '0');
+    await frame.locator('#spc-number').fill(PAN);
+    await frame.locator('#spc-expiry').fill(`12${yy}`);
+    await frame.locator('#spc-cvc').fill('123');
+    await expect.poll(() => pay.getAttribute('aria-disabled')).toBe('false');
+    const box = (await pay.boundingBox())!;
+    const clickPay = () => page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+
+    // Each trick the host page can play; the click itself is a real one and reaches the button.
+    const tricks: Record<string, string> = {
+      'transparent overlay': 'overlay',
+      'opacity 0.01': 'opacity:0.01',
+      'CSS filter': 'filter:blur(0.1px)',
+      '3D transform': 'transform:rotateX(8deg)',
+    };
+    for (const [name, trick] of Object.entries(tricks)) {
+      await page.evaluate((t) => {
+        const iframe = (window as unknown as { spc: { iframe: HTMLIFrameElement } }).spc.iframe;
+        if (t === 'overlay') {
+          const r = iframe.getBoundingClientRect();
+          const div = document.createElement('div');
+          div.id = 'trick';
+          Object.assign(div.style, { position: 'fixed', left: `${r.left}px`, top: `${r.top}px`, width: `${r.width}px`, height: `${r.height}px`, background: 'rgba(255,255,255,0.01)', pointerEvents: 'none', zIndex: '9' });
+          document.body.append(div);
+        } else {
+          const [prop, value] = t.split(':') as [string, string];
+          iframe.style.setProperty(prop, value);
+        }
+      }, trick);
+      await expect.poll(() => pay.getAttribute('aria-disabled'), { message: name }).toBe('true');
+      await clickPay();
+      await expect.poll(() => alert.textContent(), { message: name }).toMatch(/must be fully visible/);
+      expect(posts, name).toEqual([]);
+      // Undo the trick and click at once: within VISIBLE_FOR_MS, still refused.
+      await page.evaluate(() => {
+        document.getElementById('trick')?.remove();
+        (window as unknown as { spc: { iframe: HTMLIFrameElement } }).spc.iframe.style.cssText = 'width:420px;height:640px;border:0';
+      });
+      await clickPay();
+      await expect.poll(() => alert.textContent(), { message: name }).toMatch(/must be fully visible/);
+      expect(posts, name).toEqual([]);
+      // The button tells when it counts again, and the message goes away.
+      await expect.poll(() => pay.getAttribute('aria-disabled'), { message: name }).toBe('false');
+      expect(await alert.textContent()).toBe('');
+    }
+    await clickPay();
+    await expect.poll(() => posts).toEqual(['/v1/tokens']);
+    expect(consoleMessages.filter((m) => m.type() === 'error' && /Content Security Policy|Trusted Type/.test(m.text()))).toEqual([]);
     await page.close();
   });
 

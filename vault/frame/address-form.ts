@@ -32,12 +32,13 @@ export function renderAddressForm(root: HTMLElement, { display, pivotToken, emit
   const fields = { ADDRESS_LINE_INVALID: line1, ADDRESS_POSTCODE_INVALID: postcode, ADDRESS_CITY_INVALID: city, ADDRESS_COUNTRY_INVALID: country };
   const all = [line1, line2, postcode, city, country];
   const save = h('button', { type: 'submit', class: 'spc-pay' }, 'Save new address');
-  const { panel: form, status } = stepPanel(
+  const { panel: form, status, allowed } = stepPanel(
     'form',
     { novalidate: '', 'aria-label': 'New address' },
     display,
     undefined,
-    [...all.map((f) => f.wrap), save],
+    // Postcode and city share a row: the whole form must fit in the chat to be answered.
+    [line1.wrap, line2.wrap, h('div', { class: 'spc-row' }, postcode.wrap, city.wrap), country.wrap, save],
     'Your address goes only to the secure vault, not to the chat or this website.',
   );
 
@@ -57,7 +58,7 @@ export function renderAddressForm(root: HTMLElement, { display, pivotToken, emit
     if (save.disabled) return;
     show();
     const address = { lines: [line1.input.value, line2.input.value], postcode: postcode.input.value, city: city.input.value, country: country.input.value };
-    submitStep({ root, emit, panel: form, status, buttons: [save], inputs: all }, ADDRESSES_PATH, { pivotToken, address }, 'Saving your address…', {
+    submitStep({ root, emit, panel: form, status, buttons: [save], inputs: all, allowed }, event, ADDRESSES_PATH, { pivotToken, address }, 'Saving your address…', {
       // The emitter's strict schema drops anything but a bounded city and a two-letter country.
       done: (json) => {
         const { city: c, country: cc } = (json ?? {}) as Partial<AddressSummary>;

@@ -84,7 +84,7 @@ export function renderCardForm(root: HTMLElement, options: CardFormOptions): voi
   const fields: Record<FieldName, Field> = { number, expiry, cvc };
 
   const pay = h('button', { type: 'submit', class: 'spc-pay' }, `Pay ${display.formattedAmount}`);
-  const { panel: form, status } = stepPanel(
+  const { panel: form, status, allowed } = stepPanel(
     'form',
     { novalidate: '', 'aria-label': 'Card details' },
     display,
@@ -92,7 +92,7 @@ export function renderCardForm(root: HTMLElement, options: CardFormOptions): voi
     [number.wrap, h('div', { class: 'spc-row' }, expiry.wrap, cvc.wrap), name.wrap, pay],
     'Your card details go only to the secure vault, not to the chat or this website.',
   );
-  const ctx = { root, emit, panel: form, status, buttons: [pay], inputs: [number, expiry, cvc, name] };
+  const ctx = { root, emit, panel: form, status, buttons: [pay], inputs: [number, expiry, cvc, name], allowed };
 
   const touched: Record<FieldName, boolean> = { number: false, expiry: false, cvc: false };
   const serverErrors: FieldErrors = {};
@@ -198,7 +198,7 @@ export function renderCardForm(root: HTMLElement, options: CardFormOptions): voi
         ...(name.input.value.trim() ? { name: name.input.value.trim().slice(0, 100) } : {}),
       },
     };
-    submitStep(ctx, TOKENS_PATH, body, 'Saving your card…', {
+    submitStep(ctx, event, TOKENS_PATH, body, 'Saving your card…', {
       done: (json) => {
         const card = v.safeParse(CardDisplaySchema, json);
         if (!card.success) return 'INTERNAL_ERROR';

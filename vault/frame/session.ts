@@ -94,6 +94,11 @@ export function createFrameApi(deps: FrameSessionDeps): Readonly<FrameApi> {
       if (display.kind === 'card_payment') renderCardForm(deps.root, { ...options, display });
       else if (display.kind === 'address_change') renderAddressForm(deps.root, { ...options, display });
       else renderTransferForm(deps.root, { ...options, display });
+      // The whole form in view where it fits, also once the host has sized the frame to it: it is
+      // answered only while fully visible (visibility.ts).
+      const show = (): void => deps.root.scrollIntoView({ block: 'center' });
+      show();
+      doc.defaultView?.addEventListener('resize', show);
       deps.emit({ type: 'ready', height: measureHeight(deps.root) });
       return { ok: true, display };
     } catch (error) {

@@ -12,6 +12,7 @@ import { h, notice, replaceChildren, type Child } from './dom.ts';
 import type { Emit } from './events.ts';
 import { RETRYABLE_CODES, messageFor } from './messages.ts';
 import { postToVault } from './post.ts';
+import { guard } from './visibility.ts';
 
 export interface Field {
   readonly wrap: HTMLElement;
@@ -48,11 +49,14 @@ export interface SummaryInfo {
 export interface StepPanel<K extends 'form' | 'div'> {
   readonly panel: HTMLElementTagNameMap[K];
   readonly status: HTMLElement;
+  /** The occlusion and cursor-jacking check of an answer's event (visibility.ts). */
+  readonly allowed: (event: Event) => boolean;
 }
 
 /**
- * The step's panel: summary (amount, `payee` line, purpose, reference), then `body`, a status
- * line and the sentence saying where the data goes.
+ * The step's panel: summary (amount, `payee` line, purpose, reference), then `body`, an alert
+ * line, a status line and the sentence saying where the data goes. The summary and the buttons
+ * in `body` are the decision area the visibility guard watches.
  */
 export function stepPanel<K extends 'form' | 'div'>(
   tag: K,
@@ -63,16 +67,12 @@ export function stepPanel<K extends 'form' | 'div'>(
   secure: string,
 ): StepPanel<K> {
   const status = h('p', { class: 'spc-status', role: 'status' });
+  const alert = h('p', { class: 'spc-alert', role: 'alert' });
   const line = (cls: string, text: string | undefined): Child => text !== undefined && h('p', { class: `spc-${cls}` }, text);
-  const panel = h(
-    tag,
-    { class: 'spc-form', ...attrs },
-    h('div', { class: 'spc-summary' }, line('amount', display.formattedAmount), line('payee', payee), line('purpose', display.purpose), line('reference', `Reference ${display.reference}`)),
-    ...body,
-    status,
-    h('p', { class: 'spc-secure' }, secure),
-  );
-  return { panel: panel as HTMLElementTagNameMap[K], status };
+  const summary = h('div', { class: 'spc-summary' }, line('amount', display.formattedAmount), line('payee', payee), line('purpose', display.purpose), line('reference', `Reference ${display.reference}`));
+  const panel = h(tag, { class: 'spc-form', ...attrs }, summary, ...body, alert, status, h('p', { class: 'spc-secure' }, secure));
+  const buttons = [...panel.querySelectorAll('button')];
+  return { panel: panel as HTMLElementTagNameMap[K], status, allowed: guard([summary, ...buttons], buttons, alert) };
 }
 
 export interface SubmitContext {
@@ -84,6 +84,8 @@ export interface SubmitContext {
   readonly buttons: readonly HTMLButtonElement[];
   /** Inputs emptied once the step is over (done, or failed for good). */
   readonly inputs: readonly Field[];
+  /** From `stepPanel`: false when the answer's event must not count. */
+  readonly allowed: (event: Event) => boolean;
 }
 
 type CompleteEvent = Extract<FrameEvent, { type: 'complete' }>;
@@ -113,12 +115,14 @@ function setBusy(ctx: SubmitContext, on: boolean): void {
 }
 
 /**
- * POST `body` to `path` once (ignored while busy), then either complete the step (clear the
- * inputs, show the notice, emit `complete`) or report the failure: emit `error`, and mark the
- * field, show a retry sentence, or replace the panel with an alert (inputs cleared).
+ * Answer the step for `event` (the trusted click or submit): refused while busy or when the
+ * visibility guard says no (the reason is shown, nothing is sent). Else POST `body` to `path`
+ * once, then either complete the step (clear the inputs, show the notice, emit `complete`) or
+ * report the failure: emit `error`, and mark the field, show a retry sentence, or replace the
+ * panel with an alert (inputs cleared).
  */
-export function submitStep(ctx: SubmitContext, path: string, body: unknown, pending: string, handlers: SubmitHandlers): void {
-  if (busy(ctx)) return;
+export function submitStep(ctx: SubmitContext, event: Event, path: string, body: unknown, pending: string, handlers: SubmitHandlers): void {
+  if (busy(ctx) || !ctx.allowed(event)) return;
   setBusy(ctx, true);
   ctx.status.textContent = pending;
   void postToVault(path, body).then((result) => {

@@ -23,7 +23,7 @@ export function renderTransferForm(root: HTMLElement, { display, pivotToken, emi
   const confirm = h('button', { type: 'button', class: 'spc-pay' }, `Confirm transfer of ${display.formattedAmount}`);
   const decline = h('button', { type: 'button', class: 'spc-decline' }, 'Decline');
   const { payee } = display;
-  const { panel, status } = stepPanel(
+  const { panel, status, allowed } = stepPanel(
     'div',
     { role: 'group', 'aria-label': 'Transfer to confirm' },
     display,
@@ -32,16 +32,16 @@ export function renderTransferForm(root: HTMLElement, { display, pivotToken, emi
     'Only you can answer here: the chat and this website cannot press these buttons.',
   );
 
-  const answer = (decision: TransferDecision): void =>
-    submitStep({ root, emit, panel, status, buttons: [confirm, decline], inputs: [] }, TRANSFER_CONFIRMATIONS_PATH, { pivotToken, decision }, 'Sending your answer…', {
+  const answer = (event: Event, decision: TransferDecision): void =>
+    submitStep({ root, emit, panel, status, buttons: [confirm, decline], inputs: [], allowed }, event, TRANSFER_CONFIRMATIONS_PATH, { pivotToken, decision }, 'Sending your answer…', {
       done: (json) => {
         // The emitter's strict schema drops anything but 'confirmed' | 'declined'.
         const { outcome } = (json ?? {}) as Partial<TransferConfirmationResponse>;
         return { event: { type: 'complete', kind: 'transfer', outcome: outcome! }, notice: `Transfer ${outcome === 'confirmed' ? 'confirmed' : 'declined'}` };
       },
     });
-  confirm.addEventListener('click', () => answer('confirm'));
-  decline.addEventListener('click', () => answer('decline'));
+  confirm.addEventListener('click', (event) => answer(event, 'confirm'));
+  decline.addEventListener('click', (event) => answer(event, 'decline'));
 
   replaceChildren(root, panel);
   confirm.focus();

@@ -2,6 +2,10 @@
  * Styles of `<secure-chat>`. Adopted stylesheets only (no style attributes, no inline <style> in
  * the page), so the widget runs under a host CSP without `style-src 'unsafe-inline'`.
  *
+ * On phones and short windows (a 1366x768 laptop) the panel takes the whole viewport, so a
+ * step's frame fits the message list fully: the frame acts only while it is entirely visible
+ * (its occlusion defence). No comments inside the css`` template: they would ship in the bundle.
+ *
  * @module
  */
 import { css } from 'lit';
@@ -98,7 +102,7 @@ export const styles = css`
     position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;
     overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0;
   }
-  @media (max-width: 480px) {
+  @media (max-width: 480px), (max-height: 700px) {
     .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; border-radius: 0; }
   }
   @media (prefers-reduced-motion: no-preference) {

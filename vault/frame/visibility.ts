@@ -1,0 +1,137 @@
+/**
+ * Occlusion and cursor-jacking defence. The host page is untrusted: it can draw a transparent
+ * layer over the frame, fade it, filter or transform it, and time a click. So a step's answer
+ * (Pay, Save, Confirm, Decline) counts only when
+ *
+ * 1. the event is trusted (made by the browser from the customer's action, not by script);
+ * 2. the customer has really used the frame before (a trusted pointerdown, keydown or input in it);
+ * 3. the decision area (the signed summary and the action buttons) has been fully in view and
+ *    unobscured, without a break, for at least `VISIBLE_FOR_MS` at that moment, as reported by
+ *    IntersectionObserver v2 (`trackVisibility`: Chromium reports `isVisible: false` while
+ *    anything covers the frame, or an ancestor applies opacity, a filter or a non-2D transform).
+ *
+ * The buttons carry `aria-disabled="true"` until then, so the customer sees when the form is
+ * ready. A browser without IntersectionObserver v2 cannot tell: see `FAIL_CLOSED_WITHOUT_V2`.
+ *
+ * `createGate` is the pure core (entries and times in, a verdict out); `guard` wires it to the
+ * DOM.
+ *
+ * @module
+ */
+
+/** How long the decision area must have been fully visible, without a break, before a click counts. */
+export const VISIBLE_FOR_MS = 500;
+/** IntersectionObserver v2 `delay`: the smallest the API allows with `trackVisibility`. */
+export const VISIBILITY_DELAY_MS = 100;
+/**
+ * What a browser without IntersectionObserver v2 (Firefox, Safari today) gets. `false`: fail
+ * open, keeping checks 1 and 2 and the wait after the form is shown (vault/BOUNDARY.md §10);
+ * `true`: every answer is refused.
+ */
+export const FAIL_CLOSED_WITHOUT_V2 = false;
+
+/** Why an answer is refused. */
+export type Refusal = 'untrusted' | 'no_input' | 'not_visible' | 'unsupported';
+
+/** What the frame needs of one IntersectionObserver entry. */
+export interface VisibilitySample {
+  readonly target: object;
+  /** Set by IntersectionObserver v2 only. */
+  readonly isVisible?: boolean;
+  readonly intersectionRatio: number;
+  /** `performance.now()` time of the observation. */
+  readonly time: number;
+}
+
+export interface GateOptions {
+  /** IntersectionObserver v2 is available. */
+  readonly supported: boolean;
+  /** Policy when it is not (`FAIL_CLOSED_WITHOUT_V2`). */
+  readonly failClosed: boolean;
+  /** How many targets are observed; all must be visible. */
+  readonly targets: number;
+  /** When the form was shown: the start of the wait in fail-open mode. */
+  readonly start: number;
+}
+
+export interface Gate {
+  /** Feed observer entries, in the order received. */
+  record(samples: readonly VisibilitySample[]): void;
+  /** A trusted pointerdown, keydown or input happened in the frame. */
+  input(): void;
+  /** When an answer starts to count (visible since + `VISIBLE_FOR_MS`); null while not visible. */
+  readyAt(): number | null;
+  /** Why an answer made at `now` by an event that is `trusted` or not is refused; null: it counts. */
+  refusal(trusted: boolean, now: number): Refusal | null;
+}
+
+/** The pure core: no DOM, no clock of its own. */
+export function createGate(options: GateOptions): Gate {
+  const visible = new Map<object, boolean>();
+  let since: number | null = options.supported || options.failClosed ? null : options.start;
+  let interacted = false;
+  return {
+    record(samples) {
+      for (const s of samples) {
+        visible.set(s.target, s.isVisible === true && s.intersectionRatio >= 1);
+        const all = visible.size >= options.targets && [...visible.values()].every(Boolean);
+        since = all ? (since ?? s.time) : null;
+      }
+    },
+    input() {
+      interacted = true;
+    },
+    readyAt: () => (since === null ? null : since + VISIBLE_FOR_MS),
+    refusal(trusted, now) {
+      if (!trusted) return 'untrusted';
+      if (!interacted) return 'no_input';
+      if (!options.supported && options.failClosed) return 'unsupported';
+      return since === null || now - since < VISIBLE_FOR_MS ? 'not_visible' : null;
+    },
+  };
+}
+
+/** What the customer is told, by refusal. */
+export const REFUSAL_TEXT: Readonly<Record<Refusal, string>> = {
+  untrusted: 'For your security, press the button yourself to continue.',
+  no_input: 'For your security, press the button yourself to continue.',
+  not_visible: 'For your security, this form must be fully visible before you can continue. Something on the page is covering it.',
+  unsupported: 'This browser cannot show that this form is fully visible. Please continue in an up-to-date Chrome or Edge.',
+};
+
+/**
+ * Observe `targets`, keep `buttons`' `aria-disabled` in step with the verdict, and return the
+ * check for an answer's event: false (with the reason in `alert`) when it must not count.
+ */
+export function guard(targets: readonly Element[], buttons: readonly HTMLElement[], alert: HTMLElement): (event: Event) => boolean {
+  const doc = alert.ownerDocument;
+  const supported = 'isVisible' in IntersectionObserverEntry.prototype;
+  const gate = createGate({ supported, failClosed: FAIL_CLOSED_WITHOUT_V2, targets: targets.length, start: performance.now() });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const render = (): void => {
+    clearTimeout(timer);
+    const at = gate.readyAt();
+    const wait = at === null ? -1 : at - performance.now();
+    for (const b of buttons) b.setAttribute('aria-disabled', String(at === null || wait > 0));
+    if (wait > 0) timer = setTimeout(render, wait);
+    else if (at !== null) alert.textContent = '';
+  };
+  if (supported) {
+    const observer = new IntersectionObserver(
+      (entries) => {
+        gate.record(entries);
+        render();
+      },
+      // `trackVisibility` and `delay` are IntersectionObserver v2 (not yet in TypeScript's DOM types).
+      { threshold: [1], trackVisibility: true, delay: VISIBILITY_DELAY_MS } as IntersectionObserverInit,
+    );
+    for (const t of targets) observer.observe(t);
+  }
+  for (const type of ['pointerdown', 'keydown', 'input']) doc.addEventListener(type, (e) => e.isTrusted && gate.input(), true);
+  render();
+  return (event) => {
+    const why = gate.refusal(event.isTrusted, event.timeStamp);
+    alert.textContent = why ? REFUSAL_TEXT[why] : '';
+    return !why;
+  };
+}
