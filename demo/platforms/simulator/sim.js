@@ -29,26 +29,40 @@ function bubble(m) {
   thread.scrollTop = thread.scrollHeight;
 }
 
-async function poll() {
-  try {
-    const q = new URLSearchParams({ platform: platform.value, user: user.value, after: String(after) });
-    const res = await fetch(`/sim/messages?${q}`, { cache: 'no-store' });
-    if (res.ok) {
-      const { messages } = await res.json();
-      for (const m of messages) {
-        bubble(m);
-        after = Math.max(after, m.id);
+// Polls never overlap (a timer tick and a poll after sending would otherwise both fetch the
+// same page and show it twice), a message is shown once by id, and a poll started before the
+// platform or user changed shows nothing.
+let polling = null;
+let generation = 0;
+
+function poll() {
+  polling ??= (async () => {
+    const started = generation;
+    try {
+      const q = new URLSearchParams({ platform: platform.value, user: user.value, after: String(after) });
+      const res = await fetch(`/sim/messages?${q}`, { cache: 'no-store' });
+      if (res.ok && started === generation) {
+        const { messages } = await res.json();
+        for (const m of messages) {
+          if (started !== generation || m.id <= after) continue;
+          bubble(m);
+          after = m.id;
+        }
       }
+    } catch {
+      // The next poll retries.
+    } finally {
+      polling = null;
     }
-  } catch {
-    // The next poll retries.
-  }
+  })();
+  return polling;
 }
 
 function reset() {
+  generation += 1;
   thread.replaceChildren();
   after = 0;
-  void poll();
+  void poll().then(() => poll());
 }
 
 platform.addEventListener('change', () => {
@@ -70,6 +84,8 @@ $('composer').addEventListener('submit', async (event) => {
   });
   const out = await res.json().catch(() => ({}));
   if (!res.ok || out.status !== 200) status.textContent = `Not delivered (${out.status ?? res.status}).`;
+  // The first may be a poll already under way that started before the message existed.
+  await poll();
   await poll();
 });
 
