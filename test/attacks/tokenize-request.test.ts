@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKENIZE_MAX_BODY_BYTES } from '../../protocol/vault-api.ts';
-import { MASTERCARD, VISA, VAULT_ORIGIN, pivotClaims, postTokens, startVault, tokenizeBody, type VaultFixture } from '../vault/helpers.ts';
+import { MASTERCARD, VISA, VAULT_ORIGIN, pivotClaims, postTokens, startVault, tempDir, tokenizeBody, type VaultFixture } from '../vault/helpers.ts';
 
 let vault: VaultFixture;
 let address: string;
@@ -53,6 +53,27 @@ describe('attack: tokenize request (POST /v1/tokens)', () => {
     expect(responses.filter((r) => r.status === 201)).toHaveLength(1);
     expect(responses.filter((r) => r.status !== 201)).toEqual(Array.from({ length: 19 }, () => ({ status: 409, code: 'TOKEN_REPLAYED' })));
     expect(await cardsFor(jtiOf(token))).toHaveLength(1);
+  });
+
+  it('replayed jti across a service restart (same data directory) -> 409 TOKEN_REPLAYED', async () => {
+    const dir = tempDir();
+    const first = await startVault({ dataDir: dir.path, issuer: vault.issuer });
+    const token = await vault.issuer.sign(pivotClaims());
+    try {
+      expect((await postTokens(first.service, tokenizeBody(token))).statusCode).toBe(201);
+    } finally {
+      await first.close();
+    }
+    const second = await startVault({ dataDir: dir.path, issuer: vault.issuer });
+    try {
+      const again = await postTokens(second.service, tokenizeBody(token, { number: MASTERCARD }));
+      expect(errorOf(again)).toEqual({ status: 409, code: 'TOKEN_REPLAYED' });
+      const cards = await second.service.db.selectFrom('cards').select('token').where('pivot_jti', '=', jtiOf(token)).execute();
+      expect(cards).toHaveLength(1);
+    } finally {
+      await second.close();
+      dir.remove();
+    }
   });
 
   it(`oversized body (> TOKENIZE_MAX_BODY_BYTES = ${TOKENIZE_MAX_BODY_BYTES}) -> 413 BODY_TOO_LARGE`, async () => {
