@@ -19,6 +19,13 @@ describe('loadVaultConfig', () => {
     expect(c.distDir).toMatch(/dist[\\/]vault[\\/]?$/);
   });
 
+  it('reads VAULT_REQUIRE_VISIBILITY_CHECK (off by default) and refuses a value that is not a flag', () => {
+    expect(loadVaultConfig({}).requireVisibilityCheck).toBe(false);
+    expect(loadVaultConfig({ VAULT_REQUIRE_VISIBILITY_CHECK: 'on' }).requireVisibilityCheck).toBe(true);
+    expect(loadVaultConfig({ VAULT_REQUIRE_VISIBILITY_CHECK: '0' }).requireVisibilityCheck).toBe(false);
+    expect(() => loadVaultConfig({ VAULT_REQUIRE_VISIBILITY_CHECK: 'sometimes' })).toThrow(/VAULT_REQUIRE_VISIBILITY_CHECK/);
+  });
+
   it('derives defaults from the ports and origins that are set', () => {
     const c = loadVaultConfig({ BANK_PORT: '9000', CHAT_PORT: '9001', VAULT_PORT: '9002', CHAT_INTERNAL_URL: 'http://10.0.0.5:7000/' });
     expect(c.origin).toBe('http://vault.localhost:9002');

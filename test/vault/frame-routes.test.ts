@@ -84,6 +84,17 @@ describe('GET /frame', () => {
     expect(config).toEqual({ version: 1, allowedParentOrigins: [BANK_ORIGIN, OTHER_BANK_ORIGIN], issuer: CHAT_ORIGIN, audience: VAULT_ORIGIN });
   });
 
+  it('tells the frame to refuse answers without IntersectionObserver v2 only when the bank asks (VAULT_REQUIRE_VISIBILITY_CHECK)', async () => {
+    const strict = await startVault({ distDir: dist.path, requireVisibilityCheck: true });
+    try {
+      const html = (await strict.service.app.inject({ method: 'GET', url: '/frame' })).body;
+      const m = new RegExp(`<script type="application/json" id="${FRAME_CONFIG_ELEMENT_ID}">([^<]*)</script>`).exec(html);
+      expect(v.parse(FrameConfigSchema, JSON.parse(m![1]!))).toMatchObject({ strictVisibility: true });
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('answers 500 without a page when frame.js was not built', async () => {
     const bare = await startVault();
     try {

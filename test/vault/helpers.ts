@@ -144,6 +144,7 @@ export interface VaultFixtureOptions {
   readonly allowedParentOrigins?: string[];
   readonly issuerJwksUrl?: string;
   readonly tokenizeRatePerMinute?: number;
+  readonly requireVisibilityCheck?: boolean;
 }
 
 /** A vault service on a temp DATA_DIR, trusting `issuer` (JWKS served on port 0). */
@@ -167,6 +168,7 @@ export async function startVault(options: VaultFixtureOptions = {}): Promise<Vau
     tuning: { ...DEFAULT_TUNING, noticeRetryInitialMs: 50, noticeRetryMaxMs: 200, workerIntervalMs: 25, ...options.tuning },
     // Off unless a test asks for it: most files send far more than a burst from one address.
     tokenizeRatePerMinute: options.tokenizeRatePerMinute ?? 0,
+    ...(options.requireVisibilityCheck ? { requireVisibilityCheck: true } : {}),
   };
   const service = await createVaultService(config, options.deps ?? { logStream: logCapture().stream });
   return {

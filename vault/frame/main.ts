@@ -20,6 +20,7 @@ import { hardenEndpoint, serveApply } from './hardened-endpoint.ts';
 import { sameOriginIssuerKeys } from './issuer-keys.ts';
 import { messageFor } from './messages.ts';
 import { createFrameApi } from './session.ts';
+import { setFailClosed } from './visibility.ts';
 
 const root = document.getElementById('spc-root') ?? document.body;
 const config = readFrameConfig(document);
@@ -27,6 +28,7 @@ const config = readFrameConfig(document);
 if (!config || !isEmbeddedByAllowedOrigin(window, config.allowedParentOrigins)) {
   replaceChildren(root, notice(messageFor('FRAME_NOT_ALLOWED'), 'alert'));
 } else {
+  setFailClosed(config.strictVisibility === true);
   replaceChildren(root, notice('Loading the secure form…'));
   listenForConnect(window, config.allowedParentOrigins, ({ origin, rpc, events }) => {
     // The events port is one-way: whatever the host posts on it is discarded, not queued.

@@ -30,6 +30,12 @@ export const VISIBILITY_DELAY_MS = 100;
  */
 export const FAIL_CLOSED_WITHOUT_V2 = false;
 
+let failClosed = FAIL_CLOSED_WITHOUT_V2;
+/** The bank's policy from the frame config (`strictVisibility`), set once at start. */
+export function setFailClosed(strict: boolean): void {
+  failClosed = strict;
+}
+
 /** Why an answer is refused. */
 export type Refusal = 'untrusted' | 'no_input' | 'not_visible' | 'unsupported';
 
@@ -106,7 +112,7 @@ export const REFUSAL_TEXT: Readonly<Record<Refusal, string>> = {
 export function guard(targets: readonly Element[], buttons: readonly HTMLElement[], alert: HTMLElement): (event: Event) => boolean {
   const doc = alert.ownerDocument;
   const supported = 'isVisible' in IntersectionObserverEntry.prototype;
-  const gate = createGate({ supported, failClosed: FAIL_CLOSED_WITHOUT_V2, targets: targets.length, start: performance.now() });
+  const gate = createGate({ supported, failClosed, targets: targets.length, start: performance.now() });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const render = (): void => {
     clearTimeout(timer);

@@ -160,6 +160,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
         allowedParentOrigins: [...config.allowedParentOrigins],
         issuer: config.trustedIssuer,
         audience: config.origin,
+        ...(config.requireVisibilityCheck ? { strictVisibility: true } : {}),
       })
     : null;
 

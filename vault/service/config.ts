@@ -68,6 +68,12 @@ export interface VaultConfig {
   readonly clientJwksFile?: string | undefined;
   /** Where charges are posted (`VAULT_PROCESSOR_URL`); required with `clientJwksFile`. */
   readonly processorUrl?: string | undefined;
+  /**
+   * `VAULT_REQUIRE_VISIBILITY_CHECK`: refuse every answer in browsers without IntersectionObserver
+   * v2 (which cannot detect an overlay), instead of keeping only the real-input and wait checks
+   * there. Off by default, so Firefox and Safari customers can pay (vault/BOUNDARY.md §10).
+   */
+  readonly requireVisibilityCheck?: boolean;
 }
 
 /** Normalise an origin; throws unless `value` is exactly a scheme + host + optional port. */
@@ -152,5 +158,13 @@ export function loadVaultConfig(env: Record<string, string | undefined> = proces
     tokenizeRatePerMinute: parseRate(get('VAULT_TOKENIZE_RATE_PER_MINUTE', String(DEFAULT_TOKENIZE_RATE_PER_MINUTE))),
     clientJwksFile,
     processorUrl,
+    requireVisibilityCheck: parseFlag(get('VAULT_REQUIRE_VISIBILITY_CHECK', 'off'), 'VAULT_REQUIRE_VISIBILITY_CHECK'),
   };
+}
+
+function parseFlag(value: string, name: string): boolean {
+  const v = value.toLowerCase();
+  if (['1', 'true', 'on', 'yes'].includes(v)) return true;
+  if (['0', 'false', 'off', 'no', ''].includes(v)) return false;
+  throw new Error(`${name}: on or off, got "${value}"`);
 }

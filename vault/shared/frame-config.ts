@@ -35,6 +35,8 @@ export const FrameConfigSchema = v.strictObject({
   issuer: origin,
   /** The vault's own origin: the pivot token's expected `aud`. */
   audience: origin,
+  /** Refuse answers where IntersectionObserver v2 is missing (`VAULT_REQUIRE_VISIBILITY_CHECK`). */
+  strictVisibility: v.optional(v.boolean()),
 });
 export type FrameConfig = v.InferOutput<typeof FrameConfigSchema>;
 
