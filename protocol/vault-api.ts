@@ -14,6 +14,7 @@
  *   GET  /.well-known/jwks.json    the vault's notice-signing public keys
  *
  *   vault service -> chat server:  POST {CHAT_INTERNAL_URL}/v1/vault/notices  VaultNoticeEnvelope
+ *                                  ({ notice } or a batch { notices } -> VaultNoticeBatchResponse)
  *
  *   bank back end -> vault service (server to server, never a browser):
  *   POST /v1/charges               ChargeRequest -> ChargeResponse (201) | ErrorBody
@@ -24,6 +25,7 @@
  * @module
  */
 import * as v from 'valibot';
+import { ERROR_CODES } from './errors.ts';
 import { AddressSummarySchema, CardDisplaySchema } from './frame.ts';
 import { AmountSchema, PayeeSchema } from './pivot-token.ts';
 
@@ -119,7 +121,53 @@ export const VaultNoticeClaimsSchema = v.variant('event', [
 export type VaultNoticeClaims = v.InferOutput<typeof VaultNoticeClaimsSchema>;
 export type VaultNoticeEvent = VaultNoticeClaims['event'];
 
-export const VaultNoticeEnvelopeSchema = v.strictObject({ notice: v.pipe(v.string(), v.maxLength(8192)) });
+/** Longest signed notice (compact JWS), in characters. */
+export const VAULT_NOTICE_MAX_CHARS = 8192;
+/** Most notices in one `{ notices }` envelope. */
+export const VAULT_NOTICE_BATCH_MAX = 50;
+/**
+ * Largest body `POST /v1/vault/notices` accepts, in bytes: a full batch of the longest notices
+ * as compact JSON (`{"notices":["…","…"]}`), with a little room to spare (~400 KiB).
+ */
+export const VAULT_NOTICE_MAX_BODY_BYTES = VAULT_NOTICE_BATCH_MAX * (VAULT_NOTICE_MAX_CHARS + 3) + 64;
+
+const noticeJws = v.pipe(v.string(), v.minLength(1), v.maxLength(VAULT_NOTICE_MAX_CHARS));
+
+/**
+ * Body of `POST /v1/vault/notices`: one notice (`{ notice }`, answered 200 `{ accepted, seq }` or
+ * an error), or a batch (`{ notices }`, 1..VAULT_NOTICE_BATCH_MAX, each a separately signed JWS
+ * with its own `jti`, answered 200 VaultNoticeBatchResponse).
+ */
+export const VaultNoticeEnvelopeSchema = v.union([
+  v.strictObject({ notice: noticeJws }),
+  v.strictObject({ notices: v.pipe(v.array(noticeJws), v.minLength(1), v.maxLength(VAULT_NOTICE_BATCH_MAX)) }),
+]);
+export type VaultNoticeEnvelope = v.InferOutput<typeof VaultNoticeEnvelopeSchema>;
+
+/**
+ * What became of one notice of a batch: `accepted` (applied now), `replayed` (its `jti` was
+ * already received: NOTICE_REPLAYED), `invalid` (refused; `code` is the 4xx error code the single
+ * form would have answered, e.g. NOTICE_INVALID, STEP_ALREADY_COMPLETED). A failure that is not
+ * the notice's fault (JWKS_UNAVAILABLE, INTERNAL_ERROR) fails the whole request with its error
+ * body instead, and the sender retries the whole batch (notices applied before it come back as
+ * `replayed`).
+ */
+export const VAULT_NOTICE_RESULT_STATUSES = ['accepted', 'replayed', 'invalid'] as const;
+export type VaultNoticeResultStatus = (typeof VAULT_NOTICE_RESULT_STATUSES)[number];
+
+export const VaultNoticeResultSchema = v.strictObject({
+  /** The notice's `jti`, once its signature verified. */
+  jti: v.optional(noticeBase.jti),
+  status: v.picklist(VAULT_NOTICE_RESULT_STATUSES),
+  code: v.optional(v.picklist(ERROR_CODES)),
+});
+export type VaultNoticeResult = v.InferOutput<typeof VaultNoticeResultSchema>;
+
+/** 200 answer to a `{ notices }` batch: one result per notice, in the order they were sent. */
+export const VaultNoticeBatchResponseSchema = v.strictObject({
+  results: v.pipe(v.array(VaultNoticeResultSchema), v.minLength(1), v.maxLength(VAULT_NOTICE_BATCH_MAX)),
+});
+export type VaultNoticeBatchResponse = v.InferOutput<typeof VaultNoticeBatchResponseSchema>;
 
 // ---- processor-facing charges (bank back end -> vault -> processor) ----
 

@@ -98,7 +98,15 @@ export async function startPivotSystem(): Promise<PivotSystem> {
   const delivered: RecordedNotice[] = [];
   const post: PostJson = async (url, body, timeoutMs) => {
     const result = await postJson(url, body, timeoutMs);
-    delivered.push({ notice: (body as { notice: string }).notice, status: result.status });
+    const envelope = body as { notice?: string; notices?: string[] };
+    if (envelope.notice !== undefined) {
+      delivered.push({ notice: envelope.notice, status: result.status });
+    } else {
+      // A batch: each notice's own outcome is in the answer's results, in order.
+      const results = ((result.json ?? {}) as { results?: { status?: string }[] }).results ?? [];
+      const STATUS: Record<string, number> = { accepted: 200, replayed: 409, invalid: 401 };
+      (envelope.notices ?? []).forEach((notice, i) => delivered.push({ notice, status: STATUS[results[i]?.status ?? ''] ?? result.status }));
+    }
     return result;
   };
   const vault = await startVault({

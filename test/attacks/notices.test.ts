@@ -69,6 +69,36 @@ describe('attack: vault notices posted to the chat server', () => {
     expect(await completions(f)).toHaveLength(1);
   });
 
+  it('a batch smuggling a replayed and a forged notice beside a genuine one -> replayed / invalid; only the genuine one applies', async () => {
+    const done = await system.customerWithToken();
+    expect((await postTokens(system.vault.service, tokenizeBody(done.pivotToken))).statusCode).toBe(201);
+    const ptj = decodeJwt(done.pivotToken).jti;
+    await waitFor(() => system.delivered.some((d) => decodeJwt(d.notice).ptj === ptj && d.status === 200));
+    const replayed = system.delivered.find((d) => decodeJwt(d.notice).ptj === ptj)!.notice;
+
+    const f = await system.customerWithToken();
+    const genuine = await signNotice(claimsFor(f), system.vault.service.keys, nowS());
+    const forgedClaims = claimsFor(f);
+    const t = nowS();
+    const forged = await new SignJWT({ cnv: forgedClaims.cnv, stp: forgedClaims.stp, ptj: forgedClaims.ptj, event: forgedClaims.event, card: forgedClaims.card })
+      .setProtectedHeader({ alg: 'ES256', typ: VAULT_NOTICE_TYP, kid: (await system.vault.service.keys.getNoticeSigningKey()).kid })
+      .setIssuer(forgedClaims.iss)
+      .setAudience(forgedClaims.aud)
+      .setJti(forgedClaims.jti)
+      .setIssuedAt(t)
+      .setExpirationTime(t + 60)
+      .sign((await generateKeyPair('ES256')).privateKey);
+    const res = await call(system.chat, 'POST', '/v1/vault/notices', { body: { notices: [forged, replayed, genuine] }, origin: null });
+    expect(res.status).toBe(200);
+    expect((res.body['results'] as { status: string; code?: string }[]).map((r) => [r.status, r.code])).toEqual([
+      ['invalid', 'NOTICE_INVALID'],
+      ['replayed', 'NOTICE_REPLAYED'],
+      ['accepted', undefined],
+    ]);
+    expect(await completions(f)).toHaveLength(1);
+    expect(await completions(done)).toHaveLength(1);
+  });
+
   it('a notice signed by a key not in the vault JWKS (same kid as the vault\'s, or an unknown kid) -> 401 NOTICE_INVALID', async () => {
     const f = await system.customerWithToken();
     const stranger = (await generateKeyPair('ES256')).privateKey;

@@ -3,7 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { VAULT_NOTICE_TYP } from '../../protocol/vault-api.ts';
+import { CHAT_MAX_BODY_BYTES } from '../../server/app.ts';
+import {
+  VAULT_NOTICE_BATCH_MAX,
+  VAULT_NOTICE_MAX_BODY_BYTES,
+  VAULT_NOTICE_MAX_CHARS,
+  VAULT_NOTICE_TYP,
+  VaultNoticeBatchResponseSchema,
+} from '../../protocol/vault-api.ts';
+import * as v from 'valibot';
 import { cardProvidedText } from '../../server/chat-service.ts';
 import {
   BANK,
@@ -188,6 +196,109 @@ describe('POST /v1/vault/notices', () => {
     const preflight = await call(run, 'OPTIONS', '/v1/vault/notices', { origin: BANK, headers: { 'access-control-request-method': 'POST' } });
     expect(preflight.status).toBe(403);
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  describe('batches ({ notices })', () => {
+    const postBatch = (notices: string[]) => call(run, 'POST', '/v1/vault/notices', { body: { notices }, origin: null });
+    const stepCompleted = async (f: Flow) =>
+      (await call(run, 'POST', `/v1/steps/${f.stepId}/pivot-token`, { token: f.customerToken })).body['error'];
+
+    it('applies several notices of one POST, each as the single form would, with one result per notice in order', async () => {
+      const flows = [await flow('alice'), await flow('bob'), await flow('carol')];
+      const claims = flows.map((f) => claimsFor(f));
+      const res = await postBatch(await Promise.all(claims.map((c) => sign(c))));
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(v.parse(VaultNoticeBatchResponseSchema, res.body)).toEqual({ results: claims.map((c) => ({ jti: c.jti, status: 'accepted' })) });
+      for (const f of flows) expect(await stepCompleted(f)).toMatchObject({ code: 'STEP_ALREADY_COMPLETED' });
+    });
+
+    it('answers accepted, replayed and invalid notices of one batch in order; only the genuine one is applied', async () => {
+      const f = await flow();
+      const other = await flow('bob');
+      const earlier = claimsFor(other);
+      expect((await post(await sign(earlier))).status).toBe(200);
+      const genuine = claimsFor(f);
+      const late = claimsFor(f);
+      const stranger = (await generateKeyPair('ES256')).privateKey;
+      const socket = await customerSocket(run, f.customerToken);
+      const res = await postBatch([
+        await sign(claimsFor(f), stranger),
+        await sign(genuine),
+        await sign(earlier),
+        await sign(late),
+        'not.a.jws',
+      ]);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        results: [
+          { status: 'invalid', code: 'NOTICE_INVALID' },
+          { jti: genuine.jti, status: 'accepted' },
+          { jti: earlier.jti, status: 'replayed', code: 'NOTICE_REPLAYED' },
+          { jti: late.jti, status: 'invalid', code: 'STEP_ALREADY_COMPLETED' },
+          { status: 'invalid', code: 'NOTICE_INVALID' },
+        ],
+      });
+      // The same events as the single form: one step_completed, carrying the genuine card.
+      const pushed = await socket.waitFor('event', (e) => e.event.kind === 'step_completed');
+      expect(pushed.event).toMatchObject({ stepId: f.stepId, card: { last4: '4242' } });
+      socket.close();
+      // The genuine notice is now a replay, alone or in a batch.
+      expect(await post(await sign(genuine))).toMatchObject({ status: 409, body: { error: { code: 'NOTICE_REPLAYED' } } });
+      expect((await postBatch([await sign(genuine)])).body).toEqual({ results: [{ jti: genuine.jti, status: 'replayed', code: 'NOTICE_REPLAYED' }] });
+    });
+
+    it(`refuses an empty batch, more than VAULT_NOTICE_BATCH_MAX (${VAULT_NOTICE_BATCH_MAX}) notices, an over-long notice, or both forms at once, with 400`, async () => {
+      const f = await flow();
+      const one = await sign(claimsFor(f));
+      for (const body of [
+        { notices: [] },
+        { notices: Array.from({ length: VAULT_NOTICE_BATCH_MAX + 1 }, () => one) },
+        { notices: ['x'.repeat(VAULT_NOTICE_MAX_CHARS + 1)] },
+        { notice: one, notices: [one] },
+        { notices: one },
+      ]) {
+        expect(await call(run, 'POST', '/v1/vault/notices', { body, origin: null })).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
+      }
+      // Nothing was applied.
+      expect((await post(one)).status).toBe(200);
+    });
+
+    it(`accepts a body of a full batch of the longest notices (VAULT_NOTICE_MAX_BODY_BYTES = ${VAULT_NOTICE_MAX_BODY_BYTES}), and refuses a larger one with 413`, async () => {
+      const full = Array.from({ length: VAULT_NOTICE_BATCH_MAX }, () => 'x'.repeat(VAULT_NOTICE_MAX_CHARS));
+      expect(JSON.stringify({ notices: full }).length).toBeLessThanOrEqual(VAULT_NOTICE_MAX_BODY_BYTES);
+      expect(VAULT_NOTICE_MAX_BODY_BYTES).toBeGreaterThan(CHAT_MAX_BODY_BYTES);
+      const res = await postBatch(full);
+      expect(res.status).toBe(200);
+      expect(res.body['results']).toHaveLength(VAULT_NOTICE_BATCH_MAX);
+      expect((res.body['results'] as { status: string }[]).every((r) => r.status === 'invalid')).toBe(true);
+
+      const tooLarge = await run.server.app.inject({
+        method: 'POST',
+        url: '/v1/vault/notices',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ notices: ['x'.repeat(VAULT_NOTICE_MAX_BODY_BYTES)] }),
+      });
+      expect(tooLarge.statusCode).toBe(413);
+      expect(tooLarge.json()).toMatchObject({ error: { code: 'BODY_TOO_LARGE' } });
+      // Other routes keep the server's default limit.
+      const session = await call(run, 'POST', '/v1/sessions', { body: { displayName: 'x'.repeat(CHAT_MAX_BODY_BYTES) } });
+      expect(session).toMatchObject({ status: 413, body: { error: { code: 'BODY_TOO_LARGE' } } });
+    });
+
+    it('still accepts the single { notice } form, answered { accepted, seq }', async () => {
+      const f = await flow();
+      const res = await post(await sign(claimsFor(f)));
+      expect(res).toMatchObject({ status: 200, body: { accepted: true, seq: expect.any(Number) } });
+    });
+  });
+
+  it('answers a batch with 502 JWKS_UNAVAILABLE (the whole request) when the vault keys cannot be fetched', async () => {
+    await run.close();
+    run = await startChat(dir, { CHAT_VAULT_JWKS_URL: 'http://127.0.0.1:1/.well-known/jwks.json' });
+    const f = await flow();
+    const res = await call(run, 'POST', '/v1/vault/notices', { body: { notices: [await sign(claimsFor(f)), await sign(claimsFor(f))] }, origin: null });
+    expect(res).toMatchObject({ status: 502, body: { error: { code: 'JWKS_UNAVAILABLE' } } });
   });
 
   it('answers 502 JWKS_UNAVAILABLE when the vault keys cannot be fetched', async () => {

@@ -20,8 +20,15 @@ const log = logCapture();
 
 beforeAll(async () => {
   receiver = await listen((_req, res, body) => {
-    notices.push(decodeJwt((JSON.parse(body) as { notice: string }).notice));
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"accepted":true}');
+    const envelope = JSON.parse(body) as { notice?: string; notices?: string[] };
+    if (envelope.notice !== undefined) {
+      notices.push(decodeJwt(envelope.notice));
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"accepted":true}');
+    }
+    // A batch: accept each, answering in order with its jti.
+    const batch = (envelope.notices ?? []).map((n) => decodeJwt(n));
+    notices.push(...batch);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results: batch.map((c) => ({ jti: c.jti, status: 'accepted' })) }));
   });
   vault = await startVault({ noticeUrl: `${receiver.url}/v1/vault/notices`, deps: { logStream: log.stream } });
 });

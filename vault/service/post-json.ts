@@ -1,7 +1,8 @@
 /**
  * A small JSON POST over node:http(s) with a keep-alive agent, for the vault's server-to-server
- * notices. (Node 20's global fetch costs several times more CPU per request, and a notice is sent
- * for every card.) Redirects are not followed; the response body is capped.
+ * notices. (Node 20's global fetch costs several times more CPU per request, and notices are sent
+ * all the time under load, batched by notices.ts.) Redirects are not followed; the response body
+ * is capped (a full batch's answer, one result per notice, fits well within it).
  *
  * @module
  */
