@@ -23,7 +23,8 @@ export const INTERNAL = {
   bank: `http://127.0.0.1:${PORTS.bank}`,
   platforms: `http://127.0.0.1:${PORTS.platforms}`,
 };
-export const E2E_DIR = join(ROOT, 'test-results', 'e2e-run');
+/** Scratch directory of one run (E2E_DIR overrides it, so two runs on other ports can coexist). */
+export const E2E_DIR = process.env.E2E_DIR ? resolve(process.env.E2E_DIR) : join(ROOT, 'test-results', 'e2e-run');
 export const DATA_DIR = join(E2E_DIR, 'data');
 export const LOG_DIR = join(E2E_DIR, 'logs');
 export const AGENT_PASSWORD = 'e2e-agent-password';
