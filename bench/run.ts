@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: bundle sizes, tokenize latency/throughput, and "agent asks -> card fields
  * interactive", each beside its baseline measured in the same run and its budget from
- * DESIGN.md ("Performance budgets"). Writes bench/RESULTS.md.
+ * docs/design.md ("Performance budgets"). Writes bench/RESULTS.md.
  *
  * A missed budget is a finding, not a failure: the exit code is 0. It is 1 only when a benchmark
  * crashed (its error is printed and recorded; the other sections still run).
@@ -106,7 +106,7 @@ const markdown = [
   '# Benchmark results',
   '',
   'Written by `npm run bench` (bench/run.ts). Each figure is printed beside a baseline measured in the same run and its',
-  'budget from DESIGN.md ("Performance budgets"). Budgets are targets, not tests: a MISSED budget does not fail the run.',
+  'budget from docs/design.md ("Performance budgets"). Budgets are targets, not tests: a MISSED budget does not fail the run.',
   '',
   machine,
   '',

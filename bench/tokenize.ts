@@ -13,7 +13,7 @@
  * connections for 5 s (max req/s). Between phases the server is drained: no new notice for
  * 500 ms, then lone requests until two answer quickly.
  *
- * Budgets (DESIGN.md): p99 <= 20 ms at 1,000 req/s; throughput >= 50 % of the bare server.
+ * Budgets (docs/design.md): p99 <= 20 ms at 1,000 req/s; throughput >= 50 % of the bare server.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';

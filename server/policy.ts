@@ -12,7 +12,7 @@ export interface StepPolicy {
 }
 
 /**
- * Card collection needs the bank's own login by default (DESIGN.md, "Tokens"); so do changing
+ * Card collection needs the bank's own login by default (docs/design.md, "Tokens"); so do changing
  * the postal address on file and confirming a transfer: a `channel` session (a pivot link from a
  * public messaging platform) gets STEP_UP_REQUIRED for every kind.
  */

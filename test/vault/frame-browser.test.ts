@@ -17,7 +17,7 @@ import { DEFAULT_TUNING } from '../../vault/service/config.ts';
 import { createIssuer, listen, pivotClaims, serveJwks, tempDir, logCapture, type Issuer, type TestServer } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** Budget of the frame script, min+gzip (DESIGN.md, "Performance budgets"). */
+/** Budget of the frame script, min+gzip (docs/design.md, "Performance budgets"). */
 const FRAME_JS_BUDGET_GZ = 16 * 1024;
 const PAN = '4242424242424242';
 

@@ -1,4 +1,4 @@
-/** The widget realm imports only widget/, protocol/ and npm packages (DESIGN.md, dependency rules). */
+/** The widget realm imports only widget/, protocol/ and npm packages (docs/design.md, "Code layout and import rules"). */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
