@@ -13,7 +13,22 @@
  * @module
  */
 import * as v from 'valibot';
-import { AmountSchema, PayeeSchema, boundedText } from './pivot-token.ts';
+import { CARD_BRANDS } from './values.ts';
+import { AddressSummarySchema, CardDisplaySchema, DECISION_OUTCOMES, DisplayInfoSchema } from './steps/index.ts';
+
+export { CARD_BRANDS, type CardBrand } from './values.ts';
+export {
+  ADDRESS_CITY_MAX_CHARS,
+  AddressSummarySchema,
+  CardDisplaySchema,
+  CountrySchema,
+  DisplayInfoSchema,
+  TRANSFER_OUTCOMES,
+  type AddressSummary,
+  type CardDisplay,
+  type DisplayInfo,
+  type TransferOutcome,
+} from './steps/index.ts';
 
 export const FRAME_PROTOCOL_VERSION = 1;
 
@@ -43,34 +58,6 @@ export const BeginArgsSchema = v.strictObject({
 });
 export type BeginArgs = v.InferOutput<typeof BeginArgsSchema>;
 
-/** What the frame will show, taken from the SIGNED token only; one shape per step kind. */
-export const DisplayInfoSchema = v.variant('kind', [
-  v.strictObject({
-    kind: v.literal('card_payment'),
-    stepId: v.string(),
-    amount: AmountSchema,
-    formattedAmount: v.string(),
-    purpose: boundedText(140),
-    reference: boundedText(64),
-  }),
-  v.strictObject({
-    kind: v.literal('address_change'),
-    stepId: v.string(),
-    purpose: boundedText(140),
-    reference: boundedText(64),
-  }),
-  v.strictObject({
-    kind: v.literal('transfer'),
-    stepId: v.string(),
-    amount: AmountSchema,
-    formattedAmount: v.string(),
-    payee: PayeeSchema,
-    purpose: boundedText(140),
-    reference: boundedText(64),
-  }),
-]);
-export type DisplayInfo = v.InferOutput<typeof DisplayInfoSchema>;
-
 export const FrameErrorSchema = v.strictObject({
   code: v.pipe(v.string(), v.regex(/^[A-Z_]{3,40}$/)),
   message: v.pipe(v.string(), v.maxLength(300)),
@@ -93,37 +80,8 @@ export const FRAME_API_METHODS = {
   begin: BeginArgsSchema,
 } as const satisfies Record<keyof FrameApi, v.GenericSchema>;
 
-export const CARD_BRANDS = ['visa', 'mastercard', 'amex', 'discover', 'unknown'] as const;
-export type CardBrand = (typeof CARD_BRANDS)[number];
-
 const brand = v.picklist(CARD_BRANDS);
 const height = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2000));
-
-/** Card result as displayed outside the vault: never more than brand, last 4 and expiry. */
-export const CardDisplaySchema = v.strictObject({
-  token: v.pipe(v.string(), v.regex(/^tok_[A-Za-z0-9_-]{16,64}$/)),
-  brand,
-  last4: v.pipe(v.string(), v.regex(/^[0-9]{4}$/)),
-  expMonth: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(12)),
-  expYear: v.pipe(v.number(), v.integer(), v.minValue(2000), v.maxValue(2100)),
-});
-export type CardDisplay = v.InferOutput<typeof CardDisplaySchema>;
-
-/** Longest city name of a postal address, in characters. */
-export const ADDRESS_CITY_MAX_CHARS = 50;
-/** ISO 3166-1 alpha-2 country code, upper case (the vault also checks it is an assigned code). */
-export const CountrySchema = v.pipe(v.string(), v.regex(/^[A-Z]{2}$/));
-
-/** A new address as seen outside the vault: city and country only. */
-export const AddressSummarySchema = v.strictObject({
-  city: boundedText(ADDRESS_CITY_MAX_CHARS),
-  country: CountrySchema,
-});
-export type AddressSummary = v.InferOutput<typeof AddressSummarySchema>;
-
-/** The customer's answer to a prepared transfer. */
-export const TRANSFER_OUTCOMES = ['confirmed', 'declined'] as const;
-export type TransferOutcome = (typeof TRANSFER_OUTCOMES)[number];
 
 const fieldError = v.optional(v.pipe(v.string(), v.regex(/^[A-Z_]{3,40}$/)));
 
@@ -141,7 +99,7 @@ export const FrameEventSchema = v.variant('type', [
   v.variant('kind', [
     v.strictObject({ type: v.literal('complete'), kind: v.literal('card_payment'), card: CardDisplaySchema }),
     v.strictObject({ type: v.literal('complete'), kind: v.literal('address_change'), address: AddressSummarySchema }),
-    v.strictObject({ type: v.literal('complete'), kind: v.literal('transfer'), outcome: v.picklist(TRANSFER_OUTCOMES) }),
+    v.strictObject({ type: v.literal('complete'), kind: v.literal('transfer'), outcome: v.picklist(DECISION_OUTCOMES) }),
   ]),
   v.strictObject({ type: v.literal('error'), error: FrameErrorSchema }),
 ]);

@@ -26,68 +26,30 @@
  */
 import * as v from 'valibot';
 import { ERROR_CODES } from './errors.ts';
-import { AddressSummarySchema, CardDisplaySchema } from './frame.ts';
-import { AmountSchema, PayeeSchema } from './pivot-token.ts';
+import { AddressSummarySchema, CardDisplaySchema, TransferNoticeSchema } from './steps/index.ts';
+import { AmountSchema } from './values.ts';
 
-/** Largest body `POST /v1/tokens` accepts, in bytes. */
-export const TOKENIZE_MAX_BODY_BYTES = 8 * 1024;
-
-export const TokenizeRequestSchema = v.strictObject({
-  pivotToken: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)),
-  card: v.strictObject({
-    number: v.pipe(v.string(), v.regex(/^[0-9 ]{12,23}$/)),
-    expMonth: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(12)),
-    expYear: v.pipe(v.number(), v.integer(), v.minValue(2000), v.maxValue(2100)),
-    cvc: v.pipe(v.string(), v.regex(/^[0-9]{3,4}$/)),
-    name: v.optional(v.pipe(v.string(), v.maxLength(100))),
-  }),
-});
-export type TokenizeRequest = v.InferOutput<typeof TokenizeRequestSchema>;
-
-export const TokenizeResponseSchema = CardDisplaySchema;
-
-/** Largest body `POST /v1/addresses` accepts, in bytes (a pivot token + one postal address). */
-export const ADDRESS_MAX_BODY_BYTES = 6 * 1024;
-/** Largest body `POST /v1/transfer-confirmations` accepts, in bytes (a pivot token + the answer). */
-export const TRANSFER_CONFIRMATION_MAX_BODY_BYTES = 5 * 1024;
-/** Most address lines (street, building, ...). */
-export const ADDRESS_MAX_LINES = 3;
-/** Longest address line, in characters. */
-export const ADDRESS_LINE_MAX_CHARS = 70;
-/** Longest postcode, in characters. */
-export const POSTCODE_MAX_CHARS = 10;
-
-const pivotToken = v.pipe(v.string(), v.minLength(1), v.maxLength(4096));
-/** Structural bounds only; the field rules (and their ADDRESS_* codes) are in vault/shared/address.ts. */
-const loose = (max: number) => v.pipe(v.string(), v.maxLength(max));
-
-export const AddressChangeRequestSchema = v.strictObject({
-  pivotToken,
-  address: v.strictObject({
-    lines: v.pipe(v.array(loose(2 * ADDRESS_LINE_MAX_CHARS)), v.minLength(1), v.maxLength(ADDRESS_MAX_LINES)),
-    postcode: loose(2 * POSTCODE_MAX_CHARS),
-    city: loose(200),
-    country: loose(8),
-  }),
-});
-export type AddressChangeRequest = v.InferOutput<typeof AddressChangeRequestSchema>;
-export type PostalAddress = AddressChangeRequest['address'];
-
-/** 201 answer of `POST /v1/addresses`: what may be shown outside the vault. */
-export const AddressChangeResponseSchema = AddressSummarySchema;
-
-/** What the customer pressed in the frame. */
-export const TRANSFER_DECISIONS = ['confirm', 'decline'] as const;
-export type TransferDecision = (typeof TRANSFER_DECISIONS)[number];
-
-export const TransferConfirmationRequestSchema = v.strictObject({
-  pivotToken,
-  decision: v.picklist(TRANSFER_DECISIONS),
-});
-export type TransferConfirmationRequest = v.InferOutput<typeof TransferConfirmationRequestSchema>;
-
-export const TransferConfirmationResponseSchema = v.strictObject({ outcome: v.picklist(['confirmed', 'declined']) });
-export type TransferConfirmationResponse = v.InferOutput<typeof TransferConfirmationResponseSchema>;
+export {
+  ADDRESS_LINE_MAX_CHARS,
+  ADDRESS_MAX_BODY_BYTES,
+  ADDRESS_MAX_LINES,
+  AddressChangeRequestSchema,
+  AddressChangeResponseSchema,
+  POSTCODE_MAX_CHARS,
+  TOKENIZE_MAX_BODY_BYTES,
+  TRANSFER_CONFIRMATION_MAX_BODY_BYTES,
+  TRANSFER_DECISIONS,
+  TokenizeRequestSchema,
+  TokenizeResponseSchema,
+  TransferConfirmationRequestSchema,
+  TransferConfirmationResponseSchema,
+  type AddressChangeRequest,
+  type PostalAddress,
+  type TokenizeRequest,
+  type TransferConfirmationRequest,
+  type TransferConfirmationResponse,
+  type TransferDecision,
+} from './steps/index.ts';
 
 /** JOSE `typ` of the vault -> chat notice. */
 export const VAULT_NOTICE_TYP = 'vault-notice+jwt';
@@ -107,9 +69,6 @@ const noticeBase = {
   /** jti of the pivot token this notice closes. */
   ptj: v.string(),
 };
-
-/** The transfer as signed in the pivot token; the chat server checks it against its step. */
-const TransferNoticeSchema = v.object({ amount: AmountSchema, payee: PayeeSchema });
 
 /** Claims of the signed notice (ES256, kid from the vault's JWKS), one shape per `event`. */
 export const VaultNoticeClaimsSchema = v.variant('event', [

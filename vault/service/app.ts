@@ -20,21 +20,9 @@ import type { Kysely } from 'kysely';
 import { ERROR_CATALOG, PivotError, errorBody, type ErrorCode } from '../../protocol/errors.ts';
 import { FRAME_PATH } from '../../protocol/frame.ts';
 import { decodeJwt } from 'jose';
-import {
-  ADDRESS_MAX_BODY_BYTES,
-  CHARGE_MAX_BODY_BYTES,
-  CHARGES_PATH,
-  TOKENIZE_MAX_BODY_BYTES,
-  TRANSFER_CONFIRMATION_MAX_BODY_BYTES,
-} from '../../protocol/vault-api.ts';
-import {
-  ADDRESSES_PATH,
-  FRAME_ASSETS_PATH,
-  ISSUER_JWKS_PATH,
-  TOKENS_PATH,
-  TRANSFER_CONFIRMATIONS_PATH,
-  VAULT_JWKS_PATH,
-} from '../shared/frame-config.ts';
+import { CHARGE_MAX_BODY_BYTES, CHARGES_PATH } from '../../protocol/vault-api.ts';
+import { STEP_DEFINITIONS, STEP_KINDS } from '../../protocol/steps/index.ts';
+import { FRAME_ASSETS_PATH, ISSUER_JWKS_PATH, VAULT_JWKS_PATH } from '../shared/frame-config.ts';
 import type { VaultConfig } from './config.ts';
 import { DB_FILE_NAME, openVaultStore, type VaultDatabase } from './db.ts';
 import { postJson, type PostJson } from './post-json.ts';
@@ -42,7 +30,7 @@ import { openAuditLog, type SqliteAuditLog } from './audit-log.ts';
 import { authenticateClient, charge, type ChargeDeps } from './charges.ts';
 import { loadClientKeys } from './client-auth.ts';
 import { createMemoryCvcStore, type CvcStore } from './cvc-store.ts';
-import { createAttemptLimiter, createClientLimiter } from './rate-limit.ts';
+import { createClientLimiter } from './rate-limit.ts';
 import { prepareVaultStatements } from './statements.ts';
 import { loadFrameAssets, renderFramePage } from './frame-page.ts';
 import { registerSecurityHeaders } from './headers.ts';
@@ -50,9 +38,7 @@ import { createIssuerKeys } from './issuer-keys.ts';
 import { createFileKeyProvider, type KeyProvider } from './keys.ts';
 import { loggerOptions } from './logging.ts';
 import { createNoticeOutbox, type NoticeOutbox } from './notices.ts';
-import { tokenize } from './tokenize.ts';
-import { changeAddress } from './address-change.ts';
-import { answerTransfer } from './transfer-confirmation.ts';
+import { registerStepRoutes, vaultStepKinds } from './steps/index.ts';
 
 /** Used jtis are kept this long past their token's `exp`, in seconds (then purged). */
 export const USED_JTI_RETENTION_S = 24 * 60 * 60;
@@ -83,8 +69,11 @@ export interface VaultService {
   close(): Promise<void>;
 }
 
+/** Largest body of any step kind's answer, in bytes (each route applies its kind's own limit). */
+export const STEP_MAX_BODY_BYTES = Math.max(...STEP_KINDS.map((kind) => STEP_DEFINITIONS[kind].maxBodyBytes));
+
 /** The routes whose refused pivot tokens are audited. */
-const STEP_ROUTES: ReadonlySet<string> = new Set([TOKENS_PATH, ADDRESSES_PATH, TRANSFER_CONFIRMATIONS_PATH]);
+const STEP_ROUTES: ReadonlySet<string> = new Set(STEP_KINDS.map((kind) => STEP_DEFINITIONS[kind].vaultPath));
 /** What an unverified claim must look like to be recorded (else it is recorded as unreadable). */
 const AUDITABLE_CLAIM = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -138,14 +127,13 @@ function sendError(reply: FastifyReply, code: ErrorCode): FastifyReply {
  * @example const { app, close } = await createVaultService(loadVaultConfig(process.env));
  */
 export async function createVaultService(config: VaultConfig, deps: VaultDeps = {}): Promise<VaultService> {
+  const now = deps.now ?? (() => new Date());
   const keys = deps.keyProvider ?? createFileKeyProvider(config.dataDir);
   const { db, sqlite } = await openVaultStore(join(config.dataDir, DB_FILE_NAME));
   const audit = openAuditLog(sqlite, deps.now ? { now: deps.now } : {});
   const statements = prepareVaultStatements(sqlite, audit);
   const cvcs = deps.cvcStore ?? createMemoryCvcStore(deps.now ? { now: () => deps.now!().getTime() } : {});
   const clientKeys = config.clientJwksFile ? await loadClientKeys(config.clientJwksFile) : undefined;
-  const attempts = createAttemptLimiter();
-  const addressAttempts = createAttemptLimiter();
   // One bucket per client address across every step endpoint (cards, addresses, transfers).
   const clients = createClientLimiter(config.tokenizeRatePerMinute);
   const assets = loadFrameAssets(config.distDir);
@@ -166,7 +154,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
 
   const app = Fastify({
     logger: loggerOptions(config.logLevel, deps.logStream),
-    bodyLimit: TOKENIZE_MAX_BODY_BYTES,
+    bodyLimit: STEP_MAX_BODY_BYTES,
     // Never trust a client-supplied request id (it would be logged).
     requestIdHeader: false,
     return503OnClosing: true,
@@ -190,7 +178,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
   // Only JSON bodies. A parse error becomes a bare BAD_REQUEST: V8's SyntaxError message quotes
   // the input, which would put card data into an error (and a log line).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: TOKENIZE_MAX_BODY_BYTES }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: STEP_MAX_BODY_BYTES }, (_req, body, done) => {
     try {
       done(null, JSON.parse(body as string));
     } catch {
@@ -253,57 +241,21 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
     return undefined;
   };
 
-  app.post(TOKENS_PATH, { onRequest: checkOrigin, bodyLimit: TOKENIZE_MAX_BODY_BYTES }, async (request, reply) => {
-    if (request.body === undefined) throw new PivotError('BAD_REQUEST');
-    if (!clients.take(request.ip, Date.now())) throw new PivotError('RATE_LIMITED');
-    const { card, noticeId } = await tokenize(
-      {
-        statements,
-        keys,
-        cvcs,
-        attempts,
-        getIssuerKey: issuerKeys.getKey,
-        origin: config.origin,
-        trustedIssuer: config.trustedIssuer,
-        allowedParentOrigins: config.allowedParentOrigins,
-        noticeAudience: config.noticeAudience,
-        ...(deps.now ? { now: deps.now } : {}),
-      },
-      request.body,
-    );
-    request.log.info({ token: card.token, brand: card.brand, noticeId }, 'card tokenized');
-    // Deliver at once; the worker retries on failure. The customer does not wait for the chat.
-    setImmediate(() => void outbox.deliver(noticeId));
-    return reply.status(201).type('application/json; charset=utf-8').send(card);
-  });
-
-  const stepTokenDeps = {
-    getIssuerKey: issuerKeys.getKey,
-    origin: config.origin,
-    trustedIssuer: config.trustedIssuer,
-    allowedParentOrigins: config.allowedParentOrigins,
-    noticeAudience: config.noticeAudience,
-    statements,
-    ...(deps.now ? { now: deps.now } : {}),
-  };
-
-  app.post(ADDRESSES_PATH, { onRequest: checkOrigin, bodyLimit: ADDRESS_MAX_BODY_BYTES }, async (request, reply) => {
-    if (request.body === undefined) throw new PivotError('BAD_REQUEST');
-    if (!clients.take(request.ip, Date.now())) throw new PivotError('RATE_LIMITED');
-    const { summary, addressId, noticeId } = await changeAddress({ ...stepTokenDeps, keys, attempts: addressAttempts }, request.body);
-    // Ids only: no part of the address is logged.
-    request.log.info({ addressId, noticeId }, 'address stored');
-    setImmediate(() => void outbox.deliver(noticeId));
-    return reply.status(201).type('application/json; charset=utf-8').send(summary);
-  });
-
-  app.post(TRANSFER_CONFIRMATIONS_PATH, { onRequest: checkOrigin, bodyLimit: TRANSFER_CONFIRMATION_MAX_BODY_BYTES }, async (request, reply) => {
-    if (request.body === undefined) throw new PivotError('BAD_REQUEST');
-    if (!clients.take(request.ip, Date.now())) throw new PivotError('RATE_LIMITED');
-    const { outcome, noticeId } = await answerTransfer(stepTokenDeps, request.body);
-    request.log.info({ outcome, noticeId }, 'transfer answer recorded');
-    setImmediate(() => void outbox.deliver(noticeId));
-    return reply.status(201).type('application/json; charset=utf-8').send({ outcome });
+  // Every step kind (card payment, address change, transfer, ...) through one pipeline (steps/).
+  registerStepRoutes(app, {
+    kinds: vaultStepKinds({ sqlite, keys, cvcs }),
+    pipeline: {
+      statements,
+      getIssuerKey: issuerKeys.getKey,
+      origin: config.origin,
+      trustedIssuer: config.trustedIssuer,
+      allowedParentOrigins: config.allowedParentOrigins,
+      noticeAudience: config.noticeAudience,
+      now,
+    },
+    clients,
+    checkOrigin,
+    onNotice: (noticeId) => void outbox.deliver(noticeId),
   });
 
   const chargeDeps: ChargeDeps | undefined =
@@ -318,7 +270,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
           post: deps.processorPost ?? postJson,
           timeoutMs: config.tuning.processorTimeoutMs,
           audit: (entry) => void audit.appendSync(entry),
-          ...(deps.now ? { now: deps.now } : {}),
+          now,
         }
       : undefined;
   if (!chargeDeps) app.log.info('POST /v1/charges disabled: VAULT_CLIENT_JWKS_FILE and VAULT_PROCESSOR_URL are not both set');
@@ -346,7 +298,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
   });
 
   const purge = setInterval(() => {
-    const nowS = Math.floor(Date.now() / 1000);
+    const nowS = Math.floor(now().getTime() / 1000);
     purgeUsedJtis(db, nowS).catch(() => undefined);
     db.deleteFrom('used_client_jti').where('exp', '<', nowS - USED_JTI_RETENTION_S).execute().catch(() => undefined);
   }, 60 * 60_000);

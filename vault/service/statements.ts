@@ -1,7 +1,8 @@
 /**
  * The vault's hot-path SQL, as statements prepared once on the same SQLite handle that Kysely
- * uses (Kysely keeps the schema, the migrations and the cold queries). Tokenizing a card is ONE
- * synchronous SQLite transaction: consume the pivot token's jti, store the sealed card, queue the
+ * uses (Kysely keeps the schema, the migrations and the cold queries). Storing a step answer (a
+ * tokenized card, an address, a decision) is ONE synchronous SQLite transaction: consume the pivot
+ * token's jti, write the kind's row (its statement is prepared by the kind, steps/), queue the
  * notice, append the audit entry. better-sqlite3 runs it to completion on the event loop, so no
  * other request can interleave, and a jti can be consumed exactly once.
  *
@@ -15,7 +16,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { AuditEntryInput, SqliteAuditLog } from './audit-log.ts';
-import type { AddressesTable, CardsTable, ChargesTable, NoticeOutboxTable, TransferAnswersTable, UsedClientJtiTable, UsedJtiTable } from './db.ts';
+import type { CardsTable, ChargesTable, NoticeOutboxTable, UsedClientJtiTable, UsedJtiTable } from './db.ts';
 
 /** How a charge ended (the row's final columns). */
 export interface ChargeOutcome {
@@ -27,14 +28,11 @@ export interface ChargeOutcome {
 
 export interface VaultStatements {
   /**
-   * Store a tokenized card atomically, with its audit entry. Returns false (and stores nothing)
-   * when the jti was already used.
+   * Store one step answer atomically: consume the pivot token's jti, run `write` (the step kind's
+   * own row), queue the notice, append the audit entry. Returns false (and stores nothing) when
+   * the jti was already used.
    */
-  storeTokenized(jti: UsedJtiTable, card: CardsTable, notice: NoticeOutboxTable, audit: AuditEntryInput): boolean;
-  /** Store a sealed address the same way, with its audit entry (false: the jti was already used). */
-  storeAddress(jti: UsedJtiTable, address: AddressesTable, notice: NoticeOutboxTable, audit: AuditEntryInput): boolean;
-  /** Store a transfer answer the same way, with its audit entry (false: the jti was already used). */
-  storeTransferAnswer(jti: UsedJtiTable, answer: TransferAnswersTable, notice: NoticeOutboxTable, audit: AuditEntryInput): boolean;
+  storeStep(jti: UsedJtiTable, write: () => void, notice: NoticeOutboxTable, audit: AuditEntryInput): boolean;
   /** The notice still owed, or undefined once delivered. */
   getNotice(id: string): NoticeOutboxTable | undefined;
   /**
@@ -68,25 +66,9 @@ function isUniqueViolation(error: unknown): boolean {
 
 export function prepareVaultStatements(sqlite: Database.Database, audit: SqliteAuditLog): VaultStatements {
   const insertJti = sqlite.prepare('INSERT INTO used_jti (jti, exp, used_at) VALUES (@jti, @exp, @used_at)');
-  const insertCard = sqlite.prepare(
-    `INSERT INTO cards (token, key_id, iv, ciphertext, auth_tag, fingerprint, fingerprint_kid, brand, last4,
-       exp_month, exp_year, pivot_jti, conversation_id, step_id, subject, created_at)
-     VALUES (@token, @key_id, @iv, @ciphertext, @auth_tag, @fingerprint, @fingerprint_kid, @brand, @last4,
-       @exp_month, @exp_year, @pivot_jti, @conversation_id, @step_id, @subject, @created_at)`,
-  );
   const insertNotice = sqlite.prepare(
     `INSERT INTO notice_outbox (id, claims, created_at, attempts, next_attempt_at, last_error)
      VALUES (@id, @claims, @created_at, @attempts, @next_attempt_at, @last_error)`,
-  );
-  const insertAddress = sqlite.prepare(
-    `INSERT INTO addresses (id, key_id, iv, ciphertext, auth_tag, pivot_jti, conversation_id, step_id, subject, created_at)
-     VALUES (@id, @key_id, @iv, @ciphertext, @auth_tag, @pivot_jti, @conversation_id, @step_id, @subject, @created_at)`,
-  );
-  const insertTransferAnswer = sqlite.prepare(
-    `INSERT INTO transfer_answers (id, outcome, amount_minor, currency, payee_name, payee_last4, pivot_jti, conversation_id,
-       step_id, subject, created_at)
-     VALUES (@id, @outcome, @amount_minor, @currency, @payee_name, @payee_last4, @pivot_jti, @conversation_id,
-       @step_id, @subject, @created_at)`,
   );
   const selectNotice = sqlite.prepare('SELECT * FROM notice_outbox WHERE id = ?');
   const insertClientJti = sqlite.prepare('INSERT INTO used_client_jti (client_id, jti, exp, used_at) VALUES (@client_id, @jti, @exp, @used_at)');
@@ -122,9 +104,9 @@ export function prepareVaultStatements(sqlite: Database.Database, audit: SqliteA
     writeDelivered(pendingDelivered.splice(0));
   };
 
-  const store = sqlite.transaction((jti: UsedJtiTable, card: CardsTable, notice: NoticeOutboxTable, entry: AuditEntryInput) => {
+  const storeStep = sqlite.transaction((jti: UsedJtiTable, write: () => void, notice: NoticeOutboxTable, entry: AuditEntryInput) => {
     insertJti.run(jti);
-    insertCard.run(card);
+    write();
     insertNotice.run(notice);
     audit.appendSync(entry);
   });
@@ -134,19 +116,6 @@ export function prepareVaultStatements(sqlite: Database.Database, audit: SqliteA
   });
   const abandonCharge = sqlite.transaction((id: string, entry: AuditEntryInput) => {
     deletePendingCharge.run(id);
-    audit.appendSync(entry);
-  });
-
-  const storeAddress = sqlite.transaction((jti: UsedJtiTable, address: AddressesTable, notice: NoticeOutboxTable, entry: AuditEntryInput) => {
-    insertJti.run(jti);
-    insertAddress.run(address);
-    insertNotice.run(notice);
-    audit.appendSync(entry);
-  });
-  const storeTransferAnswer = sqlite.transaction((jti: UsedJtiTable, answer: TransferAnswersTable, notice: NoticeOutboxTable, entry: AuditEntryInput) => {
-    insertJti.run(jti);
-    insertTransferAnswer.run(answer);
-    insertNotice.run(notice);
     audit.appendSync(entry);
   });
 
@@ -162,9 +131,7 @@ export function prepareVaultStatements(sqlite: Database.Database, audit: SqliteA
   };
 
   return {
-    storeTokenized: (jti, card, notice, entry) => once(() => store(jti, card, notice, entry)),
-    storeAddress: (jti, address, notice, entry) => once(() => storeAddress(jti, address, notice, entry)),
-    storeTransferAnswer: (jti, answer, notice, entry) => once(() => storeTransferAnswer(jti, answer, notice, entry)),
+    storeStep: (jti, write, notice, entry) => once(() => storeStep(jti, write, notice, entry)),
     getNotice(id) {
       const row = selectNotice.get(id) as NoticeOutboxTable | undefined;
       // A delivery recorded but not yet written counts as written.

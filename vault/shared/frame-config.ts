@@ -14,12 +14,8 @@ import * as v from 'valibot';
 export const FRAME_CONFIG_ELEMENT_ID = 'spc-vault-config';
 /** Same-origin path where the frame fetches the trusted issuer's JWKS (CSP `connect-src 'self'`). */
 export const ISSUER_JWKS_PATH = '/v1/issuer-jwks';
-/** Same-origin path of the tokenize endpoint. */
-export const TOKENS_PATH = '/v1/tokens';
-/** Same-origin path of the address-change endpoint. */
-export const ADDRESSES_PATH = '/v1/addresses';
-/** Same-origin path of the transfer confirm/decline endpoint. */
-export const TRANSFER_CONFIRMATIONS_PATH = '/v1/transfer-confirmations';
+/** The step endpoints' paths are declared by each step kind (protocol/steps/). */
+export { ADDRESSES_PATH, TOKENS_PATH, TRANSFER_CONFIRMATIONS_PATH } from '../../protocol/steps/index.ts';
 /** Path of the vault's own notice-signing keys. */
 export const VAULT_JWKS_PATH = '/.well-known/jwks.json';
 /** Path prefix of the frame's static assets. */

@@ -1,0 +1,54 @@
+/**
+ * What every step kind declares, once, in its own module of `protocol/steps/`: the assurance it
+ * needs, where the vault takes its answer and how large that answer may be, how many refused
+ * answers a pivot token allows, and the words each realm shows for it. The schemas of a kind (the
+ * agent's fields, the vault request, the outward result, the notice) are named exports of the same
+ * module. `docs/adding-a-step-kind.md` walks through a new kind.
+ *
+ * @module
+ */
+import type { Acr, Amount } from '../values.ts';
+
+/** Formats an amount in the caller's locale (each realm has its own). */
+export type MoneyFormat = (amount: Amount) => string;
+
+export interface StepWords<Step, Result> {
+  /** Console: the option of the kind select, e.g. "Card payment". */
+  readonly label: string;
+  /** Console: the request button, e.g. "Request card payment". */
+  readonly requestAction: string;
+  /** Console: the line once the server accepted the request, e.g. "Card payment of €12.50 requested.". */
+  requested(step: Step, money: MoneyFormat): string;
+  /** Console: the line describing a requested step in the conversation log. */
+  logLine(step: Step, money: MoneyFormat): string;
+  /** Widget: the heading of the step card, e.g. "Card payment requested: €12.50". */
+  heading(step: Step, money: MoneyFormat): string;
+  /** Widget: the button that opens the vault frame, e.g. "Pay securely". */
+  readonly customerAction: string;
+  /** Widget: the accessible title of the vault frame. */
+  readonly frameTitle: string;
+  /** Widget: the done line of the step card, e.g. "Visa •••• 4242 provided". */
+  done(result: Result): string;
+  /** Chat server: the agent's line for the vault's notice, e.g. "Card provided: Visa •••• 4242". */
+  completed(result: Result, money: MoneyFormat): string;
+  /** Chat server: what the frame showed and what should have reached the vault, for the unused-token notice. */
+  readonly unusedForm: string;
+  readonly unusedNothing: string;
+}
+
+export interface StepDefinition<Kind extends string, Step, Result> {
+  readonly kind: Kind;
+  /** The assurance (`acr`) a session needs before the chat server signs a pivot token for this kind. */
+  readonly requiredAcr: Acr;
+  /** The vault path (same origin as the frame) that takes the customer's answer. */
+  readonly vaultPath: string;
+  /** Largest answer body that path accepts, in bytes. */
+  readonly maxBodyBytes: number;
+  /**
+   * Answers refused by the kind's own checks (a mistyped card, an unknown country) that one pivot
+   * token allows before the token itself is refused (RATE_LIMITED). A refused answer does not
+   * consume the token, so without this bound its holder could keep guessing.
+   */
+  readonly maxRefusedPerToken: number;
+  readonly words: StepWords<Step, Result>;
+}

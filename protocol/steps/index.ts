@@ -1,0 +1,48 @@
+/**
+ * The step kinds: what an agent may ask of a customer inside the vault frame. Each kind is one
+ * module of this folder (its definition and schemas); this index lists them once, and every realm
+ * looks a kind up here instead of switching on it.
+ *
+ * Adding a kind: `docs/adding-a-step-kind.md`.
+ *
+ * @module
+ */
+import * as v from 'valibot';
+import { addressChange, AddressChangeDisplaySchema, AddressChangeFields, AddressChangeStepSchema } from './address-change.ts';
+import { cardPayment, CardPaymentDisplaySchema, CardPaymentFields, CardPaymentStepSchema } from './card-payment.ts';
+import { transfer, TransferDisplaySchema, TransferFields, TransferStepSchema } from './transfer.ts';
+
+export * from './definition.ts';
+export * from './card-payment.ts';
+export * from './address-change.ts';
+export * from './transfer.ts';
+
+/**
+ * Every kind, in the order the console offers them (card payment first: the default). Literals,
+ * not reads of the definitions: the vault frame's bundle keeps only what it uses.
+ */
+export const STEP_KINDS = ['card_payment', 'address_change', 'transfer'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+/** Each kind's definition, by kind. */
+export const STEP_DEFINITIONS = {
+  card_payment: cardPayment,
+  address_change: addressChange,
+  transfer,
+} as const satisfies { readonly [K in StepKind]: { readonly kind: K } };
+
+export function stepDefinition<K extends StepKind>(kind: K): (typeof STEP_DEFINITIONS)[K] {
+  return STEP_DEFINITIONS[kind];
+}
+
+/** What a step asks of the customer. Carried inside the signed token, shown by the vault. */
+export const StepSchema = v.variant('kind', [CardPaymentStepSchema, AddressChangeStepSchema, TransferStepSchema]);
+export type Step = v.InferOutput<typeof StepSchema>;
+export type StepOf<K extends StepKind> = Extract<Step, { kind: K }>;
+
+/** The agent's fields of each kind, for the chat server's request schema. */
+export const STEP_FIELDS = { card_payment: CardPaymentFields, address_change: AddressChangeFields, transfer: TransferFields } as const;
+
+/** What the frame will show, taken from the SIGNED token only; one shape per step kind. */
+export const DisplayInfoSchema = v.variant('kind', [CardPaymentDisplaySchema, AddressChangeDisplaySchema, TransferDisplaySchema]);
+export type DisplayInfo = v.InferOutput<typeof DisplayInfoSchema>;

@@ -1,0 +1,99 @@
+/**
+ * Step kind `transfer`: the agent prepares a transfer (amount, payee); the customer confirms or
+ * declines it inside the vault frame, which shows it from the signed token. The vault records the
+ * consent; it moves no money.
+ *
+ * @module
+ */
+import * as v from 'valibot';
+import {
+  AmountSchema,
+  PayeeSchema,
+  PivotTokenFieldSchema,
+  STEP_PURPOSE_MAX_CHARS,
+  STEP_REFERENCE_MAX_CHARS,
+  StepIdSchema,
+  boundedText,
+  type Amount,
+  type Payee,
+} from '../values.ts';
+import type { StepDefinition } from './definition.ts';
+
+export const TransferFields = {
+  kind: v.literal('transfer'),
+  amount: AmountSchema,
+  payee: PayeeSchema,
+  purpose: boundedText(STEP_PURPOSE_MAX_CHARS),
+  reference: boundedText(STEP_REFERENCE_MAX_CHARS),
+} as const;
+
+export const TransferStepSchema = v.object({ id: StepIdSchema, ...TransferFields });
+
+export const TransferDisplaySchema = v.strictObject({
+  kind: v.literal('transfer'),
+  stepId: v.string(),
+  amount: AmountSchema,
+  formattedAmount: v.string(),
+  payee: PayeeSchema,
+  purpose: boundedText(STEP_PURPOSE_MAX_CHARS),
+  reference: boundedText(STEP_REFERENCE_MAX_CHARS),
+});
+
+/** What the customer pressed in the frame. */
+export const DECISIONS = ['confirm', 'decline'] as const;
+export type Decision = (typeof DECISIONS)[number];
+/** The recorded answer. */
+export const DECISION_OUTCOMES = ['confirmed', 'declined'] as const;
+export type DecisionOutcome = (typeof DECISION_OUTCOMES)[number];
+
+export const TRANSFER_DECISIONS = DECISIONS;
+export type TransferDecision = Decision;
+export const TRANSFER_OUTCOMES = DECISION_OUTCOMES;
+export type TransferOutcome = DecisionOutcome;
+
+/** Same-origin vault path of the transfer confirm/decline endpoint. */
+export const TRANSFER_CONFIRMATIONS_PATH = '/v1/transfer-confirmations';
+/** Largest body `POST /v1/transfer-confirmations` accepts, in bytes (a pivot token + the answer). */
+export const TRANSFER_CONFIRMATION_MAX_BODY_BYTES = 5 * 1024;
+
+export const TransferConfirmationRequestSchema = v.strictObject({
+  pivotToken: PivotTokenFieldSchema,
+  decision: v.picklist(DECISIONS),
+});
+export type TransferConfirmationRequest = v.InferOutput<typeof TransferConfirmationRequestSchema>;
+
+export const TransferConfirmationResponseSchema = v.strictObject({ outcome: v.picklist(DECISION_OUTCOMES) });
+export type TransferConfirmationResponse = v.InferOutput<typeof TransferConfirmationResponseSchema>;
+
+/** The transfer as signed in the pivot token; the chat server checks the notice's copy against its step. */
+export const TransferNoticeSchema = v.object({ amount: AmountSchema, payee: PayeeSchema });
+
+export interface TransferStepView {
+  readonly amount: Amount;
+  readonly payee: Payee;
+}
+
+export const transfer: StepDefinition<'transfer', TransferStepView, { readonly outcome: DecisionOutcome } & Partial<TransferStepView>> = {
+  kind: 'transfer',
+  requiredAcr: 'bank',
+  vaultPath: TRANSFER_CONFIRMATIONS_PATH,
+  maxBodyBytes: TRANSFER_CONFIRMATION_MAX_BODY_BYTES,
+  // A decision has no check of its own that can fail; the bound keeps the pipeline uniform.
+  maxRefusedPerToken: 5,
+  words: {
+    label: 'Transfer confirmation',
+    requestAction: 'Request transfer confirmation',
+    requested: (step, money) => `Confirmation of a ${money(step.amount)} transfer to ${step.payee.name} requested.`,
+    logLine: (step, money) => `Transfer confirmation requested: ${money(step.amount)} to ${step.payee.name} (account …${step.payee.accountLast4})`,
+    heading: (step, money) => `Confirm transfer: ${money(step.amount)} to ${step.payee.name}`,
+    customerAction: 'Review and confirm',
+    frameTitle: 'Secure transfer confirmation',
+    done: (result) => `Transfer ${result.outcome}`,
+    completed: (result, money) =>
+      result.amount && result.payee
+        ? `Transfer of ${money(result.amount)} to ${result.payee.name} (…${result.payee.accountLast4}) ${result.outcome}`
+        : `Transfer ${result.outcome}`,
+    unusedForm: 'a secure transfer confirmation',
+    unusedNothing: 'no answer',
+  },
+};

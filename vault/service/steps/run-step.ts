@@ -1,0 +1,136 @@
+/**
+ * The one pipeline every step kind's answer goes through in the vault service:
+ *
+ * 1. parse the body with the kind's request schema                -> 400 BAD_REQUEST
+ * 2. verify the pivot token authoritatively, and that its step is of this kind
+ *    (step-token.ts)                                              -> 401 TOKEN_* / 403 TOKEN_STEP_KIND_MISMATCH / 502
+ * 3. refuse a token that used up its refused answers              -> 429 RATE_LIMITED
+ * 4. the kind's own checks (a card's Luhn and expiry, an address's country); a refusal counts
+ *    against the token (the kind's `maxRefusedPerToken`) and does NOT consume it, so a typo
+ *    does not burn the request                                    -> 422 with the kind's code
+ * 5. the kind seals what it stores and says what the notice and the audit line carry
+ * 6. ONE transaction: consume the token's `jti` (a second use -> 409 TOKEN_REPLAYED), write the
+ *    kind's row, queue the notice for the chat server, append the audit entry
+ * 7. what the kind does once the row is stored (the card's CVC goes to the in-memory store)
+ *
+ * A kind supplies only steps 1, 4, 5 and 7 (`VaultStepKind`); the order, the token rules, the
+ * limits and the transaction are the same for all.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import * as v from 'valibot';
+import { PivotError, type ErrorCode } from '../../../protocol/errors.ts';
+import type { StepKind } from '../../../protocol/steps/index.ts';
+import type { AuditEntryInput } from '../audit-log.ts';
+import type { StoredNoticeClaims } from '../notices.ts';
+import type { AttemptLimiter } from '../rate-limit.ts';
+import type { VaultStatements } from '../statements.ts';
+import { verifyStepToken, type StepClaims, type StepTokenDeps } from '../step-token.ts';
+
+/** Random bytes in a notice id (`ntc_` + base64url). */
+export const NOTICE_ID_BYTES = 18;
+
+/** The notice's kind-specific part: its event and the fields that event carries. */
+export type NoticePayload = StoredNoticeClaims extends infer C
+  ? C extends unknown
+    ? Omit<C, 'iss' | 'aud' | 'jti' | 'cnv' | 'stp' | 'ptj'>
+    : never
+  : never;
+
+/** What a kind stores for one accepted answer. */
+export interface StepRecord<Response> {
+  /** Writes the kind's row; runs inside the pipeline's transaction, so it must be synchronous. */
+  readonly write: () => void;
+  readonly notice: NoticePayload;
+  /** The audit entry's action (e.g. `card.tokenize`) and resource (an id, never a secret). */
+  readonly audit: { readonly action: string; readonly resource: string };
+  /** The 201 body: only what may be shown outside the vault. */
+  readonly response: Response;
+  /** Fields of the "done" log line: ids and display data, never what the customer typed. */
+  readonly log: Readonly<Record<string, string>>;
+  /** Runs after the transaction committed; it must not throw (the answer is already stored). */
+  readonly afterStore?: () => Promise<Readonly<Record<string, unknown>>>;
+}
+
+export type CheckResult<Checked> = { readonly ok: true; readonly value: Checked } | { readonly ok: false; readonly code: ErrorCode };
+
+/** One step kind in the vault service. */
+export interface VaultStepKind<K extends StepKind, Request, Checked, Response> {
+  readonly kind: K;
+  readonly path: string;
+  readonly maxBodyBytes: number;
+  readonly requestSchema: v.GenericSchema<unknown, Request>;
+  /** The kind's own checks of the customer's answer (no I/O). */
+  check(request: Request, claims: StepClaims<K>, now: Date): CheckResult<Checked>;
+  /** Seals and describes what to store for an answer that passed `check`. */
+  record(checked: Checked, claims: StepClaims<K>, now: Date): Promise<StepRecord<Response>>;
+  /** The "done" log message, e.g. "card tokenized". */
+  readonly logMessage: string;
+}
+
+export interface RunStepDeps extends StepTokenDeps {
+  readonly statements: VaultStatements;
+  /** Refused answers per pivot token, for this kind. */
+  readonly attempts: AttemptLimiter;
+  /** The chat server's origin: the notices' `aud`. */
+  readonly noticeAudience: string;
+  readonly now: () => Date;
+}
+
+export interface StepOutcome<Response> {
+  readonly response: Response;
+  readonly noticeId: string;
+  readonly log: Readonly<Record<string, unknown>>;
+}
+
+/** Runs one answer of `kind` through the pipeline. Rejects with a {@link PivotError}. */
+export async function runStep<K extends StepKind, Request, Checked, Response>(
+  deps: RunStepDeps,
+  kind: VaultStepKind<K, Request, Checked, Response>,
+  body: unknown,
+): Promise<StepOutcome<Response>> {
+  const parsed = v.safeParse(kind.requestSchema, body);
+  if (!parsed.success) throw new PivotError('BAD_REQUEST');
+  const request = parsed.output as Request & { readonly pivotToken: string };
+  const now = deps.now();
+  const claims = await verifyStepToken(deps, request.pivotToken, kind.kind, now);
+
+  const nowS = Math.floor(now.getTime() / 1000);
+  if (deps.attempts.blocked(claims.jti, nowS)) throw new PivotError('RATE_LIMITED');
+  const checked = kind.check(request, claims, now);
+  if (!checked.ok) {
+    deps.attempts.failed(claims.jti, claims.exp, nowS);
+    throw new PivotError(checked.code);
+  }
+
+  const record = await kind.record(checked.value, claims, now);
+  const noticeId = `ntc_${randomBytes(NOTICE_ID_BYTES).toString('base64url')}`;
+  const notice = {
+    iss: deps.origin,
+    aud: deps.noticeAudience,
+    jti: noticeId,
+    cnv: claims.cnv,
+    stp: claims.step.id,
+    ptj: claims.jti,
+    ...record.notice,
+  } as StoredNoticeClaims;
+  const queuedAt = now.getTime();
+  const audit: AuditEntryInput = {
+    actor: { kind: 'customer', id: claims.sub },
+    action: record.audit.action,
+    resource: record.audit.resource,
+    outcome: 'success',
+    origin: claims.origin,
+    detail: `step=${claims.step.id}`,
+  };
+  const stored = deps.statements.storeStep(
+    { jti: claims.jti, exp: claims.exp, used_at: now.toISOString() },
+    record.write,
+    { id: noticeId, claims: JSON.stringify(notice), created_at: queuedAt, attempts: 0, next_attempt_at: queuedAt, last_error: null },
+    audit,
+  );
+  if (!stored) throw new PivotError('TOKEN_REPLAYED');
+  const after = record.afterStore ? await record.afterStore() : {};
+  return { response: record.response, noticeId, log: { ...record.log, ...after } };
+}
