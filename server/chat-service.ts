@@ -7,16 +7,15 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { MESSAGE_MAX_CHARS, type Channel, type ConversationEvent, type StepRequest } from '../protocol/chat.ts';
 import { PivotError } from '../protocol/errors.ts';
-import type { AddressSummary, CardBrand, CardDisplay, TransferOutcome } from '../protocol/frame.ts';
-import { formatAmount, type Acr, type Amount, type Payee, type StepKind } from '../protocol/pivot-token.ts';
+import { STEP_DEFINITIONS, type CardDisplay, type StepKind } from '../protocol/steps/index.ts';
+import { formatAmount, type Acr } from '../protocol/values.ts';
 import type { VaultNoticeClaims } from '../protocol/vault-api.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { randomId } from './ids.ts';
-import { copyStep } from './pivot-token.ts';
 import { maskCardNumbers } from './mask.ts';
-import { requiredAcrFor } from './policy.ts';
+import { copyStep, noticeResult, requiredAcrFor } from './steps/index.ts';
 import { AGENTS_TOPIC, conversationTopic, type PubSub } from './pubsub.ts';
-import type { AuthorRole, ChatStore, StepRecord, StepResult } from './store/store.ts';
+import type { AuthorRole, ChatStore, StepRecord } from './store/store.ts';
 
 /** Text of the system event appended when a customer proves their bank identity. */
 export const STEP_UP_TEXT = 'Signed in with the bank';
@@ -26,61 +25,21 @@ export const UNUSED_PIVOT_SWEEP_INTERVAL_MS = 15_000;
 /** A pivot token counts as unused only this long after its expiry (clock skew, a late notice), in ms. */
 export const UNUSED_PIVOT_GRACE_MS = 30_000;
 
-/** What the vault frame showed, and what should have reached the vault, per step kind. */
-const UNUSED_PIVOT_WORDS: Readonly<Record<StepKind, { readonly form: string; readonly nothing: string }>> = {
-  card_payment: { form: 'a secure payment form', nothing: 'no card' },
-  address_change: { form: 'a secure address form', nothing: 'no address' },
-  transfer: { form: 'a secure transfer confirmation', nothing: 'no answer' },
-};
-
 /**
  * Text of the `system` event for a step whose pivot tokens all expired without a card (address,
  * answer) reaching the vault: a sign that the host page may have swapped or hidden the vault frame.
  */
 export function unusedPivotText(step: Pick<StepRecord, 'purpose' | 'reference'> & { readonly kind?: StepKind }): string {
-  const words = UNUSED_PIVOT_WORDS[step.kind ?? 'card_payment'];
+  const words = STEP_DEFINITIONS[step.kind ?? 'card_payment'].words;
   return (
-    `Security notice: ${words.form} was opened for ${step.purpose} (ref ${step.reference}) ` +
-    `but ${words.nothing} reached the vault before it expired. If the customer did not see the form, their page may have been tampered with.`
+    `Security notice: ${words.unusedForm} was opened for ${step.purpose} (ref ${step.reference}) ` +
+    `but ${words.unusedNothing} reached the vault before it expired. If the customer did not see the form, their page may have been tampered with.`
   );
 }
 
-/** "Address change received: Lyon, FR": city and country only, never the street or postcode. */
-export function addressChangedText(address: AddressSummary): string {
-  return `Address change received: ${address.city}, ${address.country}`;
-}
-
-/** "Transfer of €250.00 to A. Martin (…1234) confirmed" (or "declined"). */
-export function transferAnsweredText(transfer: { readonly amount: Amount; readonly payee: Payee }, outcome: TransferOutcome): string {
-  return `Transfer of ${formatAmount(transfer.amount)} to ${transfer.payee.name} (…${transfer.payee.accountLast4}) ${outcome}`;
-}
-
-/** The store's result and the agent's line for a verified notice. */
-function noticeResult(claims: VaultNoticeClaims): { result: StepResult; text: string } {
-  switch (claims.event) {
-    case 'card_tokenized':
-      return { result: { kind: 'card_payment', card: claims.card }, text: cardProvidedText(claims.card) };
-    case 'address_changed':
-      return { result: { kind: 'address_change', address: claims.address }, text: addressChangedText(claims.address) };
-    case 'transfer_confirmed':
-    case 'transfer_declined': {
-      const outcome: TransferOutcome = claims.event === 'transfer_confirmed' ? 'confirmed' : 'declined';
-      return { result: { kind: 'transfer', outcome, transfer: claims.transfer }, text: transferAnsweredText(claims.transfer, outcome) };
-    }
-  }
-}
-
-const BRAND_NAMES: Readonly<Record<CardBrand, string>> = {
-  visa: 'Visa',
-  mastercard: 'Mastercard',
-  amex: 'American Express',
-  discover: 'Discover',
-  unknown: 'Card',
-};
-
 /** "Card provided: Visa •••• 4242". */
 export function cardProvidedText(card: Pick<CardDisplay, 'brand' | 'last4'>): string {
-  return `Card provided: ${BRAND_NAMES[card.brand]} •••• ${card.last4}`;
+  return STEP_DEFINITIONS.card_payment.words.completed(card, formatAmount);
 }
 
 export interface PostMessageInput {

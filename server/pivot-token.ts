@@ -37,26 +37,6 @@ export interface SignedPivotToken {
   readonly claims: PivotClaims;
 }
 
-/** A fresh copy of a step's content (its kind's fields only), e.g. from a stored step record. */
-export function copyStep(step: Step): Step {
-  const { id, purpose, reference } = step;
-  switch (step.kind) {
-    case 'card_payment':
-      return { id, kind: 'card_payment', amount: { minor: step.amount.minor, currency: step.amount.currency }, purpose, reference };
-    case 'address_change':
-      return { id, kind: 'address_change', purpose, reference };
-    case 'transfer':
-      return {
-        id,
-        kind: 'transfer',
-        amount: { minor: step.amount.minor, currency: step.amount.currency },
-        payee: { name: step.payee.name, accountLast4: step.payee.accountLast4 },
-        purpose,
-        reference,
-      };
-  }
-}
-
 export async function signPivotToken(key: SigningKey, input: PivotTokenInput): Promise<SignedPivotToken> {
   const ttl = input.ttlSeconds ?? PIVOT_TOKEN_TTL_S;
   if (ttl <= 0 || ttl > PIVOT_TOKEN_MAX_LIFETIME_S) throw new Error(`pivot token TTL must be 1..${PIVOT_TOKEN_MAX_LIFETIME_S} s`);
@@ -70,7 +50,8 @@ export async function signPivotToken(key: SigningKey, input: PivotTokenInput): P
     exp: input.now + ttl,
     origin: input.origin,
     cnv: input.conversationId,
-    step: copyStep(input.step),
+    // The schema parse below copies the step's own fields only (valibot objects drop unknown keys).
+    step: input.step,
     acr: input.acr,
   };
   const claims = v.parse(PivotClaimsSchema, candidate);

@@ -12,7 +12,8 @@ import { PIVOT_TOKEN_TTL_S, acrAtLeast } from '../../protocol/pivot-token.ts';
 import { authenticate } from '../auth/sessions.ts';
 import { epochSeconds, isoTime } from '../clock.ts';
 import type { ChatContext } from '../context.ts';
-import { copyStep, signPivotToken } from '../pivot-token.ts';
+import { signPivotToken } from '../pivot-token.ts';
+import { copyStep } from '../steps/index.ts';
 
 /** Pivot tokens one step may be issued (each retry of the card form asks for a fresh one). */
 export const MAX_PIVOT_TOKENS_PER_STEP = 50;

@@ -7,15 +7,16 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ConversationEvent } from '../../protocol/chat.ts';
 import type { CardDisplay } from '../../protocol/frame.ts';
-import type { Amount, Payee } from '../../protocol/pivot-token.ts';
+import * as v from 'valibot';
+import { StepSchema } from '../../protocol/steps/index.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import type { ChatDatabase, StepsTable } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
 import type { Clock } from '../clock.ts';
 import { parseAcr } from './conversations.ts';
 import type { SqliteEventStore } from './events.ts';
-import { copyStep } from '../pivot-token.ts';
-import type { CompleteStepInput, NewEvent, NewStep, StepRecord, StepResult, StepStore } from './store.ts';
+import { copyStep, serverStepKind } from '../steps/index.ts';
+import type { CompleteStepInput, NewEvent, NewStep, StepRecord, StepStore } from './store.ts';
 
 export class SqliteStepStore implements StepStore {
   readonly #db: Kysely<ChatDatabase>;
@@ -38,9 +39,10 @@ export class SqliteStepStore implements StepStore {
           id: content.id,
           conversation_id: step.conversationId,
           kind: content.kind,
-          amount_minor: content.kind === 'address_change' ? null : content.amount.minor,
-          currency: content.kind === 'address_change' ? null : content.amount.currency,
-          payee: content.kind === 'transfer' ? JSON.stringify(content.payee) : null,
+          // A kind's fields beyond purpose and reference: an amount and a payee, where it has them.
+          amount_minor: 'amount' in content ? content.amount.minor : null,
+          currency: 'amount' in content ? content.amount.currency : null,
+          payee: 'payee' in content ? JSON.stringify(content.payee) : null,
           purpose: content.purpose,
           reference: content.reference,
           required_acr: step.requiredAcr,
@@ -125,23 +127,15 @@ export class SqliteStepStore implements StepStore {
       );
       if (step.status === 'completed') return 'already-completed';
       const { result } = input;
-      if (!resultMatches(toStep(step), result)) {
+      const record = toStep(step);
+      const kind = serverStepKind(record.kind);
+      if (record.kind !== result.kind || !kind.matches(record as never, result)) {
         throw new PivotError('NOTICE_INVALID', 'The notice reports a result that does not match the step.');
       }
       this.#sync.run(
         this.#db
           .updateTable('steps')
-          .set({
-            status: 'completed',
-            card: result.kind === 'card_payment' ? JSON.stringify(result.card) : null,
-            result:
-              result.kind === 'address_change'
-                ? JSON.stringify(result.address)
-                : result.kind === 'transfer'
-                  ? JSON.stringify({ outcome: result.outcome })
-                  : null,
-            completed_at: now,
-          })
+          .set({ status: 'completed', ...kind.stored(result), completed_at: now })
           .where('id', '=', input.stepId),
       );
       const { event } = this.#events.appendSync(input.conversationId, completedEvent(input));
@@ -191,31 +185,9 @@ export class SqliteStepStore implements StepStore {
 
 /** The `step_completed` event for a result: only what may be shown outside the vault. */
 function completedEvent(input: CompleteStepInput): NewEvent {
-  const base = { kind: 'step_completed', stepId: input.stepId, stepKind: input.result.kind, text: input.text } as const;
   const { result } = input;
-  switch (result.kind) {
-    case 'card_payment': {
-      const { brand, last4, expMonth, expYear } = result.card;
-      return { ...base, card: { brand, last4, expMonth, expYear } };
-    }
-    case 'address_change':
-      return { ...base, address: { city: result.address.city, country: result.address.country } };
-    case 'transfer':
-      return { ...base, transfer: { outcome: result.outcome } };
-  }
-}
-
-/** A result belongs to a step of its kind; a transfer's must name the step's very amount and payee. */
-function resultMatches(step: StepRecord, result: StepResult): boolean {
-  if (step.kind !== result.kind) return false;
-  if (step.kind !== 'transfer' || result.kind !== 'transfer') return true;
-  const { amount, payee } = result.transfer;
-  return (
-    amount.minor === step.amount.minor &&
-    amount.currency === step.amount.currency &&
-    payee.name === step.payee.name &&
-    payee.accountLast4 === step.payee.accountLast4
-  );
+  const fields = serverStepKind(result.kind).completedFields(result);
+  return { kind: 'step_completed', stepId: input.stepId, stepKind: result.kind, text: input.text, ...fields };
 }
 
 function toStep(row: Selectable<StepsTable>): StepRecord {
@@ -225,20 +197,15 @@ function toStep(row: Selectable<StepsTable>): StepRecord {
     status: row.status === 'completed' ? ('completed' as const) : ('open' as const),
     card: row.card === null ? null : (JSON.parse(row.card) as CardDisplay),
   };
-  const common = { id: row.id, purpose: row.purpose, reference: row.reference };
-  const amount = (): Amount => {
-    if (row.amount_minor === null || row.currency === null) throw new Error(`step ${row.id}: amount missing`);
-    return { minor: row.amount_minor, currency: row.currency };
-  };
-  switch (row.kind) {
-    case 'card_payment':
-      return { ...common, ...state, kind: 'card_payment', amount: amount() };
-    case 'address_change':
-      return { ...common, ...state, kind: 'address_change' };
-    case 'transfer':
-      if (row.payee === null) throw new Error(`step ${row.id}: payee missing`);
-      return { ...common, ...state, kind: 'transfer', amount: amount(), payee: JSON.parse(row.payee) as Payee };
-    default:
-      throw new Error(`step ${row.id}: unknown kind`);
-  }
+  // The kind's schema rebuilds the step from its columns (an amount and a payee where it has them).
+  const content = v.safeParse(StepSchema, {
+    id: row.id,
+    kind: row.kind,
+    purpose: row.purpose,
+    reference: row.reference,
+    ...(row.amount_minor !== null && row.currency !== null ? { amount: { minor: row.amount_minor, currency: row.currency } } : {}),
+    ...(row.payee !== null ? { payee: JSON.parse(row.payee) as unknown } : {}),
+  });
+  if (!content.success) throw new Error(`step ${row.id}: stored content does not match its kind`);
+  return { ...content.output, ...state };
 }

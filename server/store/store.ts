@@ -17,9 +17,13 @@
  * @module
  */
 import type { Channel, ConversationEvent, ConversationSummary } from '../../protocol/chat.ts';
-import type { AddressSummary, CardDisplay, TransferOutcome } from '../../protocol/frame.ts';
-import type { Acr, Amount, Payee, Step } from '../../protocol/pivot-token.ts';
+import type { CardDisplay } from '../../protocol/frame.ts';
+import type { Acr, Step } from '../../protocol/pivot-token.ts';
+import type { StepResult } from '../steps/index.ts';
 import type { ChannelStore } from './channels.ts';
+
+/** What a vault notice reports, per step kind (server/steps/). */
+export type { StepResult };
 
 export type SessionRole = 'customer' | 'agent';
 export type AuthorRole = 'customer' | 'agent' | 'system';
@@ -68,12 +72,6 @@ export type StepRecord = Step & {
 };
 /** A step as created (before any completion). */
 export type NewStep = Step & { readonly conversationId: string; readonly requiredAcr: Acr };
-
-/** What a vault notice reports, per step kind. */
-export type StepResult =
-  | { readonly kind: 'card_payment'; readonly card: CardDisplay }
-  | { readonly kind: 'address_change'; readonly address: AddressSummary }
-  | { readonly kind: 'transfer'; readonly outcome: TransferOutcome; readonly transfer: { readonly amount: Amount; readonly payee: Payee } };
 
 /** An event as the caller supplies it; the store adds conversationId, seq and at. */
 export type NewEvent = DistributiveOmit<ConversationEvent, 'conversationId' | 'seq' | 'at'>;
