@@ -318,6 +318,44 @@ const channelInboxRetention: Migration = {
   },
 };
 
+/**
+ * Agent sign-in guard and server-side sign-out. `agent_login_guard` holds the failure counters of
+ * an account (the name as typed, so unknown names are counted exactly like real ones) and of a
+ * client address, which must outlive a restart and be shared by every instance;
+ * `agent_login_audit` is the durable trail of failed sign-ins and operator unlocks (never a
+ * password). `sessions.revoked_at` marks a session its holder signed out of.
+ */
+const agentLoginGuard: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      await sql`ALTER TABLE sessions ADD COLUMN revoked_at INTEGER`.execute(tx);
+      await sql`
+        CREATE TABLE agent_login_guard (
+          scope TEXT NOT NULL CHECK (scope IN ('account', 'client')),
+          key TEXT NOT NULL,
+          failures INTEGER NOT NULL,
+          last_failure_at INTEGER NOT NULL,
+          next_attempt_at INTEGER NOT NULL,
+          locked_at INTEGER,
+          CONSTRAINT agent_login_guard_pk PRIMARY KEY (scope, key)
+        )`.execute(tx);
+      await sql`CREATE INDEX agent_login_guard_last_failure ON agent_login_guard (last_failure_at)`.execute(tx);
+      await sql`
+        CREATE TABLE agent_login_audit (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          at INTEGER NOT NULL,
+          outcome TEXT NOT NULL,
+          name TEXT NOT NULL,
+          name_known INTEGER NOT NULL,
+          client TEXT,
+          account_failures INTEGER,
+          client_failures INTEGER
+        )`.execute(tx);
+      await sql`CREATE INDEX agent_login_audit_at ON agent_login_audit (at)`.execute(tx);
+    });
+  },
+};
+
 /** Name-ordered migrations; the Migrator runs those not yet recorded. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
@@ -327,6 +365,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0005_pivot_links_and_nonces': pivotLinksAndNonces,
   '0006_step_kinds': stepKinds,
   '0007_channel_inbox_retention': channelInboxRetention,
+  '0008_agent_login_guard': agentLoginGuard,
 };
 
 export const migrationProvider: MigrationProvider = {

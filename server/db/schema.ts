@@ -50,6 +50,8 @@ export interface SessionsTable {
   conversation_id: string | null;
   expires_at: number;
   created_at: number;
+  /** Set when the holder signed out (migration 0008): the token is refused from then on. */
+  revoked_at: number | null;
 }
 
 export interface WsTicketsTable {
@@ -65,6 +67,28 @@ export interface AgentsTable {
   name: string;
   password_hash: string;
   created_at: number;
+}
+
+/** Failure counters of agent sign-in (migration 0008), per account name as typed or client address. */
+export interface AgentLoginGuardTable {
+  scope: 'account' | 'client';
+  key: string;
+  failures: number;
+  last_failure_at: number;
+  next_attempt_at: number;
+  locked_at: number | null;
+}
+
+/** Durable trail of failed agent sign-ins and operator unlocks (migration 0008); never a password. */
+export interface AgentLoginAuditTable {
+  id: number | null;
+  at: number;
+  outcome: string;
+  name: string;
+  name_known: number;
+  client: string | null;
+  account_failures: number | null;
+  client_failures: number | null;
 }
 
 export interface StepsTable {
@@ -195,6 +219,8 @@ export interface ChatDatabase {
   sessions: SessionsTable;
   ws_tickets: WsTicketsTable;
   agents: AgentsTable;
+  agent_login_guard: AgentLoginGuardTable;
+  agent_login_audit: AgentLoginAuditTable;
   steps: StepsTable;
   step_pivot_tokens: StepPivotTokensTable;
   notices_seen: NoticesSeenTable;
