@@ -30,7 +30,7 @@ export const UNUSED_PIVOT_GRACE_MS = 30_000;
  * answer) reaching the vault: a sign that the host page may have swapped or hidden the vault frame.
  */
 export function unusedPivotText(step: Pick<StepRecord, 'purpose' | 'reference'> & { readonly kind?: StepKind }): string {
-  const words = STEP_DEFINITIONS[step.kind ?? 'card_payment'].words;
+  const words = STEP_DEFINITIONS[step.kind ?? 'card_payment'].agent;
   return (
     `Security notice: ${words.unusedForm} was opened for ${step.purpose} (ref ${step.reference}) ` +
     `but ${words.unusedNothing} reached the vault before it expired. If the customer did not see the form, their page may have been tampered with.`
@@ -39,7 +39,7 @@ export function unusedPivotText(step: Pick<StepRecord, 'purpose' | 'reference'> 
 
 /** "Card provided: Visa •••• 4242". */
 export function cardProvidedText(card: Pick<CardDisplay, 'brand' | 'last4'>): string {
-  return STEP_DEFINITIONS.card_payment.words.completed(card, formatAmount);
+  return STEP_DEFINITIONS.card_payment.agent.completed(card, formatAmount);
 }
 
 export interface PostMessageInput {

@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import { PivotTokenFieldSchema, STEP_PURPOSE_MAX_CHARS, STEP_REFERENCE_MAX_CHARS, StepIdSchema, boundedText } from '../values.ts';
-import type { StepDefinition } from './definition.ts';
+import type { AgentWords, CustomerView, StepDefinition } from './definition.ts';
 
 export const AddressChangeFields = {
   kind: v.literal('address_change'),
@@ -66,23 +66,32 @@ export type PostalAddress = AddressChangeRequest['address'];
 /** 201 answer of `POST /v1/addresses`: what may be shown outside the vault. */
 export const AddressChangeResponseSchema = AddressSummarySchema;
 
+/** What the customer's widget shows of a address_change step. */
+export const addressChangeCustomer: CustomerView<object, AddressSummary> = {
+  heading: () => 'Change your address securely',
+  action: 'Change address securely',
+  frameTitle: 'Secure address change',
+  done: (result) => `Address updated: ${result.city}, ${result.country}`,
+  resultOf: (event) => (event.address ? { city: event.address.city, country: event.address.country } : null),
+};
+
+/** What the console and the chat server show of a address_change step. */
+export const addressChangeAgent: AgentWords<object, AddressSummary> = {
+  label: 'Address change',
+  requestAction: 'Request address change',
+  requested: () => 'Address change requested.',
+  logLine: () => 'Address change requested',
+  completed: (result) => `Address change received: ${result.city}, ${result.country}`,
+  unusedForm: 'a secure address form',
+  unusedNothing: 'no address',
+};
+
 export const addressChange: StepDefinition<'address_change', object, AddressSummary> = {
   kind: 'address_change',
   requiredAcr: 'bank',
   vaultPath: ADDRESSES_PATH,
   maxBodyBytes: ADDRESS_MAX_BODY_BYTES,
   maxRefusedPerToken: MAX_REFUSED_ADDRESSES_PER_TOKEN,
-  words: {
-    label: 'Address change',
-    requestAction: 'Request address change',
-    requested: () => 'Address change requested.',
-    logLine: () => 'Address change requested',
-    heading: () => 'Change your address securely',
-    customerAction: 'Change address securely',
-    frameTitle: 'Secure address change',
-    done: (result) => `Address updated: ${result.city}, ${result.country}`,
-    completed: (result) => `Address change received: ${result.city}, ${result.country}`,
-    unusedForm: 'a secure address form',
-    unusedNothing: 'no address',
-  },
+  agent: addressChangeAgent,
+  customer: addressChangeCustomer,
 };

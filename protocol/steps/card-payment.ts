@@ -16,7 +16,7 @@ import {
   cardLabel,
   type Amount,
 } from '../values.ts';
-import type { StepDefinition } from './definition.ts';
+import type { AgentWords, CustomerView, StepDefinition } from './definition.ts';
 
 /** The fields an agent supplies (the step id is added by the chat server). */
 export const CardPaymentFields = {
@@ -76,23 +76,32 @@ export interface CardPaymentResult {
   readonly last4: string;
 }
 
+/** What the customer's widget shows of a card_payment step. */
+export const cardPaymentCustomer: CustomerView<{ readonly amount: Amount }, CardPaymentResult> = {
+  heading: (step, money) => `Card payment requested: ${money(step.amount)}`,
+  action: 'Pay securely',
+  frameTitle: 'Secure card payment',
+  done: (result) => `${cardLabel(result)} provided`,
+  resultOf: (event) => (event.card ? { brand: event.card.brand, last4: event.card.last4 } : null),
+};
+
+/** What the console and the chat server show of a card_payment step. */
+export const cardPaymentAgent: AgentWords<{ readonly amount: Amount }, CardPaymentResult> = {
+  label: 'Card payment',
+  requestAction: 'Request card payment',
+  requested: (step, money) => `Card payment of ${money(step.amount)} requested.`,
+  logLine: (step, money) => `Card payment requested: ${money(step.amount)}`,
+  completed: (result) => `Card provided: ${cardLabel(result)}`,
+  unusedForm: 'a secure payment form',
+  unusedNothing: 'no card',
+};
+
 export const cardPayment: StepDefinition<'card_payment', { readonly amount: Amount }, CardPaymentResult> = {
   kind: 'card_payment',
   requiredAcr: 'bank',
   vaultPath: TOKENS_PATH,
   maxBodyBytes: TOKENIZE_MAX_BODY_BYTES,
   maxRefusedPerToken: MAX_REFUSED_CARDS_PER_TOKEN,
-  words: {
-    label: 'Card payment',
-    requestAction: 'Request card payment',
-    requested: (step, money) => `Card payment of ${money(step.amount)} requested.`,
-    logLine: (step, money) => `Card payment requested: ${money(step.amount)}`,
-    heading: (step, money) => `Card payment requested: ${money(step.amount)}`,
-    customerAction: 'Pay securely',
-    frameTitle: 'Secure card payment',
-    done: (result) => `${cardLabel(result)} provided`,
-    completed: (result) => `Card provided: ${cardLabel(result)}`,
-    unusedForm: 'a secure payment form',
-    unusedNothing: 'no card',
-  },
+  agent: cardPaymentAgent,
+  customer: cardPaymentCustomer,
 };

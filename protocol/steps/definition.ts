@@ -7,12 +7,16 @@
  *
  * @module
  */
-import type { Acr, Amount } from '../values.ts';
+import type { Acr, Amount, CardBrand } from '../values.ts';
+
+/** The recorded answer of a decision step. */
+export type DecisionOutcomeWord = 'confirmed' | 'declined';
 
 /** Formats an amount in the caller's locale (each realm has its own). */
 export type MoneyFormat = (amount: Amount) => string;
 
-export interface StepWords<Step, Result> {
+/** What the agent's side shows of a kind: the console and the chat server's lines. */
+export interface AgentWords<Step, Result> {
   /** Console: the option of the kind select, e.g. "Card payment". */
   readonly label: string;
   /** Console: the request button, e.g. "Request card payment". */
@@ -21,19 +25,31 @@ export interface StepWords<Step, Result> {
   requested(step: Step, money: MoneyFormat): string;
   /** Console: the line describing a requested step in the conversation log. */
   logLine(step: Step, money: MoneyFormat): string;
-  /** Widget: the heading of the step card, e.g. "Card payment requested: €12.50". */
-  heading(step: Step, money: MoneyFormat): string;
-  /** Widget: the button that opens the vault frame, e.g. "Pay securely". */
-  readonly customerAction: string;
-  /** Widget: the accessible title of the vault frame. */
-  readonly frameTitle: string;
-  /** Widget: the done line of the step card, e.g. "Visa •••• 4242 provided". */
-  done(result: Result): string;
   /** Chat server: the agent's line for the vault's notice, e.g. "Card provided: Visa •••• 4242". */
   completed(result: Result, money: MoneyFormat): string;
   /** Chat server: what the frame showed and what should have reached the vault, for the unused-token notice. */
   readonly unusedForm: string;
   readonly unusedNothing: string;
+}
+
+/**
+ * What the customer's widget shows of a kind. Kept apart from {@link AgentWords} (and reached
+ * through `CUSTOMER_VIEWS`) so that the bank page's bundle carries only these.
+ */
+export interface CustomerView<Step, Result> {
+  /** The heading of the step card, e.g. "Card payment requested: €12.50". */
+  heading(step: Step, money: MoneyFormat): string;
+  /** The button that opens the vault frame, e.g. "Pay securely". */
+  readonly action: string;
+  /** The accessible title of the vault frame. */
+  readonly frameTitle: string;
+  /** The done line of the step card, e.g. "Visa •••• 4242 provided". */
+  done(result: Result): string;
+  /**
+   * The outward result carried by a `step_completed` conversation event or the frame's `complete`
+   * event (each names it in this kind's own field), or null when that field is missing.
+   */
+  resultOf(event: CompletionFields): Result | null;
 }
 
 export interface StepDefinition<Kind extends string, Step, Result> {
@@ -50,5 +66,14 @@ export interface StepDefinition<Kind extends string, Step, Result> {
    * consume the token, so without this bound its holder could keep guessing.
    */
   readonly maxRefusedPerToken: number;
-  readonly words: StepWords<Step, Result>;
+  readonly agent: AgentWords<Step, Result>;
+  readonly customer: CustomerView<Step, Result>;
+}
+
+/** The kind-specific fields of a completion event, as either event carries them. */
+export interface CompletionFields {
+  readonly card?: { readonly brand: CardBrand; readonly last4: string };
+  readonly address?: { readonly city: string; readonly country: string };
+  readonly transfer?: { readonly outcome: DecisionOutcomeWord };
+  readonly outcome?: DecisionOutcomeWord;
 }

@@ -8,9 +8,9 @@
  * @module
  */
 import * as v from 'valibot';
-import { addressChange, AddressChangeDisplaySchema, AddressChangeFields, AddressChangeStepSchema } from './address-change.ts';
-import { cardPayment, CardPaymentDisplaySchema, CardPaymentFields, CardPaymentStepSchema } from './card-payment.ts';
-import { transfer, TransferDisplaySchema, TransferFields, TransferStepSchema } from './transfer.ts';
+import { addressChange, addressChangeCustomer, AddressChangeDisplaySchema, AddressChangeFields, AddressChangeStepSchema } from './address-change.ts';
+import { cardPayment, cardPaymentCustomer, CardPaymentDisplaySchema, CardPaymentFields, CardPaymentStepSchema } from './card-payment.ts';
+import { transfer, transferCustomer, TransferDisplaySchema, TransferFields, TransferStepSchema } from './transfer.ts';
 
 export * from './definition.ts';
 export * from './card-payment.ts';
@@ -30,6 +30,16 @@ export const STEP_DEFINITIONS = {
   address_change: addressChange,
   transfer,
 } as const satisfies { readonly [K in StepKind]: { readonly kind: K } };
+
+/**
+ * What the customer's widget shows of each kind, by kind: the same objects as the definitions'
+ * `customer`, listed apart so that the widget's bundle does not carry the agent's words.
+ */
+export const CUSTOMER_VIEWS = {
+  card_payment: cardPaymentCustomer,
+  address_change: addressChangeCustomer,
+  transfer: transferCustomer,
+} as const satisfies { readonly [K in StepKind]: unknown };
 
 export function stepDefinition<K extends StepKind>(kind: K): (typeof STEP_DEFINITIONS)[K] {
   return STEP_DEFINITIONS[kind];

@@ -17,7 +17,7 @@ import {
   type Amount,
   type Payee,
 } from '../values.ts';
-import type { StepDefinition } from './definition.ts';
+import type { AgentWords, CustomerView, StepDefinition } from './definition.ts';
 
 export const TransferFields = {
   kind: v.literal('transfer'),
@@ -73,6 +73,32 @@ export interface TransferStepView {
   readonly payee: Payee;
 }
 
+/** What the customer's widget shows of a transfer step. */
+export const transferCustomer: CustomerView<TransferStepView, { readonly outcome: DecisionOutcome } & Partial<TransferStepView>> = {
+  heading: (step, money) => `Confirm transfer: ${money(step.amount)} to ${step.payee.name}`,
+  action: 'Review and confirm',
+  frameTitle: 'Secure transfer confirmation',
+  done: (result) => `Transfer ${result.outcome}`,
+  resultOf: (event) => {
+    const outcome = event.outcome ?? event.transfer?.outcome;
+    return outcome ? { outcome } : null;
+  },
+};
+
+/** What the console and the chat server show of a transfer step. */
+export const transferAgent: AgentWords<TransferStepView, { readonly outcome: DecisionOutcome } & Partial<TransferStepView>> = {
+  label: 'Transfer confirmation',
+  requestAction: 'Request transfer confirmation',
+  requested: (step, money) => `Confirmation of a ${money(step.amount)} transfer to ${step.payee.name} requested.`,
+  logLine: (step, money) => `Transfer confirmation requested: ${money(step.amount)} to ${step.payee.name} (account …${step.payee.accountLast4})`,
+  completed: (result, money) =>
+    result.amount && result.payee
+      ? `Transfer of ${money(result.amount)} to ${result.payee.name} (…${result.payee.accountLast4}) ${result.outcome}`
+      : `Transfer ${result.outcome}`,
+  unusedForm: 'a secure transfer confirmation',
+  unusedNothing: 'no answer',
+};
+
 export const transfer: StepDefinition<'transfer', TransferStepView, { readonly outcome: DecisionOutcome } & Partial<TransferStepView>> = {
   kind: 'transfer',
   requiredAcr: 'bank',
@@ -80,20 +106,6 @@ export const transfer: StepDefinition<'transfer', TransferStepView, { readonly o
   maxBodyBytes: TRANSFER_CONFIRMATION_MAX_BODY_BYTES,
   // A decision has no check of its own that can fail; the bound keeps the pipeline uniform.
   maxRefusedPerToken: 5,
-  words: {
-    label: 'Transfer confirmation',
-    requestAction: 'Request transfer confirmation',
-    requested: (step, money) => `Confirmation of a ${money(step.amount)} transfer to ${step.payee.name} requested.`,
-    logLine: (step, money) => `Transfer confirmation requested: ${money(step.amount)} to ${step.payee.name} (account …${step.payee.accountLast4})`,
-    heading: (step, money) => `Confirm transfer: ${money(step.amount)} to ${step.payee.name}`,
-    customerAction: 'Review and confirm',
-    frameTitle: 'Secure transfer confirmation',
-    done: (result) => `Transfer ${result.outcome}`,
-    completed: (result, money) =>
-      result.amount && result.payee
-        ? `Transfer of ${money(result.amount)} to ${result.payee.name} (…${result.payee.accountLast4}) ${result.outcome}`
-        : `Transfer ${result.outcome}`,
-    unusedForm: 'a secure transfer confirmation',
-    unusedNothing: 'no answer',
-  },
+  agent: transferAgent,
+  customer: transferCustomer,
 };

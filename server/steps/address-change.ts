@@ -20,5 +20,5 @@ export const addressChangeOnServer: ServerStepKind<'address_change', AddressChan
   matches: () => true,
   stored: ({ address }) => ({ card: null, result: JSON.stringify(address) }),
   completedFields: ({ address }) => ({ address: { city: address.city, country: address.country } }),
-  text: ({ address }) => addressChange.words.completed(address, (amount) => formatAmount(amount)),
+  text: ({ address }) => addressChange.agent.completed(address, (amount) => formatAmount(amount)),
 };

@@ -20,5 +20,5 @@ export const cardPaymentOnServer: ServerStepKind<'card_payment', CardPaymentResu
   matches: () => true,
   stored: (result) => ({ card: JSON.stringify(result.card), result: null }),
   completedFields: ({ card }) => ({ card: { brand: card.brand, last4: card.last4, expMonth: card.expMonth, expYear: card.expYear } }),
-  text: ({ card }) => cardPayment.words.completed(card, (amount) => formatAmount(amount)),
+  text: ({ card }) => cardPayment.agent.completed(card, (amount) => formatAmount(amount)),
 };

@@ -32,5 +32,5 @@ export const transferOnServer: ServerStepKind<'transfer', TransferResult> = {
   },
   stored: ({ outcome }) => ({ card: null, result: JSON.stringify({ outcome }) }),
   completedFields: ({ outcome }) => ({ transfer: { outcome } }),
-  text: (result) => transfer.words.completed({ outcome: result.outcome, ...result.transfer }, (amount) => formatAmount(amount)),
+  text: (result) => transfer.agent.completed({ outcome: result.outcome, ...result.transfer }, (amount) => formatAmount(amount)),
 };

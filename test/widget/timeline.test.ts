@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationEvent } from '../../protocol/chat.ts';
 import { cardLabel, money } from '../../widget/shared/format.ts';
-import { STEP_ACTION_LABEL, buildTimeline, openSteps, resultText, stepResult } from '../../widget/secure-chat/timeline.ts';
+import { CUSTOMER_VIEWS, STEP_KINDS } from '../../protocol/steps/index.ts';
+import { buildTimeline, openSteps, resultText, stepResult } from '../../widget/secure-chat/timeline.ts';
 
 const CNV = 'cnv_abcdefgh1234';
 const base = { conversationId: CNV, at: '2025-01-01T00:00:00.000Z' };
@@ -29,7 +30,7 @@ describe('timeline', () => {
   it('folds a later step_completed into its step card', () => {
     const items = buildTimeline([hello, stepEvent, completed], []);
     expect(items).toHaveLength(2);
-    expect(items[1]).toMatchObject({ kind: 'step', completed: { kind: 'card_payment', brand: 'visa', last4: '4242' } });
+    expect(items[1]).toMatchObject({ kind: 'step', completed: { kind: 'card_payment', result: { brand: 'visa', last4: '4242' } } });
     expect(openSteps([hello, stepEvent, completed]).size).toBe(0);
   });
 
@@ -86,32 +87,33 @@ describe('timeline', () => {
     });
 
     it('labels the button of each kind', () => {
-      expect(STEP_ACTION_LABEL).toEqual({ card_payment: 'Pay securely', address_change: 'Change address securely', transfer: 'Review and confirm' });
+      const labels = Object.fromEntries(STEP_KINDS.map((kind) => [kind, CUSTOMER_VIEWS[kind].action]));
+      expect(labels).toEqual({ card_payment: 'Pay securely', address_change: 'Change address securely', transfer: 'Review and confirm' });
     });
 
     it('folds an address change and a transfer answer into their cards, each with its own done line', () => {
       const items = buildTimeline([stepOf(addressStep, 4), addressDone, stepOf(transferStep, 6), transferDone('declined', 7)], []);
       expect(items.map((i) => i.kind)).toEqual(['step', 'step']);
       const [address, transfer] = items.map((i) => (i.kind === 'step' ? i.completed : null));
-      expect(address).toEqual({ kind: 'address_change', city: 'Lyon', country: 'FR' });
-      expect(transfer).toEqual({ kind: 'transfer', outcome: 'declined' });
+      expect(address).toEqual({ kind: 'address_change', result: { city: 'Lyon', country: 'FR' } });
+      expect(transfer).toEqual({ kind: 'transfer', result: { outcome: 'declined' } });
       expect(resultText(address!)).toBe('Address updated: Lyon, FR');
       expect(resultText(transfer!)).toBe('Transfer declined');
-      expect(resultText({ kind: 'transfer', outcome: 'confirmed' })).toBe('Transfer confirmed');
+      expect(resultText({ kind: 'transfer', result: { outcome: 'confirmed' } })).toBe('Transfer confirmed');
     });
 
     it('keeps the card line as before', () => {
       const result = stepResult(completed as Extract<ConversationEvent, { kind: 'step_completed' }>);
-      expect(result).toEqual({ kind: 'card_payment', brand: 'visa', last4: '4242' });
+      expect(result).toEqual({ kind: 'card_payment', result: { brand: 'visa', last4: '4242' } });
       expect(resultText(result!)).toBe('Visa •••• 4242 provided');
     });
 
     it("reads the frame's complete events the same way", () => {
-      expect(stepResult({ type: 'complete', kind: 'address_change', address: { city: 'Lyon', country: 'FR' } })).toEqual({ kind: 'address_change', city: 'Lyon', country: 'FR' });
-      expect(stepResult({ type: 'complete', kind: 'transfer', outcome: 'confirmed' })).toEqual({ kind: 'transfer', outcome: 'confirmed' });
+      expect(stepResult({ type: 'complete', kind: 'address_change', address: { city: 'Lyon', country: 'FR' } })).toEqual({ kind: 'address_change', result: { city: 'Lyon', country: 'FR' } });
+      expect(stepResult({ type: 'complete', kind: 'transfer', outcome: 'confirmed' })).toEqual({ kind: 'transfer', result: { outcome: 'confirmed' } });
       expect(
         stepResult({ type: 'complete', kind: 'card_payment', card: { token: 'tok_abcdefghijklmnop', brand: 'mastercard', last4: '4444', expMonth: 1, expYear: 2031 } }),
-      ).toEqual({ kind: 'card_payment', brand: 'mastercard', last4: '4444' });
+      ).toEqual({ kind: 'card_payment', result: { brand: 'mastercard', last4: '4444' } });
     });
 
     it('shows no result when the field of the kind is missing (the step stays open in the card)', () => {

@@ -7,15 +7,12 @@
  */
 import * as v from 'valibot';
 import { StepRequestSchema, type StepRequest } from '../../protocol/chat.ts';
-import { PAYEE_NAME_MAX_CHARS, type Step, type StepKind } from '../../protocol/pivot-token.ts';
+import { STEP_DEFINITIONS, STEP_FIELDS, STEP_KINDS, type Step, type StepKind } from '../../protocol/steps/index.ts';
+import { PAYEE_NAME_MAX_CHARS, STEP_PURPOSE_MAX_CHARS, STEP_REFERENCE_MAX_CHARS } from '../../protocol/values.ts';
 import { money } from '../shared/format.ts';
 import { toMinorUnits } from './money.ts';
 
-/** Longest step purpose, in characters (StepRequestSchema). */
-export const STEP_PURPOSE_MAX_CHARS = 140;
-/** Longest step reference, in characters (StepRequestSchema). */
-export const STEP_REFERENCE_MAX_CHARS = 64;
-export { PAYEE_NAME_MAX_CHARS };
+export { PAYEE_NAME_MAX_CHARS, STEP_PURPOSE_MAX_CHARS, STEP_REFERENCE_MAX_CHARS };
 
 /** A form field of the step request form; `name` is the input's name. */
 export type StepField = 'amount' | 'currency' | 'purpose' | 'reference' | 'payeeName' | 'payeeAccount';
@@ -29,17 +26,21 @@ export interface StepKindForm {
   readonly fields: readonly StepField[];
 }
 
-/** The kinds in the order the select offers them; card payment first (the default). */
-export const STEP_KIND_FORMS: readonly StepKindForm[] = [
-  { kind: 'card_payment', label: 'Card payment', action: 'Request card payment', fields: ['amount', 'currency', 'purpose', 'reference'] },
-  { kind: 'address_change', label: 'Address change', action: 'Request address change', fields: ['purpose', 'reference'] },
-  {
-    kind: 'transfer',
-    label: 'Transfer confirmation',
-    action: 'Request transfer confirmation',
-    fields: ['amount', 'currency', 'payeeName', 'payeeAccount', 'purpose', 'reference'],
-  },
-];
+/** The form fields behind each field of a kind's request (protocol/steps/<kind>.ts). */
+const FORM_FIELDS: Readonly<Record<string, readonly StepField[]>> = {
+  amount: ['amount', 'currency'],
+  payee: ['payeeName', 'payeeAccount'],
+  purpose: ['purpose'],
+  reference: ['reference'],
+};
+
+/** The kinds in the order the select offers them (STEP_KINDS: card payment first, the default). */
+export const STEP_KIND_FORMS: readonly StepKindForm[] = STEP_KINDS.map((kind) => ({
+  kind,
+  label: STEP_DEFINITIONS[kind].agent.label,
+  action: STEP_DEFINITIONS[kind].agent.requestAction,
+  fields: Object.keys(STEP_FIELDS[kind]).flatMap((key) => FORM_FIELDS[key] ?? []),
+}));
 
 export function stepKindForm(kind: string): StepKindForm {
   return STEP_KIND_FORMS.find((f) => f.kind === kind) ?? STEP_KIND_FORMS[0]!;
@@ -69,21 +70,19 @@ export function buildStepRequest(kind: string, read: FieldValues): BuiltStepRequ
   const value = (field: StepField) => read(field).trim();
   const purpose = value('purpose');
   const reference = value('reference');
-  let body: Record<string, unknown>;
-  if (form.kind === 'address_change') {
-    body = { kind: form.kind, purpose, reference };
-  } else {
+  const body: Record<string, unknown> = { kind: form.kind, purpose, reference };
+  if (form.fields.includes('amount')) {
     const currency = value('currency').toUpperCase();
     const minor = toMinorUnits(value('amount'), currency);
     if (minor === null) return fail('amount', 'Enter an amount such as 12.50.');
-    body = { kind: form.kind, amount: { minor, currency }, purpose, reference };
-    if (form.kind === 'transfer') {
-      const name = value('payeeName');
-      const accountLast4 = value('payeeAccount').replace(/\s+/g, '').toUpperCase();
-      if (!name || name.length > PAYEE_NAME_MAX_CHARS) return fail('payeeName', `Enter the payee's name (at most ${PAYEE_NAME_MAX_CHARS} characters).`);
-      if (!/^[0-9A-Z]{4}$/.test(accountLast4)) return fail('payeeAccount', 'Enter the last 4 characters of the payee\'s account.');
-      body.payee = { name, accountLast4 };
-    }
+    body.amount = { minor, currency };
+  }
+  if (form.fields.includes('payeeName')) {
+    const name = value('payeeName');
+    const accountLast4 = value('payeeAccount').replace(/\s+/g, '').toUpperCase();
+    if (!name || name.length > PAYEE_NAME_MAX_CHARS) return fail('payeeName', `Enter the payee's name (at most ${PAYEE_NAME_MAX_CHARS} characters).`);
+    if (!/^[0-9A-Z]{4}$/.test(accountLast4)) return fail('payeeAccount', 'Enter the last 4 characters of the payee\'s account.');
+    body.payee = { name, accountLast4 };
   }
   if (!purpose || purpose.length > STEP_PURPOSE_MAX_CHARS) return fail('purpose', `Enter a purpose (at most ${STEP_PURPOSE_MAX_CHARS} characters).`);
   if (!reference || reference.length > STEP_REFERENCE_MAX_CHARS) {
@@ -100,25 +99,10 @@ export function buildStepRequest(kind: string, read: FieldValues): BuiltStepRequ
 
 /** "Card payment of €12.50 requested." and the like, after the server accepted the request. */
 export function requestedText(request: StepRequest): string {
-  switch (request.kind) {
-    case 'card_payment':
-      return `Card payment of ${money(request.amount)} requested.`;
-    case 'address_change':
-      return 'Address change requested.';
-    case 'transfer':
-      return `Confirmation of a ${money(request.amount)} transfer to ${request.payee.name} requested.`;
-  }
+  return STEP_DEFINITIONS[request.kind].agent.requested(request as never, (amount) => money(amount));
 }
 
 /** One line describing a requested step, as the conversation log shows it. */
 export function stepText(step: Step): string {
-  const tail = `${step.purpose} (ref ${step.reference})`;
-  switch (step.kind) {
-    case 'card_payment':
-      return `Card payment requested: ${money(step.amount)} — ${tail}`;
-    case 'address_change':
-      return `Address change requested — ${tail}`;
-    case 'transfer':
-      return `Transfer confirmation requested: ${money(step.amount)} to ${step.payee.name} (account …${step.payee.accountLast4}) — ${tail}`;
-  }
+  return `${STEP_DEFINITIONS[step.kind].agent.logLine(step as never, (amount) => money(amount))} — ${step.purpose} (ref ${step.reference})`;
 }

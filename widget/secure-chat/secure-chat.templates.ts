@@ -6,7 +6,8 @@
  */
 import { html, nothing, type TemplateResult } from 'lit';
 import { money } from '../shared/format.ts';
-import { STEP_ACTION_LABEL, resultText, type StepResult, type TimelineItem } from './timeline.ts';
+import { CUSTOMER_VIEWS } from '../../protocol/steps/index.ts';
+import { resultText, type StepResult, type TimelineItem } from './timeline.ts';
 
 export type StepPhase = 'idle' | 'loading' | 'login' | 'frame' | 'done' | 'error';
 
@@ -40,9 +41,10 @@ export function renderStep(
   const { step } = item;
   // The conversation is authoritative: a step_completed in history wins over local state.
   const view: StepView = item.completed && state.phase !== 'done' ? { phase: 'done', result: item.completed } : state;
-  const payLabel = view.phase === 'idle' ? STEP_ACTION_LABEL[step.kind] : PAY_LABEL[view.phase];
+  const words = CUSTOMER_VIEWS[step.kind];
+  const payLabel = view.phase === 'idle' ? words.action : PAY_LABEL[view.phase];
   return html`<div class="step" data-testid="step-card" data-step-id=${step.id} data-state=${view.phase} data-ready=${view.ready ? 'true' : 'false'}>
-    <p class="title">${step.kind === 'address_change' ? 'Change your address securely' : step.kind === 'transfer' ? `Confirm transfer: ${money(step.amount, locale)} to ${step.payee.name}` : `Card payment requested: ${money(step.amount, locale)}`} — ${step.purpose}</p>
+    <p class="title">${words.heading(step as never, (amount) => money(amount, locale))} — ${step.purpose}</p>
     <p class="ref">Reference ${step.reference}</p>
     ${payLabel ? html`<button class="primary" type="button" data-testid="step-pay" @click=${onPay}>${payLabel}</button>` : nothing}
     ${view.phase === 'loading' || (view.phase === 'frame' && !view.ready) ? html`<p role="status">Opening the secure form…</p>` : nothing}

@@ -6,49 +6,33 @@
  * @module
  */
 import type { ConversationEvent } from '../../protocol/chat.ts';
-import type { CardBrand, FrameEvent, TransferOutcome } from '../../protocol/frame.ts';
-import type { Acr, Step, StepKind } from '../../protocol/pivot-token.ts';
+import type { FrameEvent } from '../../protocol/frame.ts';
+import { CUSTOMER_VIEWS, type Step, type StepKind } from '../../protocol/steps/index.ts';
+import type { Acr } from '../../protocol/values.ts';
 import type { OutboxItem } from '../shared/chat-sync.ts';
-import { cardLabel } from '../shared/format.ts';
 
-/** What may be shown of a done step, per kind (never more than the vault reports outward). */
-export type StepResult =
-  | { readonly kind: 'card_payment'; readonly brand: CardBrand; readonly last4: string }
-  | { readonly kind: 'address_change'; readonly city: string; readonly country: string }
-  | { readonly kind: 'transfer'; readonly outcome: TransferOutcome };
-
-/** The label of the button that opens the vault frame for a step of `kind`. */
-export const STEP_ACTION_LABEL: Readonly<Record<StepKind, string>> = {
-  card_payment: 'Pay securely',
-  address_change: 'Change address securely',
-  transfer: 'Review and confirm',
-};
+/**
+ * What may be shown of a done step (never more than the vault reports outward): its kind and the
+ * kind's own result (protocol/steps/<kind>.ts, `resultOf`).
+ */
+export interface StepResult {
+  readonly kind: StepKind;
+  readonly result: unknown;
+}
 
 type StepCompletedEvent = Extract<ConversationEvent, { kind: 'step_completed' }>;
 type FrameComplete = Extract<FrameEvent, { type: 'complete' }>;
 
 /** The result a `step_completed` event (conversation) or a `complete` event (frame) carries; null when its field is missing. */
 export function stepResult(event: StepCompletedEvent | FrameComplete): StepResult | null {
-  const e = event as {
-    readonly stepKind?: StepKind;
-    readonly kind: string;
-    readonly card?: { readonly brand: CardBrand; readonly last4: string };
-    readonly address?: { readonly city: string; readonly country: string };
-    readonly outcome?: TransferOutcome;
-    readonly transfer?: { readonly outcome: TransferOutcome };
-  };
-  const kind = e.stepKind ?? e.kind;
-  const outcome = e.outcome ?? e.transfer?.outcome;
-  if (kind === 'card_payment' && e.card) return { kind, brand: e.card.brand, last4: e.card.last4 };
-  if (kind === 'address_change' && e.address) return { kind, city: e.address.city, country: e.address.country };
-  return kind === 'transfer' && outcome ? { kind, outcome } : null;
+  const kind = 'stepKind' in event ? event.stepKind : event.kind;
+  const result = CUSTOMER_VIEWS[kind]?.resultOf(event);
+  return result ? { kind, result } : null;
 }
 
 /** The done line of a step card: "Visa •••• 4242 provided", "Address updated: Lyon, FR", "Transfer confirmed". */
-export function resultText(result: StepResult): string {
-  if (result.kind === 'card_payment') return `${cardLabel(result)} provided`;
-  if (result.kind === 'address_change') return `Address updated: ${result.city}, ${result.country}`;
-  return `Transfer ${result.outcome}`;
+export function resultText({ kind, result }: StepResult): string {
+  return CUSTOMER_VIEWS[kind].done(result as never);
 }
 
 export type TimelineItem =
