@@ -40,6 +40,7 @@ export class SqliteSessionStore implements SessionStore {
       conversation_id: input.conversationId,
       expires_at: input.expiresAt,
       created_at: this.#clock(),
+      revoked_at: null,
     };
     this.#sync.run(this.#db.insertInto('sessions').values(row));
     return toSession(row);
@@ -62,6 +63,17 @@ export class SqliteSessionStore implements SessionStore {
         .set({ acr, customer_id: customerId, ...(conversationId !== undefined ? { conversation_id: conversationId } : {}) })
         .where('id', '=', id),
     );
+  }
+
+  async revoke(id: string, now: number): Promise<boolean> {
+    return this.#sync.transaction(() => {
+      const changed = this.#sync.run(
+        this.#db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null),
+      );
+      // A ticket taken before the sign-out must not open a socket after it.
+      this.#sync.run(this.#db.deleteFrom('ws_tickets').where('session_id', '=', id));
+      return changed > 0;
+    });
   }
 
   async createTicket(input: { ticketHash: string; sessionId: string; expiresAt: number }): Promise<void> {
@@ -106,5 +118,6 @@ function toSession(row: Selectable<SessionsTable>): SessionRecord {
     agentId: row.agent_id,
     conversationId: row.conversation_id,
     expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
   };
 }

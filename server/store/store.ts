@@ -54,6 +54,8 @@ export interface SessionRecord {
   readonly agentId: string | null;
   readonly conversationId: string | null;
   readonly expiresAt: number;
+  /** When its holder signed out; a revoked session is refused like an unknown one. */
+  readonly revokedAt: number | null;
 }
 
 export interface AgentRecord {
@@ -127,6 +129,8 @@ export interface SessionStore {
    * customer who started anonymously, see routes/sessions.ts) to another conversation.
    */
   raise(id: string, acr: Acr, customerId: string, conversationId?: string): Promise<void>;
+  /** Marks the session signed out at `now` and deletes its tickets; false if it already was. */
+  revoke(id: string, now: number): Promise<boolean>;
   createTicket(input: { ticketHash: string; sessionId: string; expiresAt: number }): Promise<void>;
   /** Marks the ticket used and returns its session id, exactly once, if not expired at `now`. */
   consumeTicket(ticketHash: string, now: number): Promise<string | undefined>;
