@@ -11,6 +11,7 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { CHARGES_PATH, VAULT_CLIENT_TYP, type ProcessorChargeRequest } from '../../protocol/vault-api.ts';
 import { createVaultService, type VaultService } from '../../vault/service/app.ts';
 import { DEFAULT_TUNING, type VaultConfig, type VaultTuning } from '../../vault/service/config.ts';
+import { postJson } from '../../vault/service/post-json.ts';
 import {
   BANK_ORIGIN,
   CHAT_ORIGIN,
@@ -33,6 +34,13 @@ export const OTHER_CLIENT_ID = 'bank-batch';
 export const OTHER_CLIENT_KID = 'bank-batch-1';
 
 export type ProcessorMode = 'approve' | 'decline' | 'unavailable' | 'reset' | 'garbage' | 'hang';
+
+/**
+ * The processor timeout of a charge sent while the double hangs: short, so that case is quick.
+ * Every answering mode keeps the configured timeout (15 s by default), so a slow, loaded machine
+ * never turns an answer into a timeout.
+ */
+export const HANG_TIMEOUT_MS = 200;
 
 export interface ProcessorDouble {
   readonly url: string;
@@ -150,7 +158,11 @@ export async function startChargeVault(options: { tuning?: Partial<VaultTuning> 
     clientJwksFile,
     processorUrl: processor.url,
   };
-  const service = await createVaultService(config, { logStream: log.stream, now: () => new Date(Date.now() + clock.clockOffsetMs) });
+  const service = await createVaultService(config, {
+    logStream: log.stream,
+    now: () => new Date(Date.now() + clock.clockOffsetMs),
+    processorPost: (url, body, timeoutMs) => postJson(url, body, processor.mode === 'hang' ? HANG_TIMEOUT_MS : timeoutMs),
+  });
   const fixture: ChargeVault = {
     service,
     config,
