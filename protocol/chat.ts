@@ -24,16 +24,7 @@
  * @module
  */
 import * as v from 'valibot';
-import {
-  AcrSchema,
-  AddressChangeFields,
-  CardPaymentFields,
-  PayeeSchema,
-  STEP_KINDS,
-  StepSchema,
-  TransferFields,
-  boundedText,
-} from './pivot-token.ts';
+import { AcrSchema, STEP_KINDS, StepSchema, boundedText } from './pivot-token.ts';
 import { AddressSummarySchema, CardDisplaySchema, TRANSFER_OUTCOMES } from './frame.ts';
 
 /** Largest WebSocket frame either side accepts, in bytes. */
@@ -143,18 +134,8 @@ export const AgentMessageRequestSchema = v.strictObject({
   text: boundedText(MESSAGE_MAX_CHARS),
 });
 
-/**
- * What the agent asks of the customer, one shape per step kind:
- * - `card_payment`: amount, purpose, reference; the customer enters a card.
- * - `address_change`: purpose, reference; the customer enters a new postal address.
- * - `transfer`: amount, payee (name + account last 4), purpose, reference; the customer confirms or declines.
- */
-export const StepRequestSchema = v.variant('kind', [
-  v.strictObject({ ...CardPaymentFields }),
-  v.strictObject({ ...AddressChangeFields }),
-  v.strictObject({ ...TransferFields, payee: v.strictObject(PayeeSchema.entries) }),
-]);
-export type StepRequest = v.InferOutput<typeof StepRequestSchema>;
+/** What the agent asks of the customer: one shape per step kind, declared by each kind (protocol/steps/). */
+export { StepRequestSchema, type StepRequest } from './steps/index.ts';
 
 export const StepCreatedSchema = v.strictObject({ stepId: v.string(), seq });
 
@@ -222,6 +203,8 @@ export const ConversationEventSchema = v.variant('kind', [
     address: v.optional(AddressSummarySchema),
     /** `transfer`: the customer's answer. */
     transfer: v.optional(v.strictObject({ outcome: v.picklist(TRANSFER_OUTCOMES) })),
+    /** `payee_confirmation`: the customer's answer. */
+    payee: v.optional(v.strictObject({ outcome: v.picklist(TRANSFER_OUTCOMES) })),
     /**
      * Human line, e.g. "Card provided: Visa •••• 4242", "Address change received: Lyon, FR",
      * "Transfer of €250.00 to A. Martin (…1234) confirmed".

@@ -100,6 +100,7 @@ export const FrameEventSchema = v.variant('type', [
     v.strictObject({ type: v.literal('complete'), kind: v.literal('card_payment'), card: CardDisplaySchema }),
     v.strictObject({ type: v.literal('complete'), kind: v.literal('address_change'), address: AddressSummarySchema }),
     v.strictObject({ type: v.literal('complete'), kind: v.literal('transfer'), outcome: v.picklist(DECISION_OUTCOMES) }),
+    v.strictObject({ type: v.literal('complete'), kind: v.literal('payee_confirmation'), outcome: v.picklist(DECISION_OUTCOMES) }),
   ]),
   v.strictObject({ type: v.literal('error'), error: FrameErrorSchema }),
 ]);

@@ -26,7 +26,7 @@
  */
 import * as v from 'valibot';
 import { ERROR_CODES } from './errors.ts';
-import { AddressSummarySchema, CardDisplaySchema, TransferNoticeSchema } from './steps/index.ts';
+import { AddressSummarySchema, CardDisplaySchema, PayeeNoticeSchema, TransferNoticeSchema } from './steps/index.ts';
 import { AmountSchema } from './values.ts';
 
 export {
@@ -76,6 +76,8 @@ export const VaultNoticeClaimsSchema = v.variant('event', [
   v.object({ ...noticeBase, event: v.literal('address_changed'), address: AddressSummarySchema }),
   v.object({ ...noticeBase, event: v.literal('transfer_confirmed'), transfer: TransferNoticeSchema }),
   v.object({ ...noticeBase, event: v.literal('transfer_declined'), transfer: TransferNoticeSchema }),
+  v.object({ ...noticeBase, event: v.literal('payee_confirmed'), payee: PayeeNoticeSchema }),
+  v.object({ ...noticeBase, event: v.literal('payee_declined'), payee: PayeeNoticeSchema }),
 ]);
 export type VaultNoticeClaims = v.InferOutput<typeof VaultNoticeClaimsSchema>;
 export type VaultNoticeEvent = VaultNoticeClaims['event'];

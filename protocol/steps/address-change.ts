@@ -14,6 +14,9 @@ export const AddressChangeFields = {
   reference: boundedText(STEP_REFERENCE_MAX_CHARS),
 } as const;
 
+/** The agent's request for a step of this kind (`POST /v1/agent/conversations/:id/steps`); no unknown keys. */
+export const AddressChangeStepRequestSchema = v.strictObject({ ...AddressChangeFields });
+
 export const AddressChangeStepSchema = v.object({ id: StepIdSchema, ...AddressChangeFields });
 
 export const AddressChangeDisplaySchema = v.strictObject({

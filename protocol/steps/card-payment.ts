@@ -26,6 +26,9 @@ export const CardPaymentFields = {
   reference: boundedText(STEP_REFERENCE_MAX_CHARS),
 } as const;
 
+/** The agent's request for a step of this kind (`POST /v1/agent/conversations/:id/steps`); no unknown keys. */
+export const CardPaymentStepRequestSchema = v.strictObject({ ...CardPaymentFields });
+
 /** The step as the signed pivot token carries it. */
 export const CardPaymentStepSchema = v.object({ id: StepIdSchema, ...CardPaymentFields });
 export type CardPaymentStep = v.InferOutput<typeof CardPaymentStepSchema>;

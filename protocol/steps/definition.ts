@@ -75,5 +75,6 @@ export interface CompletionFields {
   readonly card?: { readonly brand: CardBrand; readonly last4: string };
   readonly address?: { readonly city: string; readonly country: string };
   readonly transfer?: { readonly outcome: DecisionOutcomeWord };
+  readonly payee?: { readonly outcome: DecisionOutcomeWord };
   readonly outcome?: DecisionOutcomeWord;
 }

@@ -8,20 +8,44 @@
  * @module
  */
 import * as v from 'valibot';
-import { addressChange, addressChangeCustomer, AddressChangeDisplaySchema, AddressChangeFields, AddressChangeStepSchema } from './address-change.ts';
-import { cardPayment, cardPaymentCustomer, CardPaymentDisplaySchema, CardPaymentFields, CardPaymentStepSchema } from './card-payment.ts';
-import { transfer, transferCustomer, TransferDisplaySchema, TransferFields, TransferStepSchema } from './transfer.ts';
+import {
+  addressChange,
+  addressChangeCustomer,
+  AddressChangeDisplaySchema,
+  AddressChangeFields,
+  AddressChangeStepRequestSchema,
+  AddressChangeStepSchema,
+} from './address-change.ts';
+import {
+  cardPayment,
+  cardPaymentCustomer,
+  CardPaymentDisplaySchema,
+  CardPaymentFields,
+  CardPaymentStepRequestSchema,
+  CardPaymentStepSchema,
+} from './card-payment.ts';
+import {
+  payeeConfirmation,
+  payeeConfirmationCustomer,
+  PayeeConfirmationDisplaySchema,
+  PayeeConfirmationFields,
+  PayeeConfirmationStepRequestSchema,
+  PayeeConfirmationStepSchema,
+} from './payee-confirmation.ts';
+import { transfer, transferCustomer, TransferDisplaySchema, TransferFields, TransferStepRequestSchema, TransferStepSchema } from './transfer.ts';
 
 export * from './definition.ts';
 export * from './card-payment.ts';
 export * from './address-change.ts';
 export * from './transfer.ts';
+export * from './decision.ts';
+export * from './payee-confirmation.ts';
 
 /**
  * Every kind, in the order the console offers them (card payment first: the default). Literals,
  * not reads of the definitions: the vault frame's bundle keeps only what it uses.
  */
-export const STEP_KINDS = ['card_payment', 'address_change', 'transfer'] as const;
+export const STEP_KINDS = ['card_payment', 'address_change', 'transfer', 'payee_confirmation'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /** Each kind's definition, by kind. */
@@ -29,6 +53,7 @@ export const STEP_DEFINITIONS = {
   card_payment: cardPayment,
   address_change: addressChange,
   transfer,
+  payee_confirmation: payeeConfirmation,
 } as const satisfies { readonly [K in StepKind]: { readonly kind: K } };
 
 /**
@@ -39,6 +64,7 @@ export const CUSTOMER_VIEWS = {
   card_payment: cardPaymentCustomer,
   address_change: addressChangeCustomer,
   transfer: transferCustomer,
+  payee_confirmation: payeeConfirmationCustomer,
 } as const satisfies { readonly [K in StepKind]: unknown };
 
 export function stepDefinition<K extends StepKind>(kind: K): (typeof STEP_DEFINITIONS)[K] {
@@ -46,13 +72,32 @@ export function stepDefinition<K extends StepKind>(kind: K): (typeof STEP_DEFINI
 }
 
 /** What a step asks of the customer. Carried inside the signed token, shown by the vault. */
-export const StepSchema = v.variant('kind', [CardPaymentStepSchema, AddressChangeStepSchema, TransferStepSchema]);
+export const StepSchema = v.variant('kind', [CardPaymentStepSchema, AddressChangeStepSchema, TransferStepSchema, PayeeConfirmationStepSchema]);
 export type Step = v.InferOutput<typeof StepSchema>;
 export type StepOf<K extends StepKind> = Extract<Step, { kind: K }>;
 
-/** The agent's fields of each kind, for the chat server's request schema. */
-export const STEP_FIELDS = { card_payment: CardPaymentFields, address_change: AddressChangeFields, transfer: TransferFields } as const;
+/** What the agent asks of the customer, one shape per kind (`POST /v1/agent/conversations/:id/steps`). */
+export const StepRequestSchema = v.variant('kind', [
+  CardPaymentStepRequestSchema,
+  AddressChangeStepRequestSchema,
+  TransferStepRequestSchema,
+  PayeeConfirmationStepRequestSchema,
+]);
+export type StepRequest = v.InferOutput<typeof StepRequestSchema>;
+
+/** The agent's fields of each kind (the console's form derives its inputs from them). */
+export const STEP_FIELDS = {
+  card_payment: CardPaymentFields,
+  address_change: AddressChangeFields,
+  transfer: TransferFields,
+  payee_confirmation: PayeeConfirmationFields,
+} as const;
 
 /** What the frame will show, taken from the SIGNED token only; one shape per step kind. */
-export const DisplayInfoSchema = v.variant('kind', [CardPaymentDisplaySchema, AddressChangeDisplaySchema, TransferDisplaySchema]);
+export const DisplayInfoSchema = v.variant('kind', [
+  CardPaymentDisplaySchema,
+  AddressChangeDisplaySchema,
+  TransferDisplaySchema,
+  PayeeConfirmationDisplaySchema,
+]);
 export type DisplayInfo = v.InferOutput<typeof DisplayInfoSchema>;

@@ -17,6 +17,7 @@ import {
   type Amount,
   type Payee,
 } from '../values.ts';
+import { DECISION_MAX_REFUSED_PER_TOKEN, DECISION_OUTCOMES, DECISIONS, type Decision, type DecisionOutcome } from './decision.ts';
 import type { AgentWords, CustomerView, StepDefinition } from './definition.ts';
 
 export const TransferFields = {
@@ -26,6 +27,9 @@ export const TransferFields = {
   purpose: boundedText(STEP_PURPOSE_MAX_CHARS),
   reference: boundedText(STEP_REFERENCE_MAX_CHARS),
 } as const;
+
+/** The agent's request for a step of this kind (`POST /v1/agent/conversations/:id/steps`); no unknown keys. */
+export const TransferStepRequestSchema = v.strictObject({ ...TransferFields, payee: v.strictObject(PayeeSchema.entries) });
 
 export const TransferStepSchema = v.object({ id: StepIdSchema, ...TransferFields });
 
@@ -38,13 +42,6 @@ export const TransferDisplaySchema = v.strictObject({
   purpose: boundedText(STEP_PURPOSE_MAX_CHARS),
   reference: boundedText(STEP_REFERENCE_MAX_CHARS),
 });
-
-/** What the customer pressed in the frame. */
-export const DECISIONS = ['confirm', 'decline'] as const;
-export type Decision = (typeof DECISIONS)[number];
-/** The recorded answer. */
-export const DECISION_OUTCOMES = ['confirmed', 'declined'] as const;
-export type DecisionOutcome = (typeof DECISION_OUTCOMES)[number];
 
 export const TRANSFER_DECISIONS = DECISIONS;
 export type TransferDecision = Decision;
@@ -104,8 +101,7 @@ export const transfer: StepDefinition<'transfer', TransferStepView, { readonly o
   requiredAcr: 'bank',
   vaultPath: TRANSFER_CONFIRMATIONS_PATH,
   maxBodyBytes: TRANSFER_CONFIRMATION_MAX_BODY_BYTES,
-  // A decision has no check of its own that can fail; the bound keeps the pipeline uniform.
-  maxRefusedPerToken: 5,
+  maxRefusedPerToken: DECISION_MAX_REFUSED_PER_TOKEN,
   agent: transferAgent,
   customer: transferCustomer,
 };

@@ -10,18 +10,20 @@ import type { VaultNoticeClaims } from '../../protocol/vault-api.ts';
 import { addressChangeOnServer, type AddressChangeResult } from './address-change.ts';
 import { cardPaymentOnServer, type CardPaymentResult } from './card-payment.ts';
 import type { ServerStepKind } from './definition.ts';
+import { payeeConfirmationOnServer, type PayeeConfirmationResult } from './payee-confirmation.ts';
 import { transferOnServer, type TransferResult } from './transfer.ts';
 
 export type { CompletedFields, ServerStepKind } from './definition.ts';
 
 /** What a vault notice reports, per step kind. */
-export type StepResult = CardPaymentResult | AddressChangeResult | TransferResult;
+export type StepResult = CardPaymentResult | AddressChangeResult | TransferResult | PayeeConfirmationResult;
 
 /** Every kind, by kind. */
 export const SERVER_STEP_KINDS: { readonly [K in StepKind]: ServerStepKind<K, Extract<StepResult, { kind: K }>> } = {
   card_payment: cardPaymentOnServer,
   address_change: addressChangeOnServer,
   transfer: transferOnServer,
+  payee_confirmation: payeeConfirmationOnServer,
 };
 
 type AnyServerStepKind = ServerStepKind<StepKind, StepResult>;

@@ -88,7 +88,12 @@ describe('timeline', () => {
 
     it('labels the button of each kind', () => {
       const labels = Object.fromEntries(STEP_KINDS.map((kind) => [kind, CUSTOMER_VIEWS[kind].action]));
-      expect(labels).toEqual({ card_payment: 'Pay securely', address_change: 'Change address securely', transfer: 'Review and confirm' });
+      expect(labels).toEqual({
+        card_payment: 'Pay securely',
+        address_change: 'Change address securely',
+        transfer: 'Review and confirm',
+        payee_confirmation: 'Review and confirm',
+      });
     });
 
     it('folds an address change and a transfer answer into their cards, each with its own done line', () => {

@@ -1,45 +1,67 @@
 /**
- * The transfer confirmation: amount, payee (name and account ending), purpose and reference,
- * all from the SIGNED pivot token, and two buttons inside the frame: Confirm and Decline. The
- * answer is POSTed to the vault service (same origin), once; only the outcome is reported outward.
+ * A decision step (a transfer to confirm, a new payee to confirm): what is asked, all from the
+ * SIGNED pivot token, and two buttons inside the frame: Confirm and Decline. The answer is POSTed
+ * to the kind's vault path (same origin), once; only the outcome is reported outward.
  *
  * @module
  */
 import type { DisplayInfo } from '../../protocol/frame.ts';
-import type { TransferConfirmationResponse, TransferDecision } from '../../protocol/vault-api.ts';
-import { TRANSFER_CONFIRMATIONS_PATH } from '../shared/frame-config.ts';
+import { PAYEE_CONFIRMATIONS_PATH, TRANSFER_CONFIRMATIONS_PATH, type Decision, type DecisionOutcome } from '../../protocol/steps/index.ts';
 import { h, replaceChildren } from './dom.ts';
 import type { Emit } from './events.ts';
 import { stepPanel, submitStep } from './step.ts';
 
-export interface TransferFormOptions {
-  readonly display: Extract<DisplayInfo, { kind: 'transfer' }>;
+type DecisionDisplay = Extract<DisplayInfo, { kind: 'transfer' | 'payee_confirmation' }>;
+
+/** The frame's words and the vault path of each decision kind (paths: protocol/steps). */
+const KINDS: {
+  readonly [K in DecisionDisplay['kind']]: {
+    readonly path: string;
+    readonly group: string;
+    readonly confirm: (d: Extract<DecisionDisplay, { kind: K }>) => string;
+    readonly done: string;
+  };
+} = {
+  transfer: { path: TRANSFER_CONFIRMATIONS_PATH, group: 'Transfer to confirm', confirm: (d) => `Confirm transfer of ${d.formattedAmount}`, done: 'Transfer' },
+  payee_confirmation: { path: PAYEE_CONFIRMATIONS_PATH, group: 'New payee to confirm', confirm: () => 'Confirm new payee', done: 'New payee' },
+};
+
+export interface DecisionFormOptions {
+  readonly display: DecisionDisplay;
   readonly pivotToken: string;
   readonly emit: Emit;
 }
 
-/** Render the confirmation into `root` (replacing what is there). */
-export function renderTransferForm(root: HTMLElement, { display, pivotToken, emit }: TransferFormOptions): void {
-  const confirm = h('button', { type: 'button', class: 'spc-pay' }, `Confirm transfer of ${display.formattedAmount}`);
+/** Render the decision into `root` (replacing what is there). */
+export function renderDecisionForm(root: HTMLElement, { display, pivotToken, emit }: DecisionFormOptions): void {
+  const words = KINDS[display.kind];
+  const confirm = h('button', { type: 'button', class: 'spc-pay' }, (words.confirm as (d: DecisionDisplay) => string)(display));
   const decline = h('button', { type: 'button', class: 'spc-decline' }, 'Decline');
   const { payee } = display;
   const { panel, status, allowed } = stepPanel(
     'div',
-    { role: 'group', 'aria-label': 'Transfer to confirm' },
+    { role: 'group', 'aria-label': words.group },
     display,
     `To ${payee.name} (account ending ${payee.accountLast4})`,
     [confirm, decline],
     'Only you can answer here: the chat and this website cannot press these buttons.',
   );
 
-  const answer = (event: Event, decision: TransferDecision): void =>
-    submitStep({ root, emit, panel, status, buttons: [confirm, decline], inputs: [], allowed }, event, TRANSFER_CONFIRMATIONS_PATH, { pivotToken, decision }, 'Sending your answer…', {
-      done: (json) => {
-        // The emitter's strict schema drops anything but 'confirmed' | 'declined'.
-        const { outcome } = (json ?? {}) as Partial<TransferConfirmationResponse>;
-        return { event: { type: 'complete', kind: 'transfer', outcome: outcome! }, notice: `Transfer ${outcome === 'confirmed' ? 'confirmed' : 'declined'}` };
+  const answer = (event: Event, decision: Decision): void =>
+    submitStep(
+      { root, emit, panel, status, buttons: [confirm, decline], inputs: [], allowed },
+      event,
+      words.path,
+      { pivotToken, decision },
+      'Sending your answer…',
+      {
+        done: (json) => {
+          // The emitter's strict schema drops anything but 'confirmed' | 'declined'.
+          const { outcome } = (json ?? {}) as { outcome?: DecisionOutcome };
+          return { event: { type: 'complete', kind: display.kind, outcome: outcome! }, notice: `${words.done} ${outcome === 'confirmed' ? 'confirmed' : 'declined'}` };
+        },
       },
-    });
+    );
   confirm.addEventListener('click', (event) => answer(event, 'confirm'));
   decline.addEventListener('click', (event) => answer(event, 'decline'));
 

@@ -4,7 +4,7 @@
  * the chat server), fetched once per frame, and the one key whose `kid` the token names.
  *
  * Why not jose's `createRemoteJWKSet`: it costs the frame 1.6 KB gz (it imports every key
- * type jose knows) and the frame's budget is 16 KB gz. This resolver accepts only what the
+ * type jose knows) and the frame's budget is tight (20 KB gz, docs/design.md). This resolver accepts only what the
  * allow-list `PIVOT_TOKEN_ALGS` (ES256) can use: EC P-256 public keys; anything else is not a
  * match. Extend it together with that allow-list. The vault service keeps jose's
  * `createRemoteJWKSet`. Errors carry jose's codes so `verifyPivotToken` maps them the same way.

@@ -18,7 +18,7 @@ import type { FrameConfig } from '../shared/frame-config.ts';
 import { PivotTokenError, verifyPivotToken } from '../shared/verify-pivot-token.ts';
 import { renderAddressForm } from './address-form.ts';
 import { renderCardForm } from './card-form.ts';
-import { renderTransferForm } from './transfer-form.ts';
+import { renderDecisionForm } from './decision-form.ts';
 import { notice, replaceChildren } from './dom.ts';
 import { measureHeight, type Emit } from './events.ts';
 import { createFacade } from './hardened-endpoint.ts';
@@ -56,16 +56,27 @@ function safeFormat(amount: Amount, locale: string | undefined): string {
   }
 }
 
-/** What the frame shows for `step`, from the signed claims only. */
+/** What the frame shows for `step`, from the signed claims only (its kind's fields, an amount formatted). */
 function displayOf(step: Step, locale: string | undefined): DisplayInfo {
-  const { id: stepId, purpose, reference } = step;
-  if (step.kind === 'address_change') return { kind: step.kind, stepId, purpose, reference };
-  const amount = { minor: step.amount.minor, currency: step.amount.currency };
-  const base = { stepId, amount, formattedAmount: safeFormat(amount, locale), purpose, reference };
-  return step.kind === 'card_payment'
-    ? { kind: step.kind, ...base }
-    : { kind: step.kind, ...base, payee: { name: step.payee.name, accountLast4: step.payee.accountLast4 } };
+  const { id: stepId, kind, purpose, reference } = step;
+  const amount = 'amount' in step ? { minor: step.amount.minor, currency: step.amount.currency } : undefined;
+  return {
+    kind,
+    stepId,
+    ...(amount ? { amount, formattedAmount: safeFormat(amount, locale) } : {}),
+    ...('payee' in step ? { payee: { name: step.payee.name, accountLast4: step.payee.accountLast4 } } : {}),
+    purpose,
+    reference,
+  } as DisplayInfo;
 }
+
+/** The form of each step kind. */
+const FORMS: { readonly [K in DisplayInfo['kind']]: (root: HTMLElement, options: { display: Extract<DisplayInfo, { kind: K }>; pivotToken: string; emit: FrameSessionDeps['emit'] }) => void } = {
+  card_payment: renderCardForm,
+  address_change: renderAddressForm,
+  transfer: renderDecisionForm,
+  payee_confirmation: renderDecisionForm,
+};
 
 /** Build the frozen, null-prototype API object the hardened endpoint exposes. */
 export function createFrameApi(deps: FrameSessionDeps): Readonly<FrameApi> {
@@ -91,9 +102,7 @@ export function createFrameApi(deps: FrameSessionDeps): Readonly<FrameApi> {
       });
       const display = displayOf(claims.step, locale);
       const options = { pivotToken: token, emit: deps.emit };
-      if (display.kind === 'card_payment') renderCardForm(deps.root, { ...options, display });
-      else if (display.kind === 'address_change') renderAddressForm(deps.root, { ...options, display });
-      else renderTransferForm(deps.root, { ...options, display });
+      (FORMS[display.kind] as (root: HTMLElement, o: typeof options & { display: DisplayInfo }) => void)(deps.root, { ...options, display });
       // The whole form in view where it fits, also once the host has sized the frame to it: it is
       // answered only while fully visible (visibility.ts).
       const show = (): void => deps.root.scrollIntoView({ block: 'center' });

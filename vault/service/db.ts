@@ -11,6 +11,8 @@
  *   country} bound to the record id; nothing of the address in clear.
  * - `transfer_answers` (0002): the customer's confirm/decline of a transfer, with the amount and
  *   payee the signed token showed (not secret: the agent prepared them).
+ * - `payee_answers` (0004): the customer's confirm/decline of a new payee, with the payee the
+ *   signed token showed (not secret: the agent prepared it).
  * - `charges` (0003): one row per charge the bank's back end asked for (client id, hash of its
  *   idempotency key, card token, amount, reference, outcome, processor reference, whether a CVC
  *   went with it). Never the PAN, never the CVC.
@@ -93,6 +95,18 @@ export interface TransferAnswersTable {
   created_at: string;
 }
 
+export interface PayeeAnswersTable {
+  id: string;
+  outcome: 'confirmed' | 'declined';
+  payee_name: string;
+  payee_last4: string;
+  pivot_jti: string;
+  conversation_id: string;
+  step_id: string;
+  subject: string;
+  created_at: string;
+}
+
 export interface ChargesTable {
   /** `chg_` + random; also the processor's idempotency key. */
   id: string;
@@ -143,6 +157,7 @@ export interface VaultDatabase {
   cards: CardsTable;
   addresses: AddressesTable;
   transfer_answers: TransferAnswersTable;
+  payee_answers: PayeeAnswersTable;
   used_jti: UsedJtiTable;
   notice_outbox: NoticeOutboxTable;
 }
@@ -290,6 +305,26 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       await db.schema.dropTable('audit_log').execute();
       await db.schema.dropTable('used_client_jti').execute();
       await db.schema.dropTable('charges').execute();
+    },
+  },
+  // The `payee_confirmation` step kind.
+  '0004_payee_confirmations': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('payee_answers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('outcome', 'text', (c) => c.notNull().check(sql`outcome in ('confirmed', 'declined')`))
+        .addColumn('payee_name', 'text', (c) => c.notNull())
+        .addColumn('payee_last4', 'text', (c) => c.notNull())
+        .addColumn('pivot_jti', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('step_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('payee_answers').execute();
     },
   },
 };

@@ -15,6 +15,7 @@ import { createAttemptLimiter, type ClientLimiter } from '../rate-limit.ts';
 import { addressChangeStep } from './address-change.ts';
 import { cardPaymentStep } from './card-payment.ts';
 import { runStep, type RunStepDeps, type VaultStepKind } from './run-step.ts';
+import { payeeConfirmationStep } from './payee-confirmation.ts';
 import { transferStep } from './transfer.ts';
 
 export interface StepKindDeps {
@@ -28,7 +29,7 @@ export type AnyVaultStepKind = { [K in StepKind]: VaultStepKind<K, any, any, any
 
 /** Every kind the vault serves, in the order of protocol/steps' STEP_KINDS. */
 export function vaultStepKinds(deps: StepKindDeps): readonly AnyVaultStepKind[] {
-  return [cardPaymentStep(deps), addressChangeStep(deps), transferStep(deps)];
+  return [cardPaymentStep(deps), addressChangeStep(deps), transferStep(deps), payeeConfirmationStep(deps)];
 }
 
 export interface StepRoutesOptions {

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import {
+  outcomeOf,
   transfer,
   TransferConfirmationRequestSchema,
   type DecisionOutcome,
@@ -39,7 +40,7 @@ export function transferStep(deps: { readonly sqlite: Database.Database }): Vaul
     requestSchema: TransferConfirmationRequestSchema,
     logMessage: 'transfer answer recorded',
     // A decision is either of two words, already fixed by the schema: nothing can be refused here.
-    check: (request) => ({ ok: true, value: request.decision === 'confirm' ? 'confirmed' : 'declined' }),
+    check: (request) => ({ ok: true, value: outcomeOf(request.decision) }),
     async record(outcome, claims, now) {
       const { step } = claims;
       const id = `tra_${randomBytes(TRANSFER_ANSWER_ID_BYTES).toString('base64url')}`;
