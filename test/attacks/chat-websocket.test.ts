@@ -138,7 +138,7 @@ describe('attack: a customer types a card number into the chat', () => {
 
     // The echo pushed back on the socket.
     const echoed = socket.ofType('event').map((f) => (f.event.kind === 'message' ? f.event.text : ''));
-    expect(echoed).toEqual(['here is my card •••• •••• •••• 1111 exp 12/29 cvc 123', '••••••••••••1111', '••••-••••-••••-1111']);
+    expect(echoed).toEqual(['here is my card •••• •••• •••• 1111 exp 12/29 cvc •••', '••••••••••••1111', '••••-••••-••••-1111']);
 
     // The stored events, as the agent reads them.
     const agent = await agentSession(run);
