@@ -84,6 +84,7 @@ export const addressChangeAgent: AgentWords<object, AddressSummary> = {
   requestAction: 'Request address change',
   requested: () => 'Address change requested.',
   logLine: () => 'Address change requested',
+  listLine: (step) => `Address change requested: ${step.purpose}`,
   completed: (result) => `Address change received: ${result.city}, ${result.country}`,
   unusedForm: 'a secure address form',
   unusedNothing: 'no address',

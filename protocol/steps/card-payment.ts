@@ -94,6 +94,7 @@ export const cardPaymentAgent: AgentWords<{ readonly amount: Amount }, CardPayme
   requestAction: 'Request card payment',
   requested: (step, money) => `Card payment of ${money(step.amount)} requested.`,
   logLine: (step, money) => `Card payment requested: ${money(step.amount)}`,
+  listLine: (step, money) => `Payment requested: ${money(step.amount)} for ${step.purpose}`,
   completed: (result) => `Card provided: ${cardLabel(result)}`,
   unusedForm: 'a secure payment form',
   unusedNothing: 'no card',

@@ -25,6 +25,8 @@ export interface AgentWords<Step, Result> {
   requested(step: Step, money: MoneyFormat): string;
   /** Console: the line describing a requested step in the conversation log. */
   logLine(step: Step, money: MoneyFormat): string;
+  /** Chat server: the agents' conversation list line while the step is the latest event. */
+  listLine(step: Step & { readonly purpose: string }, money: MoneyFormat): string;
   /** Chat server: the agent's line for the vault's notice, e.g. "Card provided: Visa •••• 4242". */
   completed(result: Result, money: MoneyFormat): string;
   /** Chat server: what the frame showed and what should have reached the vault, for the unused-token notice. */

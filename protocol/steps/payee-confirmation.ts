@@ -69,6 +69,7 @@ export const payeeConfirmationAgent: AgentWords<{ readonly payee: Payee }, Payee
   requestAction: 'Request payee confirmation',
   requested: (step) => `Confirmation of the new payee ${step.payee.name} requested.`,
   logLine: (step) => `New payee confirmation requested: ${step.payee.name} (account …${step.payee.accountLast4})`,
+  listLine: (step) => `New payee confirmation requested: ${step.payee.name}`,
   completed: (result) =>
     result.payee ? `New payee ${result.payee.name} (…${result.payee.accountLast4}) ${result.outcome}` : `New payee ${result.outcome}`,
   unusedForm: 'a secure payee confirmation',

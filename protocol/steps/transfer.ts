@@ -88,6 +88,7 @@ export const transferAgent: AgentWords<TransferStepView, { readonly outcome: Dec
   requestAction: 'Request transfer confirmation',
   requested: (step, money) => `Confirmation of a ${money(step.amount)} transfer to ${step.payee.name} requested.`,
   logLine: (step, money) => `Transfer confirmation requested: ${money(step.amount)} to ${step.payee.name} (account …${step.payee.accountLast4})`,
+  listLine: (step, money) => `Transfer confirmation requested: ${money(step.amount)} to ${step.payee.name}`,
   completed: (result, money) =>
     result.amount && result.payee
       ? `Transfer of ${money(result.amount)} to ${result.payee.name} (…${result.payee.accountLast4}) ${result.outcome}`

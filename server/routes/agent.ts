@@ -1,7 +1,7 @@
 /**
  * Agent console API (Origin: CHAT_ORIGIN only, see cors.ts).
  *
- *   POST /v1/agent/sessions                        name + password -> agent session
+ *   POST|DELETE /v1/agent/sessions[/current]      sign-in and sign-out: routes/agent-sessions.ts
  *   GET  /v1/agent/conversations                 * summaries, newest activity first
  *   GET  /v1/agent/conversations/:id/events?after=N  * one page (REPLAY_PAGE_SIZE) of events after N,
  *                                                    with lastSeq = the conversation's highest seq
@@ -13,7 +13,6 @@
 import type { FastifyInstance } from 'fastify';
 import * as v from 'valibot';
 import {
-  AgentLoginRequestSchema,
   AgentMessageRequestSchema,
   ConversationIdSchema,
   MESSAGE_MAX_CHARS,
@@ -21,9 +20,7 @@ import {
   StepRequestSchema,
 } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
-import { verifyPassword } from '../auth/passwords.ts';
-import { authenticate, issueSession } from '../auth/sessions.ts';
-import { isoTime } from '../clock.ts';
+import { authenticate } from '../auth/sessions.ts';
 import type { ChatContext } from '../context.ts';
 import { parseOr400 } from '../http-errors.ts';
 
@@ -45,24 +42,6 @@ export function agentRoutes(app: FastifyInstance, ctx: ChatContext): void {
     if (!v.is(ConversationIdSchema, id) || !(await store.conversations.get(id))) throw new PivotError('CONVERSATION_NOT_FOUND');
     return id;
   };
-
-  app.post('/v1/agent/sessions', async (request, reply) => {
-    const body = parseOr400(AgentLoginRequestSchema, request.body);
-    const agent = await store.agents.findByName(body.name);
-    const ok = await verifyPassword(body.password, agent?.passwordHash);
-    if (!ok || !agent) throw new PivotError('BAD_CREDENTIALS');
-    const { token, session } = await issueSession(store, clock, {
-      role: 'agent',
-      acr: 'none',
-      customerId: null,
-      agentId: agent.id,
-      conversationId: null,
-    });
-    return reply
-      .code(201)
-      .header('cache-control', 'no-store')
-      .send({ session: token, name: agent.name, expiresAt: isoTime(session.expiresAt) });
-  });
 
   app.get('/v1/agent/conversations', async (request, reply) => {
     await authenticate(request, store, clock, 'agent');

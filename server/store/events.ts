@@ -6,7 +6,8 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import type { ConversationEvent } from '../../protocol/chat.ts';
-import { formatAmount, type Step } from '../../protocol/pivot-token.ts';
+import { STEP_DEFINITIONS, type Step } from '../../protocol/steps/index.ts';
+import { formatAmount } from '../../protocol/values.ts';
 import type { ChatDatabase, EventsTable } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
 import type { Clock } from '../clock.ts';
@@ -117,16 +118,9 @@ export function rowToEvent(row: EventRow): ConversationEvent {
   } as ConversationEvent;
 }
 
-/** "Payment requested: €12.50 for …", "Address change requested: …", "Transfer confirmation requested: …". */
+/** "Payment requested: €12.50 for …", "Address change requested: …", and the like: the step kind's list line. */
 function stepRequestedText(step: Step): string {
-  switch (step.kind) {
-    case 'card_payment':
-      return `Payment requested: ${formatAmount(step.amount)} for ${step.purpose}`;
-    case 'address_change':
-      return `Address change requested: ${step.purpose}`;
-    case 'transfer':
-      return `Transfer confirmation requested: ${formatAmount(step.amount)} to ${step.payee.name}`;
-  }
+  return STEP_DEFINITIONS[step.kind].agent.listLine(step as never, (amount) => formatAmount(amount));
 }
 
 /** One line describing the event for the agents' conversation list. */

@@ -20,6 +20,7 @@ import type { Channel, ConversationEvent, ConversationSummary } from '../../prot
 import type { CardDisplay } from '../../protocol/frame.ts';
 import type { Acr, Step } from '../../protocol/pivot-token.ts';
 import type { StepResult } from '../steps/index.ts';
+import type { AgentLoginStore } from './agent-logins.ts';
 import type { ChannelStore } from './channels.ts';
 
 /** What a vault notice reports, per step kind (server/steps/). */
@@ -143,6 +144,10 @@ export interface AgentStore {
   get(id: string): Promise<AgentRecord | undefined>;
   /** Creates the agent unless one with that name exists; returns whether it was created. */
   createIfMissing(name: string, passwordHash: string): Promise<boolean>;
+  /** Replaces an agent's password hash (the seeded agent leaving the demo password behind). */
+  setPasswordHash(id: string, passwordHash: string): Promise<void>;
+  /** Every agent, by name (the operator's list). */
+  list(): Promise<AgentRecord[]>;
 }
 
 export interface CompleteStepInput {
@@ -220,6 +225,8 @@ export interface ChatStore {
   readonly events: EventStore;
   readonly sessions: SessionStore;
   readonly agents: AgentStore;
+  /** Agent sign-in failure counters and audit trail (server/store/agent-logins.ts). */
+  readonly agentLogins: AgentLoginStore;
   readonly steps: StepStore;
   readonly pivotLinks: PivotLinkStore;
   readonly nonces: NonceStore;

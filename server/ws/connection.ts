@@ -22,7 +22,7 @@ import {
 import { ERROR_CATALOG, PivotError, type ErrorCode } from '../../protocol/errors.ts';
 import type { Acr } from '../../protocol/pivot-token.ts';
 import type { ChatContext } from '../context.ts';
-import { AGENTS_TOPIC, conversationTopic, type BusMessage } from '../pubsub.ts';
+import { AGENTS_TOPIC, conversationTopic, sessionTopic, type BusMessage } from '../pubsub.ts';
 import type { SessionRecord } from '../store/store.ts';
 import { ConversationFeed } from './feed.ts';
 import { TokenBucket } from './rate-limit.ts';
@@ -50,6 +50,7 @@ export class ChatConnection {
   readonly #feeds = new Map<string, ConversationFeed>();
   #acr: Acr;
   #agentsUnsubscribe: (() => void) | null = null;
+  #sessionUnsubscribe: (() => void) | null = null;
   #expiryTimer: NodeJS.Timeout | null = null;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
@@ -81,6 +82,11 @@ export class ChatConnection {
     const msLeft = this.#session.expiresAt - this.#ctx.clock();
     this.#expiryTimer = setTimeout(() => this.close(WS_CLOSE.SESSION_EXPIRED, 'session expired'), Math.max(0, Math.min(msLeft, 2 ** 31 - 1)));
     this.#expiryTimer.unref();
+
+    // Signing out ends the session's sockets too, wherever they are (auth/sessions.ts revokeSession).
+    this.#sessionUnsubscribe = this.#ctx.bus.subscribe(sessionTopic(this.#session.id), (message) => {
+      if (message.type === 'revoked') this.close(WS_CLOSE.SESSION_EXPIRED, 'session revoked');
+    });
 
     const conversationId = this.#session.role === 'customer' ? this.#session.conversationId : null;
     this.send({
@@ -275,6 +281,7 @@ export class ChatConnection {
         }
         return;
       case 'event':
+      case 'revoked':
         return;
     }
   }
@@ -286,6 +293,7 @@ export class ChatConnection {
     for (const feed of this.#feeds.values()) feed.unsubscribe();
     this.#feeds.clear();
     this.#agentsUnsubscribe?.();
+    this.#sessionUnsubscribe?.();
   }
 }
 

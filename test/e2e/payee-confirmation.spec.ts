@@ -1,0 +1,53 @@
+/**
+ * The fourth step kind, added through the step registry (docs/adding-a-step-kind.md), end to end
+ * in Chromium across the three sites: the agent asks the customer to confirm a new payee; the
+ * customer signs in with the bank, sees the payee in the vault frame (from the signed token) and
+ * confirms there; the agent sees the answer.
+ */
+import { expect, test } from '@playwright/test';
+import { ORIGINS } from './env.ts';
+import { agentLogin } from './agent.ts';
+
+test('a new payee is confirmed inside the vault frame, and the agent sees the answer', async ({ browser }) => {
+  const marker = `payee-${Date.now().toString(36)}`;
+  const customerContext = await browser.newContext();
+  const agentContext = await browser.newContext();
+  const customer = await customerContext.newPage();
+  const agent = await agentContext.newPage();
+
+  await customer.goto(`${ORIGINS.bank}/`);
+  await customer.getByTestId('chat-launcher').click();
+  await expect(customer.getByTestId('chat-status')).toHaveAttribute('data-status', 'online');
+  await customer.getByTestId('chat-input').fill(`I want to pay my new landlord (${marker}).`);
+  await customer.getByTestId('chat-send').click();
+
+  await agentLogin(agent);
+  await agent.getByTestId('conversation-item').filter({ hasText: marker }).first().click();
+  await agent.getByTestId('step-kind').selectOption('payee_confirmation');
+  // The form asks for exactly this kind's fields: a payee, no amount.
+  await expect(agent.getByTestId('pay-amount')).toHaveCount(0);
+  await agent.getByTestId('transfer-payee').fill('B. Okafor');
+  await agent.getByTestId('transfer-account').fill('9876');
+  await agent.getByTestId('pay-purpose').fill('Landlord as a new payee');
+  await agent.getByTestId('pay-reference').fill(`PAY-${marker}`);
+  await agent.getByTestId('pay-request').click();
+
+  await expect(customer.getByTestId('step-card').last()).toContainText('Confirm new payee: B. Okafor');
+  await expect(customer.getByTestId('step-login-required')).toBeVisible();
+  await customer.getByTestId('bank-username').fill(`customer-${marker}`);
+  await customer.getByTestId('bank-password').fill('demo');
+  await customer.getByTestId('bank-sign-in-submit').click();
+  await expect(customer.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
+
+  const frame = customer.frameLocator('[data-testid="vault-frame"]');
+  await expect(frame.getByText('To B. Okafor (account ending 9876)')).toBeVisible();
+  const confirm = frame.getByRole('button', { name: 'Confirm new payee' });
+  await expect(confirm).toHaveAttribute('aria-disabled', 'false');
+  await confirm.click();
+
+  await expect(agent.getByTestId('step-completed').filter({ hasText: 'B. Okafor' })).toContainText('New payee B. Okafor (…9876) confirmed');
+  await expect(customer.getByTestId('step-status').last()).toHaveText('New payee confirmed');
+
+  await customerContext.close();
+  await agentContext.close();
+});
