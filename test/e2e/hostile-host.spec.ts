@@ -5,23 +5,34 @@
  * the payment still works. A page that covers, fades, filters or transforms the frame to steer
  * the customer's click (cursor-jacking) gets no card sent; and the bank page enforces Trusted
  * Types, under which the widget runs without a single violation.
+ *
+ * Nothing here depends on how fast the machine is: every click is aimed where the button is at
+ * that moment, requests are counted where the browser cannot send them uncounted (a route), the
+ * absence of an answer is shown by a later answer on the same port, and the one click that must
+ * come within 500 ms of the frame being uncovered comes while the page's clock is held still.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, test, type Page } from '@playwright/test';
-import { AGENT_PASSWORD, INTERNAL, ORIGINS } from './env.ts';
+import { VISIBLE_FOR_MS } from '../../vault/frame/visibility.ts';
+import { INTERNAL, ORIGINS } from './env.ts';
+import { agentHeaders, storedConversation, storedMessage } from './stored.ts';
 
 const PAN = '4242424242424242';
 /** Unique per run: a signed-in customer gets their earlier conversation back. */
 const RUN = Math.random().toString(36).slice(2, 10);
 const MARKER = `hostile-page-test-${RUN}`;
 
-/** Runs in the bank page before its own scripts: captures every MessagePort the page posts on. */
+/**
+ * Runs in the bank page before its own scripts: captures every MessagePort the page posts on and
+ * records the replies to the attacker's messages (ids `evil-…`) and to its probe (`probe-…`).
+ */
 function hostileInit(bankOrigin: string): void {
   if (location.origin !== bankOrigin) return; // addInitScript also runs inside the vault frame
-  const w = window as unknown as { __stolenPorts: MessagePort[]; __replies: unknown[] };
+  const w = window as unknown as { __stolenPorts: MessagePort[]; __replies: unknown[]; __probeReplies: unknown[] };
   w.__stolenPorts = [];
   w.__replies = [];
+  w.__probeReplies = [];
   const original = MessagePort.prototype.postMessage;
   MessagePort.prototype.postMessage = function (this: MessagePort, ...args: unknown[]) {
     if (!w.__stolenPorts.includes(this)) {
@@ -29,6 +40,7 @@ function hostileInit(bankOrigin: string): void {
       this.addEventListener('message', (ev: MessageEvent) => {
         const data = ev.data as { id?: string } | null;
         if (data && typeof data.id === 'string' && data.id.startsWith('evil-')) w.__replies.push(data);
+        if (data && typeof data.id === 'string' && data.id.startsWith('probe-')) w.__probeReplies.push(data);
       });
     }
     return (original as (...a: unknown[]) => void).apply(this, args);
@@ -36,21 +48,9 @@ function hostileInit(bankOrigin: string): void {
 }
 
 async function agentRequestsPayment(marker = MARKER): Promise<void> {
-  const headers = { 'content-type': 'application/json', origin: ORIGINS.chat };
-  const login = await fetch(`${INTERNAL.chat}/v1/agent/sessions`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ name: 'agent', password: AGENT_PASSWORD }),
-  });
-  expect(login.status).toBe(201);
-  const { session } = (await login.json()) as { session: string };
-  const auth = { ...headers, authorization: `Bearer ${session}` };
-  const list = (await (await fetch(`${INTERNAL.chat}/v1/agent/conversations`, { headers: auth })).json()) as {
-    conversations: Array<{ id: string; lastText: string | null }>;
-  };
-  const conv = list.conversations.find((c) => c.lastText?.includes(marker));
-  expect(conv).toBeTruthy();
-  const step = await fetch(`${INTERNAL.chat}/v1/agent/conversations/${conv!.id}/steps`, {
+  const auth = await agentHeaders();
+  const conversationId = await storedConversation(marker, auth);
+  const step = await fetch(`${INTERNAL.chat}/v1/agent/conversations/${conversationId}/steps`, {
     method: 'POST',
     headers: auth,
     body: JSON.stringify({ kind: 'card_payment', amount: { minor: 4200, currency: 'EUR' }, purpose: 'Hostile page test', reference: 'HOST-1' }),
@@ -68,7 +68,20 @@ async function signedInCustomer(page: Page, marker = MARKER, user = `hostile-${R
   await expect(page.getByTestId('chat-status')).toHaveAttribute('data-status', 'online');
   await page.getByTestId('chat-input').fill(marker);
   await page.getByTestId('chat-send').click();
-  await expect(page.getByTestId('message').filter({ hasText: marker })).toBeVisible();
+  await expect(storedMessage(page, marker)).toBeVisible();
+}
+
+/**
+ * Counts the POST /v1/tokens requests of `page`'s frames. A route sees each request before the
+ * browser may send it, so once the page shows a tokenized card, its request has been counted.
+ */
+async function countTokenPosts(page: Page): Promise<string[]> {
+  const posts: string[] = [];
+  await page.route(`${ORIGINS.vault}/v1/tokens`, (route) => {
+    if (route.request().method() === 'POST') posts.push(route.request().url());
+    return route.continue();
+  });
+  return posts;
 }
 
 test('a hostile host page can neither read, forge nor drive the vault frame, and the payment still works', async ({ page }) => {
@@ -84,7 +97,7 @@ test('a hostile host page can neither read, forge nor drive the vault frame, and
   await frame.getByLabel('Card number').fill(PAN);
 
   const attempts = await page.evaluate(async (vaultOrigin) => {
-    const w = window as unknown as { __stolenPorts: MessagePort[]; __replies: unknown[] };
+    const w = window as unknown as { __stolenPorts: MessagePort[]; __replies: unknown[]; __probeReplies: unknown[] };
     const results: Record<string, unknown> = {};
     const host = document.querySelector('secure-chat')!;
     const iframe = (host.shadowRoot ?? host).querySelector('iframe[data-testid="vault-frame"]') as HTMLIFrameElement;
@@ -117,8 +130,18 @@ test('a hostile host page can neither read, forge nor drive the vault frame, and
       { id: 'evil-endpoint', type: 'ENDPOINT', path: [] },
     ];
     results.stolenPorts = w.__stolenPorts.length;
-    for (const port of w.__stolenPorts) for (const m of evil) port.postMessage(m);
-    await new Promise((r) => setTimeout(r, 1500));
+    // After the attack, a well-formed call on the same ports: the frame handles a port's messages
+    // in order and drops a bad one at once, so by its answer every attack message has been
+    // handled, and any answer to one would have come first. (The frame already began: it answers
+    // FRAME_ALREADY_BEGUN.) The forged port is never even listened to.
+    const probe = { id: 'probe-after-evil', type: 'APPLY', path: ['begin'], argumentList: [{ type: 'RAW', value: { token: 'a.b.c' } }] };
+    for (const port of w.__stolenPorts) for (const m of [...evil, probe]) port.postMessage(m);
+    while (w.__probeReplies.length === 0) {
+      await new Promise((r) => {
+        for (const port of w.__stolenPorts) port.addEventListener('message', r, { once: true });
+      });
+    }
+    results.probeReply = w.__probeReplies[0];
     results.forgedReplies = forgedReplies.length;
     results.stolenReplies = w.__replies.length;
     return results;
@@ -127,6 +150,7 @@ test('a hostile host page can neither read, forge nor drive the vault frame, and
   expect(attempts.contentDocument).not.toBe('readable');
   expect(attempts.windowDocument).toBe('threw');
   expect(attempts.stolenPorts).toBeGreaterThan(0); // the attack really had the widget's port
+  expect(attempts.probeReply).toMatchObject({ id: 'probe-after-evil', value: { ok: false, error: { code: 'FRAME_ALREADY_BEGUN' } } });
   expect(attempts.stolenReplies).toBe(0);
   expect(attempts.forgedReplies).toBe(0);
 
@@ -224,10 +248,7 @@ async function removeTricks(page: Page): Promise<void> {
 /** A signed-in customer with a card payment open and the card typed in; counts POST /v1/tokens. */
 async function cardTyped(page: Page, name: string): Promise<{ tokenPosts: string[] }> {
   const marker = `${name}-${RUN}`;
-  const tokenPosts: string[] = [];
-  page.on('request', (r) => {
-    if (r.method() === 'POST' && r.url() === `${ORIGINS.vault}/v1/tokens`) tokenPosts.push(r.url());
-  });
+  const tokenPosts = await countTokenPosts(page);
   await signedInCustomer(page, marker, `${name}-${RUN}`);
   await agentRequestsPayment(marker);
   await expect(page.getByTestId('step-card').last()).toHaveAttribute('data-ready', 'true');
@@ -250,9 +271,11 @@ test('a host page that covers, fades, filters or transforms the vault frame gets
   for (const [name, trick] of Object.entries(TRICKS)) {
     await applyTrick(page, trick);
     await expect(pay, name).toHaveAttribute('aria-disabled', 'true');
-    // A real click at the button's place: it reaches the button (the layer lets it through).
-    const box = (await pay.boundingBox())!;
-    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    // A real mouse click where the button is now (the layer lets it through). `force`: Playwright
+    // itself would wait for aria-disabled="false".
+    await pay.click({ force: true });
+    // The refusal and the alert are one step of the frame: an accepted click would have emptied
+    // the alert instead, and a refused one sends nothing.
     await expect(alert, name).toContainText('this form must be fully visible before you can continue');
     expect(tokenPosts, name).toEqual([]);
     await removeTricks(page);
@@ -266,30 +289,39 @@ test('a host page that covers, fades, filters or transforms the vault frame gets
   expect(tokenPosts).toHaveLength(1);
 });
 
-test('a click within 500 ms of the frame being uncovered is refused; the same click later pays', async ({ page }) => {
+/**
+ * Stops the clock of every frame of the page (installed by `page.clock.install()`). It stops a
+ * little ahead of now, since the clock runs on while this call travels: `HOLD_AHEAD_MS` is far
+ * more than that trip on any machine, and shorter than every timer of the widget that could
+ * change its state (a ping every 25 s, a dead socket after 60 s of silence).
+ */
+const HOLD_AHEAD_MS = 10_000;
+async function holdClock(page: Page): Promise<void> {
+  await page.clock.pauseAt(Date.now() + HOLD_AHEAD_MS);
+}
+
+test(`a click within ${VISIBLE_FOR_MS} ms of the frame being uncovered is refused; the same click later pays`, async ({ page }) => {
+  // Every frame's clock (performance.now, event times, timers) runs as usual until it is held.
+  await page.clock.install();
   const { tokenPosts } = await cardTyped(page, 'uncovered');
   const frame = page.frameLocator('[data-testid="vault-frame"]');
   const pay = frame.getByRole('button', { name: /pay/i });
   await expect(pay).toHaveAttribute('aria-disabled', 'false');
-  const box = (await pay.boundingBox())!;
-  const clickPay = () => page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
 
-  // The page keeps a layer over the frame, then lifts it just as the customer clicks.
+  // The page keeps a layer over the frame, then lifts it just as the customer clicks. The clock is
+  // held first: for the frame no time passes between the layer going and the click, however long
+  // the browser takes, so the click comes within the window on any machine.
   await applyTrick(page, 'overlay');
   await expect(pay).toHaveAttribute('aria-disabled', 'true');
-  const started = Date.now();
+  await holdClock(page);
   await removeTricks(page);
-  await clickPay();
-  // Only meaningful if the click really came within the window (it comes within a few ms).
-  expect(Date.now() - started).toBeLessThan(400);
+  await pay.click({ force: true });
   await expect(frame.getByRole('alert')).toContainText('must be fully visible');
-  // Long enough for any request the refused click could have started.
-  await page.waitForTimeout(300);
-  expect(tokenPosts).toEqual([]);
 
-  // Nothing over it for 500 ms: the very same click pays.
+  // Time runs again; nothing over the frame for 500 ms: the button says so, and the same click pays.
+  await page.clock.resume();
   await expect(pay).toHaveAttribute('aria-disabled', 'false');
-  await clickPay();
+  await pay.click();
   await expect(page.getByTestId('step-status')).toContainText('4242');
   expect(tokenPosts).toHaveLength(1);
 });

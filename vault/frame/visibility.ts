@@ -13,6 +13,12 @@
  * The buttons carry `aria-disabled="true"` until then, so the customer sees when the form is
  * ready. A browser without IntersectionObserver v2 cannot tell: see `FAIL_CLOSED_WITHOUT_V2`.
  *
+ * Every time the guard uses comes from the frame's own clock, `performance.now()`: the wait starts
+ * when the frame's observer callback learns that the area is visible (never earlier than the
+ * browser's `entry.time`, so never shorter), and a click counts at its `event.timeStamp`. The
+ * button's timer reads the same clock, so the verdict and what the customer sees agree, and a
+ * page clock that is held still (the end-to-end tests hold it) holds the whole wait with it.
+ *
  * `createGate` is the pure core (entries and times in, a verdict out); `guard` wires it to the
  * DOM.
  *
@@ -45,7 +51,7 @@ export interface VisibilitySample {
   /** Set by IntersectionObserver v2 only. */
   readonly isVisible?: boolean;
   readonly intersectionRatio: number;
-  /** `performance.now()` time of the observation. */
+  /** `performance.now()` when the frame learnt of the observation (`guard`: in the observer's callback). */
   readonly time: number;
 }
 
@@ -125,7 +131,8 @@ export function guard(targets: readonly Element[], buttons: readonly HTMLElement
   if (supported) {
     const observer = new IntersectionObserver(
       (entries) => {
-        gate.record(entries);
+        const now = performance.now();
+        gate.record(entries.map((e) => ({ target: e.target, isVisible: (e as { isVisible?: boolean }).isVisible, intersectionRatio: e.intersectionRatio, time: now })));
         render();
       },
       // `trackVisibility` and `delay` are IntersectionObserver v2 (not yet in TypeScript's DOM types).
