@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ChannelGateway } from './channels/gateway.ts';
 import { ChannelService } from './channels/service.ts';
 import { ChatService, UNUSED_PIVOT_SWEEP_INTERVAL_MS } from './chat-service.ts';
-import type { ChatConfig } from './config.ts';
+import { assertAgentPasswordAllowed, type ChatConfig } from './config.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { ChatContext } from './context.ts';
 import { installCors } from './cors.ts';
@@ -20,6 +20,7 @@ import { loggerOptions, type LoggerDestination } from './logger.ts';
 import { createNoticeVerifier } from './notices.ts';
 import { MemoryPubSub, type PubSub } from './pubsub.ts';
 import { agentRoutes } from './routes/agent.ts';
+import { agentSessionRoutes } from './routes/agent-sessions.ts';
 import { cspReportRoutes } from './routes/csp-reports.ts';
 import { jwksRoutes } from './routes/jwks.ts';
 import { noticeRoutes } from './routes/notices.ts';
@@ -30,7 +31,8 @@ import { webhookRoutes } from './routes/webhooks.ts';
 import { installStatic } from './static.ts';
 import { createSqliteStore } from './store/sqlite-store.ts';
 import type { ChatStore } from './store/store.ts';
-import { hashPassword } from './auth/passwords.ts';
+import { purgeCutoffs } from './auth/login-guard.ts';
+import { seedAgent } from './auth/seed-agent.ts';
 import { installWebSocket } from './ws/route.ts';
 
 /** Largest HTTP request body, in bytes (a notice envelope is at most 8 KiB of JWS). */
@@ -49,8 +51,8 @@ export const PURGE_GRACE_MS = 24 * 60 * 60 * 1000;
 export const CHANNEL_INBOX_PROCESSED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** A delivery that failed is kept longer, for inspection, then deleted, in ms. */
 export const CHANNEL_INBOX_FAILED_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
-/** The agent seeded on first start, with AGENT_PASSWORD. */
-export const SEED_AGENT_NAME = 'agent';
+/** The agent seeded on first start, with AGENT_PASSWORD (server/auth/seed-agent.ts). */
+export { SEED_AGENT_NAME } from './auth/seed-agent.ts';
 
 export interface ChatServerOptions {
   /** "Now" for tokens, tickets and sessions (tests move it). */
@@ -79,13 +81,15 @@ export interface ChatServer {
  * Deletes what has outlived its use at `now`: sessions, tickets, pivot links and nonces expired
  * (or used) more than PURGE_GRACE_MS ago, processed deliveries after
  * CHANNEL_INBOX_PROCESSED_RETENTION_MS and failed ones after CHANNEL_INBOX_FAILED_RETENTION_MS
- * (pending ones never).
+ * (pending ones never), agent sign-in counters that no longer delay anyone (locks never) and
+ * sign-in audit rows past LOGIN_AUDIT_RETENTION_MS.
  */
 export async function purgeStale(store: ChatStore, now: number): Promise<void> {
   const before = now - PURGE_GRACE_MS;
   await store.sessions.purgeExpired(before);
   await store.pivotLinks.purgeExpired(before);
   await store.nonces.purgeExpired(before);
+  await store.agentLogins.purge(purgeCutoffs(now));
   await store.channels.purgeDeliveries({
     processedBefore: now - CHANNEL_INBOX_PROCESSED_RETENTION_MS,
     failedBefore: now - CHANNEL_INBOX_FAILED_RETENTION_MS,
@@ -93,6 +97,8 @@ export async function purgeStale(store: ChatStore, now: number): Promise<void> {
 }
 
 export async function createChatServer(config: ChatConfig, options: ChatServerOptions = {}): Promise<ChatServer> {
+  // Before anything is created: outside the demo, the published demo password must not start a server.
+  assertAgentPasswordAllowed(config);
   const clock = options.clock ?? systemClock;
   const app = Fastify({
     logger: loggerOptions(config.logLevel, options.logStream),
@@ -108,12 +114,7 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
     const keys = await PivotKeyRing.open(config.dataDir, options.keyCheckIntervalMs === undefined ? {} : { checkIntervalMs: options.keyCheckIntervalMs });
     // A key rotated by the operator's command (`chat:keys`) is taken within the check interval.
     app.addHook('onRequest', async () => keys.refresh());
-    if (
-      !(await store.agents.findByName(SEED_AGENT_NAME)) &&
-      (await store.agents.createIfMissing(SEED_AGENT_NAME, await hashPassword(config.agentPassword)))
-    ) {
-      app.log.info({ agent: SEED_AGENT_NAME }, 'seeded agent');
-    }
+    await seedAgent(store, config, app.log);
     // The channels relay agent messages (hook of ChatService) and post inbound ones through it.
     let service: ChatService | undefined;
     const channels = new ChannelService({
@@ -151,6 +152,7 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
     sessionRoutes(app, context);
     pivotTokenRoutes(app, context);
     pivotLinkRoutes(app, context);
+    agentSessionRoutes(app, context);
     agentRoutes(app, context);
     noticeRoutes(app, context);
     jwksRoutes(app, context);

@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
+import { PivotError } from '../protocol/errors.ts';
 import { loadChannelsConfig, type ChannelsConfig } from './channels/config.ts';
 
 export interface ChatConfig {
@@ -32,8 +33,14 @@ export interface ChatConfig {
   readonly allowedOrigins: readonly string[];
   /** Where the vault's notice-signing keys are fetched (`CHAT_VAULT_JWKS_URL`). */
   readonly vaultJwksUrl: string;
-  /** Password of the seeded agent `agent`, used only on first start (`AGENT_PASSWORD`). */
-  readonly agentPassword: string;
+  /**
+   * Password of the seeded agent `agent`, used on first start (`AGENT_PASSWORD`); defaults to
+   * {@link DEMO_AGENT_PASSWORD} in demo mode only. Outside it, unset or the demo password stops
+   * the server from starting (AGENT_PASSWORD_REQUIRED, see {@link assertAgentPasswordAllowed}).
+   */
+  readonly agentPassword: string | undefined;
+  /** The embedded demo (`DEMO_MODE`, set by `npm start`): the only place the demo password exists. */
+  readonly demoMode: boolean;
   /** Accept `{type:'demo'}` identity assertions (`DEMO_LOGIN`). */
   readonly demoLogin: boolean;
   /** Pino level (`LOG_LEVEL`). */
@@ -63,6 +70,19 @@ export interface IdpConfig {
 export const IDP_ALLOWED_ALGS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The seeded agent's password in the demo (README: sign in as `agent` / `demo`). */
+export const DEMO_AGENT_PASSWORD = 'demo';
+
+/**
+ * Refuses, with AGENT_PASSWORD_REQUIRED, a configuration outside demo mode whose agent password
+ * is missing or is the published demo one: anyone who read the README could sign in.
+ */
+export function assertAgentPasswordAllowed(config: Pick<ChatConfig, 'agentPassword' | 'demoMode'>): asserts config is { agentPassword: string; demoMode: boolean } {
+  if (config.agentPassword === undefined || (!config.demoMode && config.agentPassword === DEMO_AGENT_PASSWORD)) {
+    throw new PivotError('AGENT_PASSWORD_REQUIRED');
+  }
+}
 
 const DEFAULT_DIST_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'dist');
 
@@ -98,7 +118,8 @@ export function loadChatConfig(env: Env = process.env): ChatConfig {
     vaultInternalUrl,
     allowedOrigins: [...new Set(allowedOrigins)],
     vaultJwksUrl: url(get('CHAT_VAULT_JWKS_URL') ?? `${vaultInternalUrl}/.well-known/jwks.json`, 'CHAT_VAULT_JWKS_URL'),
-    agentPassword: get('AGENT_PASSWORD') ?? 'demo',
+    agentPassword: get('AGENT_PASSWORD') ?? (flag(get('DEMO_MODE')) ? DEMO_AGENT_PASSWORD : undefined),
+    demoMode: flag(get('DEMO_MODE')),
     demoLogin: flag(get('DEMO_LOGIN')),
     logLevel: get('LOG_LEVEL') ?? 'info',
     pivotLinkBaseUrl: url(get('PIVOT_LINK_BASE_URL') ?? `${bankOrigin}/`, 'PIVOT_LINK_BASE_URL'),

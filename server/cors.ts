@@ -3,7 +3,7 @@
  *
  * | path                 | allowed Origin                           | disallowed Origin |
  * | -------------------- | ---------------------------------------- | ----------------- |
- * | /v1/agent/*          | CHAT_ORIGIN (the console)                 | 403               |
+ * | /v1/agent/*          | CHAT_ORIGIN (the console; GET, POST, DELETE) | 403            |
  * | /v1/ws-tickets       | CHAT_ALLOWED_ORIGINS + CHAT_ORIGIN        | 403               |
  * | /v1/vault/notices    | none: server-to-server, any Origin        | 403               |
  * | /v1/ws               | checked per ticket role in ws/route.ts    | 403, no upgrade   |
@@ -30,6 +30,8 @@ import { sendError } from './http-errors.ts';
 export const CORS_MAX_AGE_S = 600;
 export const CORS_ALLOW_HEADERS = 'Authorization, Content-Type';
 export const CORS_ALLOW_METHODS = 'GET, POST';
+/** The console also signs out (DELETE /v1/agent/sessions/current). */
+export const CORS_AGENT_ALLOW_METHODS = 'GET, POST, DELETE';
 
 export type OriginPolicy = 'customer' | 'agent' | 'customer-or-agent' | 'server-only' | 'script' | 'report' | 'none';
 
@@ -106,7 +108,7 @@ export function installCors(app: FastifyInstance, config: ChatConfig): void {
     if (request.method === 'OPTIONS') {
       return reply
         .code(204)
-        .header('access-control-allow-methods', CORS_ALLOW_METHODS)
+        .header('access-control-allow-methods', policy === 'agent' ? CORS_AGENT_ALLOW_METHODS : CORS_ALLOW_METHODS)
         .header('access-control-allow-headers', CORS_ALLOW_HEADERS)
         .header('access-control-max-age', String(CORS_MAX_AGE_S))
         .send();

@@ -2,8 +2,9 @@
  * Fan-out of live updates to the sockets of this process. Behind an interface so that a Redis
  * implementation (`REDIS_URL`) can carry the same JSON messages between chat server instances.
  *
- * Topics: one per conversation ({@link conversationTopic}) for its events and acr changes, and
- * {@link AGENTS_TOPIC} for conversation summaries every agent console receives.
+ * Topics: one per conversation ({@link conversationTopic}) for its events and acr changes,
+ * {@link AGENTS_TOPIC} for conversation summaries every agent console receives, and one per
+ * session ({@link sessionTopic}) for its sign-out.
  *
  * @module
  */
@@ -13,7 +14,8 @@ import type { Acr } from '../protocol/pivot-token.ts';
 export type BusMessage =
   | { readonly type: 'event'; readonly event: ConversationEvent }
   | { readonly type: 'acr'; readonly conversationId: string; readonly acr: Acr }
-  | { readonly type: 'summary'; readonly summary: ConversationSummary };
+  | { readonly type: 'summary'; readonly summary: ConversationSummary }
+  | { readonly type: 'revoked'; readonly sessionId: string };
 
 export type BusHandler = (message: BusMessage) => void;
 
@@ -28,6 +30,11 @@ export const AGENTS_TOPIC = 'agents';
 
 export function conversationTopic(conversationId: string): string {
   return `cnv:${conversationId}`;
+}
+
+/** One per session: its sign-out closes the sockets opened with it, on every instance. */
+export function sessionTopic(sessionId: string): string {
+  return `ses:${sessionId}`;
 }
 
 /** Single-process pub/sub; handlers run synchronously in subscription order. */

@@ -1,6 +1,7 @@
 /**
- * Bearer sessions: issuing (256-bit random token, only its hash stored) and authenticating
- * `Authorization: Bearer <token>` on REST routes.
+ * Bearer sessions: issuing (256-bit random token, only its hash stored), authenticating
+ * `Authorization: Bearer <token>` on REST routes, and signing out: the session is revoked in the
+ * store, so a copied token dies with it, and its sockets are closed on every instance.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { PivotError } from '../../protocol/errors.ts';
 import type { Acr } from '../../protocol/pivot-token.ts';
 import type { Clock } from '../clock.ts';
 import { hashToken, randomToken } from '../ids.ts';
+import { sessionTopic, type PubSub } from '../pubsub.ts';
 import type { ChatStore, SessionRecord, SessionRole } from '../store/store.ts';
 
 /** Longest Authorization header considered, in characters. */
@@ -34,7 +36,16 @@ export async function issueSession(
   return { token, session };
 }
 
-/** Reads the bearer token of `request`; throws UNAUTHENTICATED / SESSION_EXPIRED / FORBIDDEN. */
+/**
+ * Signs `session` out at the clock's "now": revoked in the store (its token and unused tickets are
+ * refused from then on) and announced on its bus topic, where its open sockets close themselves.
+ */
+export async function revokeSession(store: ChatStore, bus: PubSub, clock: Clock, session: SessionRecord): Promise<void> {
+  await store.sessions.revoke(session.id, clock());
+  bus.publish(sessionTopic(session.id), { type: 'revoked', sessionId: session.id });
+}
+
+/** Reads the bearer token of `request`; throws UNAUTHENTICATED / SESSION_REVOKED / SESSION_EXPIRED / FORBIDDEN. */
 export async function authenticate(
   request: FastifyRequest,
   store: ChatStore,
@@ -48,6 +59,7 @@ export async function authenticate(
   const token = match[1]!;
   const session = await store.sessions.findByTokenHash(hashToken(token));
   if (!session) throw new PivotError('UNAUTHENTICATED');
+  if (session.revokedAt !== null) throw new PivotError('SESSION_REVOKED');
   if (session.expiresAt <= clock()) throw new PivotError('SESSION_EXPIRED');
   if (role !== undefined && session.role !== role) throw new PivotError('FORBIDDEN');
   return { token, session };

@@ -40,6 +40,14 @@ export class SqliteAgentStore implements AgentStore {
     );
     return changes > 0;
   }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    this.#sync.run(this.#db.updateTable('agents').set({ password_hash: passwordHash }).where('id', '=', id));
+  }
+
+  async list(): Promise<AgentRecord[]> {
+    return this.#sync.all(this.#db.selectFrom('agents').selectAll().orderBy('name')).map(toAgent);
+  }
 }
 
 function toAgent(row: Selectable<AgentsTable>): AgentRecord {

@@ -5,6 +5,7 @@
  */
 import { openChatDb, type ChatDb } from '../db/database.ts';
 import type { Clock } from '../clock.ts';
+import { SqliteAgentLoginStore } from './agent-logins.ts';
 import { SqliteAgentStore } from './agents.ts';
 import { SqliteChannelStore } from './channels.ts';
 import { SqliteConversationStore } from './conversations.ts';
@@ -33,6 +34,7 @@ export async function createSqliteStore(dataDir: string, clock: Clock): Promise<
     events,
     sessions: new SqliteSessionStore(kysely, sync, clock),
     agents: new SqliteAgentStore(kysely, sync, clock),
+    agentLogins: new SqliteAgentLoginStore(kysely, sync),
     steps: new SqliteStepStore(kysely, sync, clock, events),
     channels,
     pivotLinks: new SqlitePivotLinkStore(kysely, sync, clock),

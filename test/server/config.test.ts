@@ -16,7 +16,8 @@ describe('loadChatConfig', () => {
       vaultInternalUrl: 'http://127.0.0.1:8082',
       allowedOrigins: ['http://bank.localhost:8080'],
       vaultJwksUrl: 'http://127.0.0.1:8082/.well-known/jwks.json',
-      agentPassword: 'demo',
+      agentPassword: undefined,
+      demoMode: false,
       demoLogin: false,
       logLevel: 'info',
     });
