@@ -8,6 +8,8 @@
  *   POST /v1/tokens                TokenizeRequest -> CardDisplay (201) | ErrorBody   (card_payment)
  *   POST /v1/addresses             AddressChangeRequest -> AddressSummary (201)       (address_change)
  *   POST /v1/transfer-confirmations TransferConfirmationRequest -> TransferConfirmationResponse (201) (transfer)
+ *   POST /v1/payee-confirmations   PayeeConfirmationRequest -> PayeeConfirmationResponse (201) (payee_confirmation)
+ *   (each step kind declares its path, body limit and schemas in protocol/steps/<kind>.ts)
  *
  *   Each POST accepts only a pivot token whose `step.kind` is the endpoint's kind
  *   (TOKEN_STEP_KIND_MISMATCH otherwise) and consumes the token's `jti` once.
