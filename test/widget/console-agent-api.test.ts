@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sendSecureLink } from '../../widget/console/agent-api.ts';
+import { sendSecureLink, signOut } from '../../widget/console/agent-api.ts';
 import { RequestError } from '../../widget/shared/rest.ts';
 
 /** A local HTTP server answering the pivot-links route with whatever the test sets. */
@@ -87,5 +87,26 @@ describe('sendSecureLink', () => {
   it('refuses an answer naming an unknown channel', async () => {
     answer = { status: 201, body: { channel: 'telegram', expiresAt: '2025-03-04T13:05:00.000Z', seq: 3 } };
     await expect(sendSecureLink(base, 't', CONVERSATION)).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
+  });
+});
+
+describe('signOut', () => {
+  it('sends DELETE /v1/agent/sessions/current with the bearer and no body; true on 204', async () => {
+    answer = { status: 204, body: '' };
+    expect(await signOut(base, 'agent-session-token')).toBe(true);
+    expect(seen).toEqual([
+      { method: 'DELETE', url: '/v1/agent/sessions/current', authorization: 'Bearer agent-session-token', contentType: undefined, body: '' },
+    ]);
+  });
+
+  it('counts a token the server no longer accepts (401) as signed out', async () => {
+    answer = { status: 401, body: { error: { code: 'SESSION_REVOKED', message: 'This session was signed out; sign in again.' } } };
+    expect(await signOut(base, 't')).toBe(true);
+  });
+
+  it('reports false when the server did not revoke it (error answer or no answer)', async () => {
+    answer = { status: 500, body: { error: { code: 'INTERNAL_ERROR', message: 'x' } } };
+    expect(await signOut(base, 't')).toBe(false);
+    expect(await signOut('http://127.0.0.1:9', 't')).toBe(false);
   });
 });

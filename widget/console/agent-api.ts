@@ -71,6 +71,27 @@ export function sendSecureLink(server: string, token: string, conversationId: st
   });
 }
 
+/**
+ * Signs the session out on the server (DELETE /v1/agent/sessions/current), so that a copy of the
+ * token stops working too, and its sockets close. True when the server no longer accepts the
+ * token (also if it had already ended: 401); false when the server could not be told.
+ */
+export async function signOut(server: string, token: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${server}/v1/agent/sessions/current`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+      credentials: 'omit',
+      cache: 'no-store',
+      // Finishes even if the agent closes the tab right after pressing Sign out.
+      keepalive: true,
+    });
+    return response.ok || response.status === 401;
+  } catch {
+    return false;
+  }
+}
+
 export async function webSocketUrl(server: string, token: string): Promise<string> {
   const { ticket } = await requestJson(server, '/v1/ws-tickets', { method: 'POST', token, schema: WsTicketResponseSchema });
   return `${toWebSocketOrigin(server)}/v1/ws?ticket=${encodeURIComponent(ticket)}`;

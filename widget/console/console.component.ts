@@ -25,11 +25,12 @@ import {
   requestStep,
   saveAgentSession,
   sendSecureLink,
+  signOut,
   webSocketUrl,
   type AgentSession,
 } from './agent-api.ts';
 import { styles } from './console.styles.ts';
-import { acrLabel, canSendSecureLink, channelLabel, secureLinkErrorText, secureLinkSentText, viaLabel } from './labels.ts';
+import { SIGNED_OUT_LOCALLY_ONLY, acrLabel, canSendSecureLink, channelLabel, secureLinkErrorText, secureLinkSentText, viaLabel } from './labels.ts';
 import { CONSOLE_CURRENCIES } from './money.ts';
 import {
   PAYEE_NAME_MAX_CHARS,
@@ -190,6 +191,20 @@ export class SpcConsole extends LitElement {
     this.requestUpdate();
   }
 
+  /** The server revokes the token first (a copied token dies with it), then this screen forgets it. */
+  async #signOut(): Promise<void> {
+    const agent = this.#agent;
+    if (!agent || this.#busy) return;
+    this.#busy = true;
+    // Stopped first, so the server closing the socket is not mistaken for an ended session.
+    this.#connection?.stop();
+    this.#connection = null;
+    this.requestUpdate();
+    const revoked = await signOut(this.server, agent.session);
+    this.#busy = false;
+    this.#logout(revoked ? null : SIGNED_OUT_LOCALLY_ONLY);
+  }
+
   // ------------------------------------------------------------------ forms
 
   #onLogin = async (event: SubmitEvent): Promise<void> => {
@@ -305,7 +320,7 @@ export class SpcConsole extends LitElement {
         <h1>Agent console</h1>
         <span class="status" role="status" data-testid="console-status" data-status=${this.#status}>${this.#status}</span>
         <span>${this.#agent.name}</span>
-        <button type="button" data-testid="agent-logout" @click=${() => this.#logout()}>Sign out</button>
+        <button type="button" data-testid="agent-logout" ?disabled=${this.#busy} @click=${() => void this.#signOut()}>Sign out</button>
       </header>
       ${alerts}
       <div class="layout">

@@ -87,3 +87,7 @@ export function secureLinkErrorText(code: string, message: string, channel: Chan
       return `${message} (${code})`;
   }
 }
+
+/** Shown after Sign out when the chat server could not be told: the token is forgotten here but still valid there. */
+export const SIGNED_OUT_LOCALLY_ONLY =
+  'Signed out on this screen only: the chat server could not be reached, so this session stays valid until it expires. Sign in and out again when the connection is back.';
