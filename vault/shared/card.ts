@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { CardBrand } from '../../protocol/frame.ts';
+import { CARD_BRAND_NAMES, type CardBrand } from '../../protocol/values.ts';
 
 /** Brands the vault accepts (`unknown` is never accepted). */
 export type KnownBrand = Exclude<CardBrand, 'unknown'>;
@@ -201,7 +201,7 @@ export function parseExpiry(input: string): { month: number; year: number } | nu
   return { month, year };
 }
 
-/** Display name of a brand, for messages such as "Visa •••• 4242 saved". */
+/** Display name of a brand, for messages such as "Visa •••• 4242 saved" (the one list, protocol/values.ts). */
 export function brandLabel(brand: CardBrand): string {
-  return { visa: 'Visa', mastercard: 'Mastercard', amex: 'American Express', discover: 'Discover', unknown: 'Card' }[brand];
+  return CARD_BRAND_NAMES[brand];
 }

@@ -3,21 +3,13 @@
  *
  * @module
  */
+import { MAX_AMOUNT_MINOR, currencyDigits } from '../../protocol/values.ts';
 
 /** Largest amount an agent may request, in minor units (AmountSchema's maximum). */
-export const MAX_AMOUNT_MINOR = 100_000_000;
+export { MAX_AMOUNT_MINOR };
 
 /** Currencies offered by the console's currency select. */
 export const CONSOLE_CURRENCIES = ['EUR', 'USD', 'GBP', 'CHF', 'SEK', 'JPY'] as const;
-
-/** Minor-unit digits of an ISO 4217 currency (2 when Intl does not know it). */
-export function currencyDigits(currency: string): number {
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return 2;
-  }
-}
 
 /**
  * "12.50" (or "12,50", "12.5", "12") in `currency` -> 1250. Returns null for anything that is not

@@ -3,25 +3,10 @@
  *
  * @module
  */
-import type { CardBrand } from '../../protocol/frame.ts';
-import { formatAmount, type Amount } from '../../protocol/pivot-token.ts';
+import { formatAmount, type Amount } from '../../protocol/values.ts';
 
-const BRAND_NAMES: Record<CardBrand, string> = {
-  visa: 'Visa',
-  mastercard: 'Mastercard',
-  amex: 'American Express',
-  discover: 'Discover',
-  unknown: 'Card',
-};
-
-export function brandName(brand: CardBrand): string {
-  return BRAND_NAMES[brand] ?? 'Card';
-}
-
-/** "Visa •••• 4242" */
-export function cardLabel(card: { readonly brand: CardBrand; readonly last4: string }): string {
-  return `${brandName(card.brand)} •••• ${card.last4}`;
-}
+/** The brand names and "Visa •••• 4242" are protocol's, shared with the chat server and the vault frame. */
+export { cardLabel } from '../../protocol/values.ts';
 
 /** "€12.50" in the given locale, falling back to English for a locale Intl does not know. */
 export function money(amount: Amount, locale?: string | null): string {
