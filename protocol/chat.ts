@@ -9,6 +9,7 @@
  *   POST /v1/ws-tickets                  *  -> WsTicketResponse   (customer or agent)
  *   POST /v1/steps/:stepId/pivot-token   *  -> PivotTokenResponse (customer; policy-gated)
  *   POST /v1/agent/sessions                 AgentLoginRequest -> AgentLoginResponse
+ *   DELETE /v1/agent/sessions/current    *  -> 204: signs that session out (revoked; its sockets close)
  *   GET  /v1/agent/conversations         *  -> ConversationList
  *   GET  /v1/agent/conversations/:id/events?after=N * -> EventPage
  *   POST /v1/agent/conversations/:id/messages * AgentMessageRequest -> Ack
