@@ -307,7 +307,6 @@ async function runFlow(browser: Browser, log: (line: string) => void, notes: str
         VAULT_ORIGIN: origins.vault,
         DATA_DIR: data.path,
         QUIET: '1',
-        DEMO_LOGIN: '1',
         AGENT_PASSWORD,
         LOG_LEVEL: 'warn',
       }),

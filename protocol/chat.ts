@@ -10,7 +10,7 @@
  *   POST /v1/steps/:stepId/pivot-token   *  -> PivotTokenResponse (customer; policy-gated)
  *   POST /v1/agent/sessions                 AgentLoginRequest -> AgentLoginResponse
  *   DELETE /v1/agent/sessions/current    *  -> 204: signs that session out (revoked; its sockets close)
- *   GET  /v1/agent/conversations         *  -> ConversationList
+ *   GET  /v1/agent/conversations?cursor= *  -> ConversationList (one page)
  *   GET  /v1/agent/conversations/:id/events?after=N * -> EventPage
  *   POST /v1/agent/conversations/:id/messages * AgentMessageRequest -> Ack
  *   POST /v1/agent/conversations/:id/steps    * StepRequest -> StepCreated
@@ -32,10 +32,21 @@ import { AddressSummarySchema, CardDisplaySchema, TRANSFER_OUTCOMES } from './fr
 export const WS_MAX_FRAME_BYTES = 16 * 1024;
 /** Longest chat message text, in characters. */
 export const MESSAGE_MAX_CHARS = 4000;
-/** Frames a client may send per second on one connection before it is throttled. */
+/**
+ * Frames a client may send per second before it is throttled: one budget shared by every socket
+ * of the same customer (or agent), so opening more sockets does not buy more throughput.
+ */
 export const WS_MAX_MESSAGES_PER_SECOND = 20;
 /** A WebSocket ticket is valid this long, in seconds, and only once. */
 export const WS_TICKET_TTL_S = 30;
+/** Sockets one session may hold open at once; one more is refused (WS_TOO_MANY_SOCKETS, or close 4008). */
+export const WS_MAX_SOCKETS_PER_SESSION = 5;
+/** Issued, unused, unexpired tickets one session may hold; one more is refused (WS_TOO_MANY_TICKETS). */
+export const WS_MAX_OPEN_TICKETS_PER_SESSION = 5;
+/** Conversations in one page of GET /v1/agent/conversations. */
+export const CONVERSATION_PAGE_SIZE = 50;
+/** Longest cursor GET /v1/agent/conversations accepts, in characters. */
+export const CONVERSATION_CURSOR_MAX_CHARS = 200;
 /** Customer session lifetime, in seconds. */
 export const SESSION_TTL_S = 60 * 60;
 /** At most this many events are replayed per page (resume / REST). */
@@ -66,10 +77,11 @@ export const ID_TOKEN_MAX_CHARS = 8192;
 
 // ---------------------------------------------------------------- REST
 
-/** Proof of who the customer is, supplied by the bank's page through the widget. */
+/**
+ * Proof of who the customer is, supplied by the bank's page through the widget. The only kind is
+ * an id_token of the bank's IdP: nothing the page merely claims (a bare subject) is accepted.
+ */
 export const IdentityAssertionSchema = v.variant('type', [
-  /** Demo only (server flag DEMO_LOGIN): the bank page vouches for a subject; yields `bank`. */
-  v.strictObject({ type: v.literal('demo'), subject: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.@-]{1,64}$/)) }),
   /**
    * An OIDC id_token from the bank's IdP, verified with jose against the tenant's JWKS (issuer,
    * audience, expiry, and the nonce from POST /v1/sessions/nonce); yields `bank`.
@@ -81,10 +93,13 @@ export const IdentityAssertionSchema = v.variant('type', [
 ]);
 export type IdentityAssertion = v.InferOutput<typeof IdentityAssertionSchema>;
 
+/**
+ * Body of POST /v1/sessions: always an anonymous session (acr `none`). The bank identity comes
+ * later, by step-up with an id_token carrying this session's nonce.
+ */
 export const SessionRequestSchema = v.strictObject({
   /** Display name the customer typed, if any. */
   displayName: v.optional(boundedText(80)),
-  assertion: v.optional(IdentityAssertionSchema),
 });
 export type SessionRequest = v.InferOutput<typeof SessionRequestSchema>;
 
@@ -93,7 +108,11 @@ export type StepUpRequest = v.InferOutput<typeof StepUpRequestSchema>;
 
 export const SessionResponseSchema = v.strictObject({
   session: v.string(),
-  conversationId: ConversationIdSchema,
+  /**
+   * The session's conversation; null for a fresh session until the customer's first message
+   * creates it (agents see nothing before that).
+   */
+  conversationId: v.nullable(ConversationIdSchema),
   acr: AcrSchema,
   expiresAt: v.string(),
 });
@@ -151,7 +170,16 @@ export const ConversationSummarySchema = v.strictObject({
   updatedAt: v.string(),
 });
 export type ConversationSummary = v.InferOutput<typeof ConversationSummarySchema>;
-export const ConversationListSchema = v.strictObject({ conversations: v.array(ConversationSummarySchema) });
+/**
+ * One page of the agents' list: conversations with a customer message, newest activity first
+ * (ties by id), at most CONVERSATION_PAGE_SIZE. `nextCursor` (opaque) asks for the page after
+ * this one with `?cursor=`; null on the last page.
+ */
+export const ConversationListSchema = v.strictObject({
+  conversations: v.array(ConversationSummarySchema),
+  nextCursor: v.nullable(v.pipe(v.string(), v.maxLength(CONVERSATION_CURSOR_MAX_CHARS))),
+});
+export type ConversationList = v.InferOutput<typeof ConversationListSchema>;
 
 // ---------------------------------------------------------------- events
 
@@ -250,8 +278,11 @@ export const ServerFrameSchema = v.variant('type', [
     acr: v.nullable(AcrSchema),
   }),
   v.strictObject({ type: v.literal('event'), event: ConversationEventSchema }),
-  /** After a `resume`, marks that the replay is complete up to `lastSeq`. */
-  v.strictObject({ type: v.literal('replayed'), conversationId: ConversationIdSchema, lastSeq: seq }),
+  /**
+   * After a `resume`, marks that the replay is complete up to `lastSeq`. `conversationId` is null
+   * for a customer who has not written yet: there is no conversation, nothing to replay.
+   */
+  v.strictObject({ type: v.literal('replayed'), conversationId: v.nullable(ConversationIdSchema), lastSeq: seq }),
   v.strictObject({ type: v.literal('ack'), clientMsgId: ClientMsgIdSchema, seq: v.pipe(v.number(), v.integer(), v.minValue(1)) }),
   /** Agent role: a conversation's summary changed (new conversation, new acr, new message). */
   v.strictObject({ type: v.literal('conversation'), conversation: ConversationSummarySchema }),
@@ -271,5 +302,7 @@ export const WS_CLOSE = {
   POLICY: 1008,
   TOO_BIG: 1009,
   SESSION_EXPIRED: 4001,
+  /** The session already holds WS_MAX_SOCKETS_PER_SESSION sockets (an upgrade that raced past the check). */
+  TOO_MANY_SOCKETS: 4008,
   RATE_LIMITED: 4029,
 } as const;

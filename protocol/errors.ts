@@ -36,7 +36,6 @@ export const ERROR_CATALOG = {
   SESSION_EXPIRED: { status: 401, audience: 'CUSTOMER', message: 'The session has expired; start again.' },
   FORBIDDEN: { status: 403, audience: 'MERCHANT', message: 'This session may not do that.' },
   ORIGIN_NOT_ALLOWED: { status: 403, audience: 'MERCHANT', message: 'The request comes from an origin that is not configured.' },
-  DEMO_LOGIN_DISABLED: { status: 403, audience: 'MERCHANT', message: 'Demo login is disabled on this server.' },
   BAD_CREDENTIALS: { status: 401, audience: 'CUSTOMER', message: 'Name or password is wrong.' },
   LOGIN_THROTTLED: { status: 429, audience: 'CUSTOMER', message: 'Too many failed sign-ins; wait before trying again (see Retry-After).' },
   LOGIN_LOCKED: { status: 403, audience: 'CUSTOMER', message: 'Sign-in is locked after too many failures; an operator must unlock it.' },
@@ -46,6 +45,8 @@ export const ERROR_CATALOG = {
   STEP_NOT_FOUND: { status: 404, audience: 'MERCHANT', message: 'No such step in this conversation.' },
   STEP_ALREADY_COMPLETED: { status: 409, audience: 'CUSTOMER', message: 'This step has already been completed.' },
   WS_TICKET_INVALID: { status: 401, audience: 'CUSTOMER', message: 'The connection ticket is unknown, used or expired.' },
+  WS_TOO_MANY_TICKETS: { status: 429, audience: 'CUSTOMER', message: 'This session holds too many unused connection tickets; use one or wait for them to expire.' },
+  WS_TOO_MANY_SOCKETS: { status: 429, audience: 'CUSTOMER', message: 'This session has too many open connections; close one first.' },
 
   // ---- pivot links (public channel -> bank site) ----
   PIVOT_LINK_INVALID: { status: 400, audience: 'CUSTOMER', message: 'This secure link is not valid. Ask your advisor for a new one.' },
@@ -75,6 +76,7 @@ export const ERROR_CATALOG = {
   FRAME_TOO_LARGE: { status: 413, audience: 'INTERNAL', message: 'The WebSocket frame is larger than allowed.' },
   MESSAGE_TOO_LONG: { status: 400, audience: 'CUSTOMER', message: 'The message is too long.' },
   CONVERSATION_NOT_FOUND: { status: 404, audience: 'MERCHANT', message: 'No such conversation.' },
+  CURSOR_INVALID: { status: 400, audience: 'MERCHANT', message: 'The list cursor is malformed; start again from the first page.' },
 
   // ---- pivot token (vault frame and vault service) ----
   TOKEN_MALFORMED: { status: 401, audience: 'INTERNAL', message: 'The pivot token is not a well-formed JWS.' },

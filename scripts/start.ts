@@ -3,7 +3,7 @@
  * page, each in its own process (as in production, where they are separate services on separate
  * origins). Prints the URLs and stops all three on Ctrl-C.
  *
- * Every variable of docs/CONTRACTS.md is passed through; `DEMO_LOGIN` and `DEMO_MODE` default to on here.
+ * Every variable of docs/CONTRACTS.md is passed through; `DEMO_MODE` defaults to on here.
  * With `LOG_DIR` set, each process's output is also written to `LOG_DIR/<name>.log`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,7 +25,6 @@ env.DATA_DIR ??= join(root, 'data');
 // This is the demo: the only place the seeded agent may keep the published password `demo`
 // (a chat server started any other way refuses to start without a real AGENT_PASSWORD).
 env.DEMO_MODE ??= 'on';
-env.DEMO_LOGIN ??= '1';
 // Public channels: random secrets per start unless set, shared by the chat server and the
 // platform doubles; the chat server's platform API bases point at the doubles.
 env.PLATFORMS_PORT ??= '8083';

@@ -41,8 +41,6 @@ export interface ChatConfig {
   readonly agentPassword: string | undefined;
   /** The embedded demo (`DEMO_MODE`, set by `npm start`): the only place the demo password exists. */
   readonly demoMode: boolean;
-  /** Accept `{type:'demo'}` identity assertions (`DEMO_LOGIN`). */
-  readonly demoLogin: boolean;
   /** Pino level (`LOG_LEVEL`). */
   readonly logLevel: string;
   /** Page a pivot link opens; the code is appended as `#pivot=<code>` (`PIVOT_LINK_BASE_URL`). */
@@ -120,7 +118,6 @@ export function loadChatConfig(env: Env = process.env): ChatConfig {
     vaultJwksUrl: url(get('CHAT_VAULT_JWKS_URL') ?? `${vaultInternalUrl}/.well-known/jwks.json`, 'CHAT_VAULT_JWKS_URL'),
     agentPassword: get('AGENT_PASSWORD') ?? (flag(get('DEMO_MODE')) ? DEMO_AGENT_PASSWORD : undefined),
     demoMode: flag(get('DEMO_MODE')),
-    demoLogin: flag(get('DEMO_LOGIN')),
     logLevel: get('LOG_LEVEL') ?? 'info',
     pivotLinkBaseUrl: url(get('PIVOT_LINK_BASE_URL') ?? `${bankOrigin}/`, 'PIVOT_LINK_BASE_URL'),
     idp: {

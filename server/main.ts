@@ -11,7 +11,7 @@ const config = loadChatConfig();
 const { app, close } = await createChatServer(config);
 await app.listen({ host: config.host, port: config.port });
 app.log.info(
-  { chatOrigin: config.chatOrigin, allowedOrigins: config.allowedOrigins, demoLogin: config.demoLogin },
+  { chatOrigin: config.chatOrigin, allowedOrigins: config.allowedOrigins },
   'chat server ready',
 );
 

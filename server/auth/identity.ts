@@ -1,8 +1,8 @@
 /**
- * Identity assertions from the bank's page (protocol/chat.ts IdentityAssertionSchema):
- * - `oidc`: an id_token of the bank's IdP (oidc.ts), whose nonce must be one this session asked
- *   for (POST /v1/sessions/nonce), unused and unexpired; yields `bank` for its `sub`;
- * - `demo`: accepted only when DEMO_LOGIN is on; yields `bank` for the named subject.
+ * Identity assertions from the bank's page (protocol/chat.ts IdentityAssertionSchema): an
+ * id_token of the bank's IdP (oidc.ts), whose nonce must be one this session asked for
+ * (POST /v1/sessions/nonce), unused and unexpired; yields `bank` for its `sub`. There is no other
+ * kind: a subject the page merely names proves nothing, so none is accepted, in any mode.
  *
  * @module
  */
@@ -18,23 +18,15 @@ export interface VerifiedIdentity {
 }
 
 export interface AssertionOptions {
-  readonly demoLogin: boolean;
   /** Verifies a bank id_token; absent when no IdP is configured. */
   readonly verifyIdToken?: IdTokenVerifier | undefined;
-  /** Consumes a nonce this session was given; absent when there is no session to bind it to. */
-  readonly consumeNonce?: ((nonce: string) => Promise<boolean>) | undefined;
+  /** Consumes a nonce this session was given. */
+  readonly consumeNonce: (nonce: string) => Promise<boolean>;
 }
 
 export async function verifyAssertion(assertion: IdentityAssertion, options: AssertionOptions): Promise<VerifiedIdentity> {
-  switch (assertion.type) {
-    case 'demo':
-      if (!options.demoLogin) throw new PivotError('DEMO_LOGIN_DISABLED');
-      return { subject: assertion.subject, acr: 'bank' };
-    case 'oidc': {
-      if (!options.verifyIdToken) throw new PivotError('IDP_NOT_CONFIGURED');
-      const claims = await options.verifyIdToken(assertion.idToken);
-      if (!options.consumeNonce || !(await options.consumeNonce(claims.nonce))) throw new PivotError('ID_TOKEN_NONCE_INVALID');
-      return { subject: claims.sub, acr: 'bank' };
-    }
-  }
+  if (!options.verifyIdToken) throw new PivotError('IDP_NOT_CONFIGURED');
+  const claims = await options.verifyIdToken(assertion.idToken);
+  if (!(await options.consumeNonce(claims.nonce))) throw new PivotError('ID_TOKEN_NONCE_INVALID');
+  return { subject: claims.sub, acr: 'bank' };
 }

@@ -357,6 +357,16 @@ const agentLoginGuard: Migration = {
 };
 
 /**
+ * Tickets by session: issuing one counts the session's unused, unexpired tickets
+ * (WS_MAX_OPEN_TICKETS_PER_SESSION), which must not scan every ticket of the last day.
+ */
+const wsTicketsBySession: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await sql`CREATE INDEX ws_tickets_session ON ws_tickets (session_id, expires_at)`.execute(db);
+  },
+};
+
+/**
  * Steps of any registered kind (protocol/steps/). 0006 listed the kinds in CHECK constraints, so
  * every new kind would have needed another rebuild of this table; the kinds are now one registry,
  * and the store writes only a step that passed its kind's schema and reads each back through it
@@ -414,6 +424,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0006_step_kinds': stepKinds,
   '0007_channel_inbox_retention': channelInboxRetention,
   '0008_agent_login_guard': agentLoginGuard,
+  '0009_ws_tickets_by_session': wsTicketsBySession,
   '0010_step_kinds_from_registry': stepKindsFromRegistry,
 };
 

@@ -2,7 +2,9 @@
  * Agent console API (Origin: CHAT_ORIGIN only, see cors.ts).
  *
  *   POST|DELETE /v1/agent/sessions[/current]      sign-in and sign-out: routes/agent-sessions.ts
- *   GET  /v1/agent/conversations                 * summaries, newest activity first
+ *   GET  /v1/agent/conversations?cursor=         * one page (CONVERSATION_PAGE_SIZE) of the summaries
+ *                                                    of conversations with a customer message, newest
+ *                                                    activity first, and the next page's cursor
  *   GET  /v1/agent/conversations/:id/events?after=N  * one page (REPLAY_PAGE_SIZE) of events after N,
  *                                                    with lastSeq = the conversation's highest seq
  *   POST /v1/agent/conversations/:id/messages    * idempotent by clientMsgId
@@ -18,14 +20,12 @@ import {
   MESSAGE_MAX_CHARS,
   REPLAY_PAGE_SIZE,
   StepRequestSchema,
+  type ConversationList,
 } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import { authenticate } from '../auth/sessions.ts';
 import type { ChatContext } from '../context.ts';
 import { parseOr400 } from '../http-errors.ts';
-
-/** Most conversations one list returns. */
-export const CONVERSATION_LIST_LIMIT = 200;
 
 const EventsQuerySchema = v.object({
   after: v.optional(
@@ -45,8 +45,10 @@ export function agentRoutes(app: FastifyInstance, ctx: ChatContext): void {
 
   app.get('/v1/agent/conversations', async (request, reply) => {
     await authenticate(request, store, clock, 'agent');
-    const conversations = await store.conversations.listSummaries(CONVERSATION_LIST_LIMIT);
-    return reply.header('cache-control', 'no-store').send({ conversations });
+    const cursor = (request.query as Record<string, unknown> | undefined)?.['cursor'];
+    if (cursor !== undefined && typeof cursor !== 'string') throw new PivotError('CURSOR_INVALID');
+    const page: ConversationList = await store.conversations.listPage(cursor);
+    return reply.header('cache-control', 'no-store').send(page);
   });
 
   app.get('/v1/agent/conversations/:id/events', async (request, reply) => {

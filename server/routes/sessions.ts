@@ -1,14 +1,18 @@
 /**
  * Customer sessions and WebSocket tickets.
  *
- *   POST /v1/sessions            anonymous -> acr none + new conversation;
- *                                demo assertion -> acr bank, the subject's latest conversation
+ *   POST /v1/sessions            an anonymous session (acr none) and no conversation yet: the
+ *                                customer's first message creates it (ws/connection.ts), so a
+ *                                session nobody writes in costs agents nothing. Per client address
+ *                                SESSIONS_PER_CLIENT (429 RATE_LIMITED + Retry-After)
  *   POST /v1/sessions/nonce    * a single-use nonce for the bank IdP's id_token (ID_TOKEN_NONCE_TTL_S)
- *   POST /v1/sessions/step-up  * raises the session to the assertion's acr, announces it; a bank
+ *   POST /v1/sessions/step-up  * raises the session to the id_token's acr, announces it; a bank
  *                                login for another customer than the session's -> IDENTITY_MISMATCH;
  *                                a signed-in customer's fresh anonymous start moves to their latest
  *                                conversation (see {@link movesToLatest})
- *   POST /v1/ws-tickets        * single-use, WS_TICKET_TTL_S ticket for GET /v1/ws
+ *   POST /v1/ws-tickets        * single-use, WS_TICKET_TTL_S ticket for GET /v1/ws; at most
+ *                                WS_MAX_OPEN_TICKETS_PER_SESSION unused at once (429
+ *                                WS_TOO_MANY_TICKETS), per client address TICKETS_PER_CLIENT
  *
  * @module
  */
@@ -17,6 +21,7 @@ import {
   ID_TOKEN_NONCE_TTL_S,
   SessionRequestSchema,
   StepUpRequestSchema,
+  WS_MAX_OPEN_TICKETS_PER_SESSION,
   WS_TICKET_TTL_S,
   type NonceResponse,
   type SessionResponse,
@@ -27,12 +32,22 @@ import { acrAtLeast } from '../../protocol/pivot-token.ts';
 import { authenticate, issueSession } from '../auth/sessions.ts';
 import { verifyAssertion } from '../auth/identity.ts';
 import { createIdTokenVerifier } from '../auth/oidc.ts';
+import { ClientRateLimiter, sendRateLimited, type BucketRate } from '../client-rate-limit.ts';
 import { isoTime } from '../clock.ts';
 import type { ChatContext } from '../context.ts';
 import type { ConversationRecord, SessionRecord } from '../store/store.ts';
 import { parseOr400 } from '../http-errors.ts';
 import { hashToken, randomToken } from '../ids.ts';
 import { appendSystemEvent, channelName } from '../pivot-links.ts';
+
+/**
+ * Sessions one client address may create: a page load needs one (a reload keeps it), so a burst
+ * covers a household or an office behind one address, and the sustained rate stops a script
+ * from filling the database with empty sessions.
+ */
+export const SESSIONS_PER_CLIENT: BucketRate = { burst: 20, perMinute: 20 };
+/** WebSocket tickets one client address may take (each reconnect of each tab takes one). */
+export const TICKETS_PER_CLIENT: BucketRate = { burst: 60, perMinute: 120 };
 
 /** System event when a bank login claims a customer first known only by a public channel. */
 export function channelLinkedText(channel: string): string {
@@ -47,8 +62,10 @@ export function channelLinkedText(channel: string): string {
  * conversation) always stays in the link's conversation; a start with customer messages keeps them.
  */
 async function movesToLatest(ctx: ChatContext, session: SessionRecord, latest: ConversationRecord | undefined): Promise<boolean> {
-  if (!latest || session.conversationId === null || latest.id === session.conversationId) return false;
+  if (!latest || latest.id === session.conversationId) return false;
   if (session.acr !== 'none') return false;
+  // Not written in yet: there is nothing to leave behind.
+  if (session.conversationId === null) return true;
   const start = await ctx.store.conversations.get(session.conversationId);
   if (!start || start.channel !== 'web' || start.customerId !== session.customerId) return false;
   return !(await ctx.store.conversations.hasCustomerActivity(start.id));
@@ -57,47 +74,32 @@ async function movesToLatest(ctx: ChatContext, session: SessionRecord, latest: C
 export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
   const { store, clock, config, service } = ctx;
   const verifyIdToken = createIdTokenVerifier(config.idp, clock);
+  const sessionLimiter = new ClientRateLimiter(SESSIONS_PER_CLIENT, clock);
+  const ticketLimiter = new ClientRateLimiter(TICKETS_PER_CLIENT, clock);
 
-  app.post('/v1/sessions', async (request, reply) => {
-    const body = parseOr400(SessionRequestSchema, request.body ?? {});
-    const displayName = body.displayName ?? null;
-    let customer;
-    let conversation;
-    let acr: SessionResponse['acr'] = 'none';
-    if (body.assertion) {
-      // No session yet, so no nonce to bind an id_token to: an oidc assertion needs step-up.
-      const identity = await verifyAssertion(body.assertion, { demoLogin: config.demoLogin, verifyIdToken });
-      acr = identity.acr;
-      customer =
-        (await store.customers.findBySubject(identity.subject)) ??
-        (await store.customers.create({ subject: identity.subject, displayName: displayName ?? identity.subject }));
-      conversation = await store.conversations.latestForCustomer(customer.id);
-      if (conversation) {
-        await service.acrRaised(conversation.id, acr, customer.id, false);
-      } else {
-        conversation = await store.conversations.create(customer.id, acr);
-        await service.publishSummary(conversation.id);
-      }
-    } else {
-      customer = await store.customers.create({ subject: null, displayName });
-      conversation = await store.conversations.create(customer.id, acr);
-      await service.publishSummary(conversation.id);
-    }
-    const { token, session } = await issueSession(store, clock, {
-      role: 'customer',
-      acr,
-      customerId: customer.id,
-      agentId: null,
-      conversationId: conversation.id,
-    });
-    const response: SessionResponse = {
-      session: token,
-      conversationId: conversation.id,
-      acr,
-      expiresAt: isoTime(session.expiresAt),
-    };
-    return reply.code(201).header('cache-control', 'no-store').send(response);
-  });
+  app.post(
+    '/v1/sessions',
+    {
+      // Counted before the body is read, so malformed floods are limited too.
+      onRequest: async (request, reply) => {
+        const taken = sessionLimiter.take(request.ip);
+        if (!taken.ok) return sendRateLimited(reply, taken.retryAfterMs);
+      },
+    },
+    async (request, reply) => {
+      const body = parseOr400(SessionRequestSchema, request.body ?? {});
+      const customer = await store.customers.create({ subject: null, displayName: body.displayName ?? null });
+      const { token, session } = await issueSession(store, clock, {
+        role: 'customer',
+        acr: 'none',
+        customerId: customer.id,
+        agentId: null,
+        conversationId: null,
+      });
+      const response: SessionResponse = { session: token, conversationId: null, acr: 'none', expiresAt: isoTime(session.expiresAt) };
+      return reply.code(201).header('cache-control', 'no-store').send(response);
+    },
+  );
 
   app.post('/v1/sessions/nonce', async (request, reply) => {
     const { session } = await authenticate(request, store, clock, 'customer');
@@ -111,9 +113,8 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
   app.post('/v1/sessions/step-up', async (request, reply) => {
     const { token, session } = await authenticate(request, store, clock, 'customer');
     const body = parseOr400(StepUpRequestSchema, request.body);
-    if (session.conversationId === null || session.customerId === null) throw new PivotError('FORBIDDEN');
+    if (session.customerId === null) throw new PivotError('FORBIDDEN');
     const identity = await verifyAssertion(body.assertion, {
-      demoLogin: config.demoLogin,
       verifyIdToken,
       consumeNonce: (nonce) => store.nonces.consume(hashToken(nonce), session.id, clock()),
     });
@@ -132,16 +133,18 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
       } else {
         await store.customers.attachSubject(session.customerId, identity.subject);
       }
-      const conversation = await store.conversations.get(session.conversationId);
+      const conversation = session.conversationId === null ? undefined : await store.conversations.get(session.conversationId);
       if (conversation && conversation.channel !== 'web') {
         await appendSystemEvent(ctx, conversation.id, channelLinkedText(channelName(conversation.channel)));
       }
     }
     const raised = !acrAtLeast(session.acr, identity.acr);
     const acr = raised ? identity.acr : session.acr;
-    if (raised || customerId !== session.customerId) {
-      await store.sessions.raise(session.id, acr, customerId, conversationId);
-      await service.acrRaised(conversationId, acr, customerId, raised);
+    if (raised || customerId !== session.customerId || conversationId !== session.conversationId) {
+      // With no conversation yet, the session alone carries the acr: its first message creates
+      // the conversation at that level.
+      await store.sessions.raise(session.id, acr, customerId, conversationId ?? undefined);
+      if (conversationId !== null) await service.acrRaised(conversationId, acr, customerId, raised);
     }
     const response: SessionResponse = {
       session: token,
@@ -152,12 +155,24 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
     return reply.header('cache-control', 'no-store').send(response);
   });
 
-  app.post('/v1/ws-tickets', async (request, reply) => {
-    const { session } = await authenticate(request, store, clock);
-    const ticket = randomToken();
-    const expiresAt = clock() + WS_TICKET_TTL_S * 1000;
-    await store.sessions.createTicket({ ticketHash: hashToken(ticket), sessionId: session.id, expiresAt });
-    const response: WsTicketResponse = { ticket, expiresAt: isoTime(expiresAt) };
-    return reply.code(201).header('cache-control', 'no-store').send(response);
-  });
+  app.post(
+    '/v1/ws-tickets',
+    {
+      onRequest: async (request, reply) => {
+        const taken = ticketLimiter.take(request.ip);
+        if (!taken.ok) return sendRateLimited(reply, taken.retryAfterMs);
+      },
+    },
+    async (request, reply) => {
+      const { session } = await authenticate(request, store, clock);
+      if ((await store.sessions.countOpenTickets(session.id, clock())) >= WS_MAX_OPEN_TICKETS_PER_SESSION) {
+        throw new PivotError('WS_TOO_MANY_TICKETS');
+      }
+      const ticket = randomToken();
+      const expiresAt = clock() + WS_TICKET_TTL_S * 1000;
+      await store.sessions.createTicket({ ticketHash: hashToken(ticket), sessionId: session.id, expiresAt });
+      const response: WsTicketResponse = { ticket, expiresAt: isoTime(expiresAt) };
+      return reply.code(201).header('cache-control', 'no-store').send(response);
+    },
+  );
 }

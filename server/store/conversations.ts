@@ -1,16 +1,29 @@
 /**
  * SQLite conversations and the summaries agents list.
  *
+ * A conversation on the bank's site exists only once its customer wrote: a session starts without
+ * one, and its first message creates it ({@link SqliteConversationStore.startForSession}). Agents
+ * list, and are told of, only conversations with a customer message (or from a public channel,
+ * which always starts with one), so sessions nobody writes in never reach them.
+ *
  * @module
  */
-import type { Kysely, Selectable } from 'kysely';
-import { CHANNELS, type Channel, type ConversationSummary } from '../../protocol/chat.ts';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
+import {
+  CHANNELS,
+  CONVERSATION_CURSOR_MAX_CHARS,
+  CONVERSATION_PAGE_SIZE,
+  type Channel,
+  type ConversationList,
+  type ConversationSummary,
+} from '../../protocol/chat.ts';
+import { PivotError } from '../../protocol/errors.ts';
 import { ACR_LEVELS, acrAtLeast, type Acr } from '../../protocol/pivot-token.ts';
 import type { ChatDatabase, ConversationsTable } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
 import { isoTime, type Clock } from '../clock.ts';
 import { randomId } from '../ids.ts';
-import type { ConversationRecord, ConversationStore } from './store.ts';
+import type { ConversationRecord, ConversationStore, StartedConversation } from './store.ts';
 
 /** Name agents see for a customer who gave none. */
 export const ANONYMOUS_CUSTOMER_NAME = 'Guest';
@@ -28,13 +41,37 @@ export class SqliteConversationStore implements ConversationStore {
     this.#q = {
       get: sync.prepare(['id'], (p) => db.selectFrom('conversations').selectAll().where('id', '=', p.id)),
       summary: sync.prepare(['id'], (p) => this.#summaries().where('conversations.id', '=', p.id)),
+      session: sync.prepare(['id'], (p) =>
+        db.selectFrom('sessions').select(['role', 'acr', 'customer_id', 'conversation_id']).where('id', '=', p.id),
+      ),
     };
   }
 
+  async startForSession(sessionId: string, id: string = randomId('cnv')): Promise<StartedConversation | undefined> {
+    return this.#sync.transaction(() => {
+      const session = this.#q.session.first({ id: sessionId });
+      if (!session || session.role !== 'customer' || session.customer_id === null) return undefined;
+      if (session.conversation_id !== null) {
+        const row = this.#q.get.first({ id: session.conversation_id });
+        return row && { conversation: toConversation(row), created: false };
+      }
+      // Same transaction as the read above: two sockets of one session racing here create one.
+      const conversation = this.#insert(id, session.customer_id, parseAcr(session.acr), 'web');
+      this.#sync.run(
+        this.#db.updateTable('sessions').set({ conversation_id: conversation.id }).where('id', '=', sessionId).where('conversation_id', 'is', null),
+      );
+      return { conversation, created: true };
+    });
+  }
+
   async create(customerId: string, acr: Acr, channel: Channel = 'web'): Promise<ConversationRecord> {
+    return this.#insert(randomId('cnv'), customerId, acr, channel);
+  }
+
+  #insert(id: string, customerId: string, acr: Acr, channel: Channel): ConversationRecord {
     const now = this.#clock();
     const row = {
-      id: randomId('cnv'),
+      id,
       customer_id: customerId,
       acr,
       channel,
@@ -96,16 +133,33 @@ export class SqliteConversationStore implements ConversationStore {
     return row && toSummary(row);
   }
 
-  async listSummaries(limit: number): Promise<ConversationSummary[]> {
-    return this.#sync
-      .all(this.#summaries().orderBy('conversations.updated_at', 'desc').orderBy('conversations.id', 'desc').limit(limit))
-      .map(toSummary);
+  async listPage(cursor?: string, limit: number = CONVERSATION_PAGE_SIZE): Promise<ConversationList> {
+    const after = cursor === undefined ? undefined : decodeConversationCursor(cursor);
+    let query = this.#summaries();
+    if (after) {
+      query = query.where((eb) =>
+        eb.or([
+          eb('conversations.updated_at', '<', after.updatedAt),
+          eb.and([eb('conversations.updated_at', '=', after.updatedAt), eb('conversations.id', '<', after.id)]),
+        ]),
+      );
+    }
+    // One more than the page: whether a next page exists, without a second query.
+    const rows = this.#sync.all(query.orderBy('conversations.updated_at', 'desc').orderBy('conversations.id', 'desc').limit(limit + 1));
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      conversations: page.map(toSummary),
+      nextCursor: rows.length > limit && last ? encodeConversationCursor({ updatedAt: last.updatedAt, id: last.id }) : null,
+    };
   }
 
+  /** Conversations agents may see: a customer wrote in it, or it came from a public channel. */
   #summaries() {
     return this.#db
       .selectFrom('conversations')
       .innerJoin('customers', 'customers.id', 'conversations.customer_id')
+      .where((eb) => eb.or([eb('conversations.channel', '!=', 'web'), customerWrote(eb)]))
       .select([
         'conversations.id as id',
         'conversations.acr as acr',
@@ -117,6 +171,49 @@ export class SqliteConversationStore implements ConversationStore {
         'customers.subject as subject',
       ]);
   }
+}
+
+function customerWrote(eb: ExpressionBuilder<ChatDatabase, 'conversations' | 'customers'>) {
+  return eb.exists(
+    eb
+      .selectFrom('events')
+      .select('events.seq')
+      .whereRef('events.conversation_id', '=', 'conversations.id')
+      .where('events.author_role', '=', 'customer'),
+  );
+}
+
+/** Where a page of the agents' list ends: the last conversation's activity time and id. */
+export interface ConversationCursor {
+  readonly updatedAt: number;
+  readonly id: string;
+}
+
+/** Opaque to clients: base64url of `[updatedAt, id]`. */
+export function encodeConversationCursor(cursor: ConversationCursor): string {
+  return Buffer.from(JSON.stringify([cursor.updatedAt, cursor.id]), 'utf8').toString('base64url');
+}
+
+/** The cursor's position; CURSOR_INVALID for anything this server did not write. */
+export function decodeConversationCursor(cursor: string): ConversationCursor {
+  if (cursor.length > CONVERSATION_CURSOR_MAX_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new PivotError('CURSOR_INVALID');
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new PivotError('CURSOR_INVALID');
+  }
+  if (
+    !Array.isArray(value) ||
+    value.length !== 2 ||
+    !Number.isSafeInteger(value[0]) ||
+    (value[0] as number) < 0 ||
+    typeof value[1] !== 'string' ||
+    !/^cnv_[A-Za-z0-9_-]{8,64}$/.test(value[1])
+  ) {
+    throw new PivotError('CURSOR_INVALID');
+  }
+  return { updatedAt: value[0] as number, id: value[1] };
 }
 
 interface SummaryRow {

@@ -88,6 +88,18 @@ export class SqliteSessionStore implements SessionStore {
     );
   }
 
+  async countOpenTickets(sessionId: string, now: number): Promise<number> {
+    const row = this.#sync.first(
+      this.#db
+        .selectFrom('ws_tickets')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('session_id', '=', sessionId)
+        .where('expires_at', '>', now)
+        .where('used_at', 'is', null),
+    );
+    return Number(row?.n ?? 0);
+  }
+
   async consumeTicket(ticketHash: string, now: number): Promise<string | undefined> {
     const row = this.#sync.first(
       this.#db

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Channel, ConversationEvent, ConversationSummary } from '../../protocol/chat.ts';
+import type { Channel, ConversationEvent, ConversationList, ConversationSummary } from '../../protocol/chat.ts';
 import type { CardDisplay } from '../../protocol/frame.ts';
 import type { Acr, Step } from '../../protocol/pivot-token.ts';
 import type { StepResult } from '../steps/index.ts';
@@ -45,6 +45,12 @@ export interface ConversationRecord {
   readonly lastSeq: number;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+export interface StartedConversation {
+  readonly conversation: ConversationRecord;
+  /** False when the session already had it (another socket of the session started it). */
+  readonly created: boolean;
 }
 
 export interface SessionRecord {
@@ -102,9 +108,20 @@ export interface ConversationStore {
   hasCustomerActivity(id: string): Promise<boolean>;
   /** Raises (never lowers) the conversation's assurance level; moves it to `customerId` if given. */
   raiseAcr(id: string, acr: Acr, customerId?: string): Promise<void>;
+  /**
+   * Creates, once, the conversation of a customer session that has none (its first message):
+   * the session's customer and acr, channel `web`, bound to the session in the same transaction.
+   * `id` names a new one (a caller may follow it before it exists). Returns the session's
+   * conversation and whether this call created it; undefined for an agent or unknown session.
+   */
+  startForSession(sessionId: string, id?: string): Promise<StartedConversation | undefined>;
+  /** The summary agents see; undefined while the conversation has no customer message (web). */
   summary(id: string): Promise<ConversationSummary | undefined>;
-  /** Newest activity first. */
-  listSummaries(limit: number): Promise<ConversationSummary[]>;
+  /**
+   * One page of what agents see, newest activity first, ties by id; `cursor` is a page's
+   * `nextCursor` (CURSOR_INVALID otherwise).
+   */
+  listPage(cursor?: string, limit?: number): Promise<ConversationList>;
 }
 
 export interface EventStore {
@@ -133,6 +150,8 @@ export interface SessionStore {
   /** Marks the session signed out at `now` and deletes its tickets; false if it already was. */
   revoke(id: string, now: number): Promise<boolean>;
   createTicket(input: { ticketHash: string; sessionId: string; expiresAt: number }): Promise<void>;
+  /** Tickets of the session neither used nor expired at `now`. */
+  countOpenTickets(sessionId: string, now: number): Promise<number>;
   /** Marks the ticket used and returns its session id, exactly once, if not expired at `now`. */
   consumeTicket(ticketHash: string, now: number): Promise<string | undefined>;
   /** Deletes tickets and sessions expired before `before`. */

@@ -1,10 +1,17 @@
 /**
- * One WebSocket connection of `/v1/ws`, after the upgrade (the ticket, session and Origin were
- * checked before it, in ws/route.ts).
+ * One WebSocket connection of `/v1/ws`, after the upgrade (the ticket, session, Origin and the
+ * session's socket count were checked before it, in ws/route.ts).
  *
- * Incoming frames are rate limited, parsed (JSON + ClientFrameSchema) and handled one at a
- * time, in order. Outgoing frames go through {@link ChatConnection.send}, which drops a client
- * that stops reading (bufferedAmount over WS_MAX_BUFFERED_BYTES).
+ * Incoming frames are rate limited on the budget this socket shares with every other socket of
+ * its customer (ws/rate-limit.ts), parsed (JSON + ClientFrameSchema) and handled one at a time,
+ * in order. Outgoing frames go through {@link ChatConnection.send}, which drops a client that
+ * stops reading (bufferedAmount over WS_MAX_BUFFERED_BYTES).
+ *
+ * A customer session may have no conversation yet: `hello` says null, a `resume` answers
+ * `replayed` with nothing, and the first `send` creates the conversation, once, even when two
+ * sockets of the session race (store `startForSession`). A socket of the same session that did
+ * not create it finds it on its next frame (the widget pings every 25 s) and replays it from the
+ * start, so another tab misses nothing.
  *
  * @module
  */
@@ -13,6 +20,7 @@ import type { RawData, WebSocket } from 'ws';
 import * as v from 'valibot';
 import {
   ClientFrameSchema,
+  MESSAGE_MAX_CHARS,
   REPLAY_PAGE_SIZE,
   WS_CLOSE,
   type ClientFrame,
@@ -23,9 +31,10 @@ import { ERROR_CATALOG, PivotError, type ErrorCode } from '../../protocol/errors
 import type { Acr } from '../../protocol/pivot-token.ts';
 import type { ChatContext } from '../context.ts';
 import { AGENTS_TOPIC, conversationTopic, sessionTopic, type BusMessage } from '../pubsub.ts';
+import { randomId } from '../ids.ts';
 import type { SessionRecord } from '../store/store.ts';
 import { ConversationFeed } from './feed.ts';
-import { TokenBucket } from './rate-limit.ts';
+import type { TokenBucket } from './rate-limit.ts';
 
 /** Unread output a client may accumulate before it is disconnected, in bytes. */
 export const WS_MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -38,6 +47,8 @@ export interface ConnectionIdentity {
   readonly session: SessionRecord;
   /** Author name of this socket's messages. */
   readonly name: string;
+  /** The frame budget this socket shares (ws/rate-limit.ts SharedBudgets). */
+  readonly bucket: TokenBucket;
 }
 
 export class ChatConnection {
@@ -46,9 +57,11 @@ export class ChatConnection {
   readonly #log: FastifyBaseLogger;
   readonly #session: SessionRecord;
   readonly #name: string;
-  readonly #bucket = new TokenBucket();
+  readonly #bucket: TokenBucket;
   readonly #feeds = new Map<string, ConversationFeed>();
   #acr: Acr;
+  /** A customer's conversation; null until its first message (or another socket's) creates it. */
+  #conversationId: string | null;
   #agentsUnsubscribe: (() => void) | null = null;
   #sessionUnsubscribe: (() => void) | null = null;
   #expiryTimer: NodeJS.Timeout | null = null;
@@ -64,7 +77,9 @@ export class ChatConnection {
     this.#log = log;
     this.#session = identity.session;
     this.#name = identity.name;
+    this.#bucket = identity.bucket;
     this.#acr = identity.session.acr;
+    this.#conversationId = identity.session.role === 'customer' ? identity.session.conversationId : null;
   }
 
   get socket(): WebSocket {
@@ -88,7 +103,7 @@ export class ChatConnection {
       if (message.type === 'revoked') this.close(WS_CLOSE.SESSION_EXPIRED, 'session revoked');
     });
 
-    const conversationId = this.#session.role === 'customer' ? this.#session.conversationId : null;
+    const conversationId = this.#conversationId;
     this.send({
       type: 'hello',
       role: this.#session.role,
@@ -177,12 +192,13 @@ export class ChatConnection {
 
   async #handle(frame: ClientFrame): Promise<void> {
     if (this.#closed) return;
+    if (this.#session.role === 'customer' && this.#conversationId === null) await this.#followStarted(frame.type !== 'resume');
     switch (frame.type) {
       case 'ping':
         this.send({ type: 'pong' });
         return;
       case 'send': {
-        const conversationId = await this.#target(frame.conversationId);
+        const conversationId = (await this.#target(frame.conversationId)) ?? (await this.#start(frame.text));
         const { seq } = await this.#ctx.service.postMessage({
           conversationId,
           author: { role: this.#session.role, name: this.#name },
@@ -192,23 +208,59 @@ export class ChatConnection {
         this.send({ type: 'ack', clientMsgId: frame.clientMsgId, seq });
         return;
       }
-      case 'resume':
-        await this.#resume(await this.#target(frame.conversationId), frame.after);
+      case 'resume': {
+        const conversationId = await this.#target(frame.conversationId);
+        // Not written in yet: nothing to replay, and the client may go live.
+        if (conversationId === null) this.send({ type: 'replayed', conversationId: null, lastSeq: 0 });
+        else await this.#resume(conversationId, frame.after);
         return;
+      }
     }
   }
 
-  /** The conversation a frame addresses: the customer's own, or the one an agent names. */
-  async #target(requested: string | undefined): Promise<string> {
+  /** The conversation a frame addresses: the customer's own (null before it exists), or the one an agent names. */
+  async #target(requested: string | undefined): Promise<string | null> {
     if (this.#session.role === 'customer') {
-      const own = this.#session.conversationId;
-      if (own === null) throw new PivotError('CONVERSATION_NOT_FOUND');
+      const own = this.#conversationId;
       if (requested !== undefined && requested !== own) throw new PivotError('FORBIDDEN');
       return own;
     }
     if (requested === undefined) throw new PivotError('FRAME_INVALID', 'Agents must name the conversation.');
     if (!(await this.#ctx.store.conversations.get(requested))) throw new PivotError('CONVERSATION_NOT_FOUND');
     return requested;
+  }
+
+  /**
+   * The customer's first message: creates the session's conversation (or finds the one another
+   * socket of the session just created) and follows it. A message that would be refused creates
+   * nothing: an empty conversation is no use to anyone.
+   */
+  async #start(text: string): Promise<string> {
+    if (text.length > MESSAGE_MAX_CHARS) throw new PivotError('MESSAGE_TOO_LONG');
+    if (text.trim() === '') throw new PivotError('BAD_REQUEST', 'The message is empty.');
+    // Followed before it exists, so no event of it can be published unseen by this socket.
+    const id = randomId('cnv');
+    this.#feed(id);
+    const started = await this.#ctx.store.conversations.startForSession(this.#session.id, id);
+    if (!started || started.conversation.id !== id) this.#unfollow(id);
+    if (!started) throw new PivotError('CONVERSATION_NOT_FOUND');
+    this.#conversationId = started.conversation.id;
+    if (!started.created) await this.#resume(started.conversation.id, 0);
+    return started.conversation.id;
+  }
+
+  /** Another socket of this session may have started the conversation: follow it (and, unless the client is about to resume, replay it). */
+  async #followStarted(replay: boolean): Promise<void> {
+    const session = await this.#ctx.store.sessions.get(this.#session.id);
+    if (!session?.conversationId || this.#conversationId !== null) return;
+    this.#conversationId = session.conversationId;
+    if (replay) await this.#resume(session.conversationId, 0);
+    else this.#feed(session.conversationId);
+  }
+
+  #unfollow(conversationId: string): void {
+    this.#feeds.get(conversationId)?.unsubscribe();
+    this.#feeds.delete(conversationId);
   }
 
   async #resume(conversationId: string, after: number): Promise<void> {
@@ -275,7 +327,7 @@ export class ChatConnection {
         if (this.#session.role === 'agent') this.send({ type: 'conversation', conversation: message.summary });
         return;
       case 'acr':
-        if (this.#session.role === 'customer' && message.conversationId === this.#session.conversationId) {
+        if (this.#session.role === 'customer' && message.conversationId === this.#conversationId) {
           this.#acr = message.acr;
           this.send({ type: 'session', acr: message.acr });
         }

@@ -5,7 +5,13 @@
  * 1. Origin must be a configured origin at all (403 ORIGIN_NOT_ALLOWED);
  * 2. the ticket is consumed, once (401 WS_TICKET_INVALID: unknown, used or expired);
  * 3. its session must be live (401 SESSION_EXPIRED);
- * 4. Origin must fit the session's role: bank origins for customers, CHAT_ORIGIN for agents.
+ * 4. Origin must fit the session's role: bank origins for customers, CHAT_ORIGIN for agents;
+ * 5. the session must hold fewer than WS_MAX_SOCKETS_PER_SESSION sockets (429
+ *    WS_TOO_MANY_SOCKETS). Upgrades racing past that check are counted again when the socket
+ *    opens, and the one over the cap is closed with 4008 (WS_CLOSE.TOO_MANY_SOCKETS).
+ *
+ * Every socket of one customer (or agent) draws on one frame budget (ws/rate-limit.ts), so more
+ * sockets, or more sessions of a signed-in customer, do not buy more throughput.
  *
  * The ws server is created with maxPayload = WS_MAX_FRAME_BYTES (a bigger frame closes the
  * connection with 1009) and without compression. A heartbeat pings every socket and drops the
@@ -16,13 +22,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import type { IncomingMessage } from 'node:http';
-import { WS_MAX_FRAME_BYTES } from '../../protocol/chat.ts';
+import { WS_CLOSE, WS_MAX_FRAME_BYTES, WS_MAX_SOCKETS_PER_SESSION } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import type { ChatContext } from '../context.ts';
 import { hashToken } from '../ids.ts';
 import { ANONYMOUS_CUSTOMER_NAME } from '../store/conversations.ts';
 import type { SessionRecord } from '../store/store.ts';
 import { ChatConnection, type ConnectionIdentity } from './connection.ts';
+import { SharedBudgets, budgetKey } from './rate-limit.ts';
 
 /** Interval between server pings; a socket that missed one is terminated at the next. */
 export const WS_HEARTBEAT_INTERVAL_MS = 30_000;
@@ -34,8 +41,11 @@ export async function installWebSocket(app: FastifyInstance, ctx: ChatContext): 
     options: { maxPayload: WS_MAX_FRAME_BYTES, perMessageDeflate: false },
   });
 
-  const identities = new WeakMap<IncomingMessage, ConnectionIdentity>();
+  const identities = new WeakMap<IncomingMessage, Omit<ConnectionIdentity, 'bucket'>>();
   const connections = new Set<ChatConnection>();
+  /** Open sockets per session id, in this process. */
+  const openSockets = new Map<string, number>();
+  const budgets = new SharedBudgets(ctx.clock);
   const anyOrigin = new Set([...ctx.config.allowedOrigins, ctx.config.chatOrigin]);
 
   const preValidation = async (request: FastifyRequest) => {
@@ -52,6 +62,7 @@ export async function installWebSocket(app: FastifyInstance, ctx: ChatContext): 
     if (session.expiresAt <= now) throw new PivotError('SESSION_EXPIRED');
     const allowed = session.role === 'agent' ? origin === ctx.config.chatOrigin : ctx.config.allowedOrigins.includes(origin);
     if (!allowed) throw new PivotError('ORIGIN_NOT_ALLOWED');
+    if ((openSockets.get(session.id) ?? 0) >= WS_MAX_SOCKETS_PER_SESSION) throw new PivotError('WS_TOO_MANY_SOCKETS');
     identities.set(request.raw, { session, name: await authorName(ctx, session) });
   };
 
@@ -62,9 +73,24 @@ export async function installWebSocket(app: FastifyInstance, ctx: ChatContext): 
       return;
     }
     identities.delete(request.raw);
-    const connection = new ChatConnection(socket, ctx, identity, request.log);
+    const sessionId = identity.session.id;
+    // Counted here, synchronously, so upgrades that raced past preValidation cannot exceed the cap.
+    const open = openSockets.get(sessionId) ?? 0;
+    if (open >= WS_MAX_SOCKETS_PER_SESSION) {
+      socket.close(WS_CLOSE.TOO_MANY_SOCKETS, 'too many sockets');
+      return;
+    }
+    openSockets.set(sessionId, open + 1);
+    const key = budgetKey(identity.session);
+    const connection = new ChatConnection(socket, ctx, { ...identity, bucket: budgets.acquire(key) }, request.log);
     connections.add(connection);
-    socket.on('close', () => connections.delete(connection));
+    socket.on('close', () => {
+      connections.delete(connection);
+      budgets.release(key);
+      const left = (openSockets.get(sessionId) ?? 1) - 1;
+      if (left > 0) openSockets.set(sessionId, left);
+      else openSockets.delete(sessionId);
+    });
     connection.start();
   });
 

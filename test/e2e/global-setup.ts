@@ -25,7 +25,6 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       DATA_DIR,
       LOG_DIR,
       QUIET: '1',
-      DEMO_LOGIN: '1',
       AGENT_PASSWORD,
       LOG_LEVEL: 'info',
     },

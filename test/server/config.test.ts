@@ -18,7 +18,6 @@ describe('loadChatConfig', () => {
       vaultJwksUrl: 'http://127.0.0.1:8082/.well-known/jwks.json',
       agentPassword: undefined,
       demoMode: false,
-      demoLogin: false,
       logLevel: 'info',
     });
   });
@@ -34,7 +33,8 @@ describe('loadChatConfig', () => {
     expect(config.chatOrigin).toBe('http://chat.localhost:3001');
     expect(config.vaultJwksUrl).toBe('http://127.0.0.1:3002/.well-known/jwks.json');
     expect(config.allowedOrigins).toEqual(['https://www.bank.example', 'https://app.bank.example']);
-    expect(config.demoLogin).toBe(true);
+    // Demo identity assertions are gone: the old switch configures nothing.
+    expect(config).not.toHaveProperty('demoLogin');
   });
 
   it('refuses malformed values instead of guessing', () => {

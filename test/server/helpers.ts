@@ -1,6 +1,8 @@
 /**
- * Test fixtures for the chat server: a server on a temp DATA_DIR and port 0, REST calls through
- * `app.inject`, and a WebSocket client (the `ws` package) that records frames.
+ * Test fixtures for the chat server: a server on a temp DATA_DIR and port 0 that trusts the test
+ * bank IdP (bank-idp.ts), REST calls through `app.inject`, customer sessions (signed in to the
+ * bank the real way when a subject is named), and a WebSocket client (the `ws` package) that
+ * records frames.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,8 @@ import { createChatServer, type ChatServer, type ChatServerOptions } from '../..
 import { loadChatConfig, type ChatConfig } from '../../server/config.ts';
 import * as v from 'valibot';
 import { ServerFrameSchema, type ServerFrame } from '../../protocol/chat.ts';
+import { hashToken } from '../../server/ids.ts';
+import { testIdp } from './bank-idp.ts';
 
 export const BANK = 'http://bank.localhost:8080';
 export const CHAT = 'http://chat.localhost:8081';
@@ -39,7 +43,6 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): C
     BANK_ORIGIN: BANK,
     CHAT_ORIGIN: CHAT,
     VAULT_ORIGIN: VAULT,
-    DEMO_LOGIN: '1',
     LOG_LEVEL: 'silent',
     AGENT_PASSWORD: 'correct horse',
     CHAT_VAULT_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
@@ -53,7 +56,7 @@ export async function startChat(
   options: ChatServerOptions = {},
   patch: Partial<ChatConfig> = {},
 ): Promise<Running> {
-  const config = { ...testConfig(dataDir, env), ...patch };
+  const config = { ...testConfig(dataDir, { ...(await testIdp()).env, ...env }), ...patch };
   const server = await createChatServer(config, options);
   await server.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = server.app.server.address() as AddressInfo;
@@ -99,12 +102,44 @@ export async function call(
   return { status: res.statusCode, body, headers: res.headers };
 }
 
-export async function customerSession(run: Running, subject?: string): Promise<{ token: string; conversationId: string; acr: string }> {
-  const res = await call(run, 'POST', '/v1/sessions', {
-    body: subject ? { assertion: { type: 'demo', subject } } : { displayName: 'Ada' },
-  });
+/** A fresh session as the widget gets one: anonymous (acr `none`), no conversation yet. */
+export async function newSession(run: Running, displayName = 'Ada'): Promise<{ token: string; conversationId: string | null; acr: string }> {
+  const res = await call(run, 'POST', '/v1/sessions', { body: { displayName } });
   if (res.status !== 201) throw new Error(`session: ${res.status} ${JSON.stringify(res.body)}`);
-  return { token: res.body['session'] as string, conversationId: res.body['conversationId'] as string, acr: res.body['acr'] as string };
+  return { token: res.body['session'] as string, conversationId: res.body['conversationId'] as string | null, acr: res.body['acr'] as string };
+}
+
+/**
+ * Signs the session's customer in to the bank as `subject`, the way the widget does: a nonce
+ * for the session, the test IdP's id_token carrying it (issued at the server's "now"), step-up.
+ * Returns the step-up answer as is.
+ */
+export async function signIn(run: Running, token: string, subject: string): Promise<InjectResult> {
+  const nonce = await call(run, 'POST', '/v1/sessions/nonce', { token });
+  if (nonce.status !== 201) throw new Error(`nonce: ${nonce.status} ${JSON.stringify(nonce.body)}`);
+  const idToken = await (await testIdp()).idToken(subject, nonce.body['nonce'] as string, run.server.context.clock());
+  return call(run, 'POST', '/v1/sessions/step-up', { token, body: { assertion: { type: 'oidc', idToken } } });
+}
+
+/**
+ * A customer session with a conversation: signed in to the bank as `subject` first if given (so
+ * a known customer continues their latest conversation), then the conversation is started as
+ * the customer's first message starts it (store `startForSession`) without writing one, so a
+ * test's own events start at seq 1. Agents are not told of it until the customer writes.
+ */
+export async function customerSession(run: Running, subject?: string): Promise<{ token: string; conversationId: string; acr: string }> {
+  const { token, acr } = await newSession(run);
+  let level = acr;
+  if (subject !== undefined) {
+    const up = await signIn(run, token, subject);
+    if (up.status !== 200) throw new Error(`step-up: ${up.status} ${JSON.stringify(up.body)}`);
+    level = up.body['acr'] as string;
+  }
+  const { store } = run.server.context;
+  const session = await store.sessions.findByTokenHash(hashToken(token));
+  const started = session && (await store.conversations.startForSession(session.id));
+  if (!started) throw new Error('customer session: no conversation');
+  return { token, conversationId: started.conversation.id, acr: level };
 }
 
 export async function agentSession(run: Running): Promise<string> {

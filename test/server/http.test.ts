@@ -21,6 +21,7 @@ import {
   call,
   customerSession,
   msgId,
+  newSession,
   openSocket,
   removeDir,
   startChat,
@@ -98,7 +99,7 @@ describe('chat server HTTP API', () => {
       const login = await call(run, 'POST', '/v1/agent/sessions', { origin: CHAT, body: { name: 'agent', password: 'correct horse' } });
       expect(v.is(AgentLoginResponseSchema, login.body)).toBe(true);
       const agent = login.body['session'] as string;
-      const conversationId = session.body['conversationId'] as string;
+      const { conversationId } = await customerSession(run);
       await call(run, 'POST', `/v1/agent/conversations/${conversationId}/messages`, {
         origin: CHAT,
         token: agent,
@@ -110,13 +111,14 @@ describe('chat server HTTP API', () => {
       expect(v.is(EventPageSchema, page.body)).toBe(true);
     });
 
-    it('creates an anonymous session with acr none and a new conversation each time', async () => {
-      const a = await customerSession(run);
-      const b = await customerSession(run);
-      expect(a.acr).toBe('none');
-      expect(a.conversationId).toMatch(/^cnv_/);
-      expect(a.conversationId).not.toBe(b.conversationId);
+    it('creates an anonymous session with acr none and no conversation: none exists until the customer writes', async () => {
+      const a = await newSession(run);
+      const b = await newSession(run);
+      expect(a).toMatchObject({ acr: 'none', conversationId: null });
       expect(a.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(a.token).not.toBe(b.token);
+      const { sqlite } = (run.server.context.store as unknown as { db: { sqlite: import('better-sqlite3').Database } }).db;
+      expect(sqlite.prepare('select count(*) as n from conversations').get()).toEqual({ n: 0 });
     });
 
     it('stores only a hash of the session token', async () => {
@@ -127,21 +129,11 @@ describe('chat server HTTP API', () => {
       expect(rows.some((r) => r.token_hash === token)).toBe(false);
     });
 
-    it('reuses the latest conversation of a demo-login customer', async () => {
+    it('continues the latest conversation of a customer signed in to the bank in a new session', async () => {
       const first = await customerSession(run, 'erin');
       const second = await customerSession(run, 'erin');
       expect(first.acr).toBe('bank');
       expect(second.conversationId).toBe(first.conversationId);
-    });
-
-    it('refuses demo assertions with DEMO_LOGIN_DISABLED when DEMO_LOGIN is off', async () => {
-      await run.close();
-      run = await startChat(dir, { DEMO_LOGIN: '' });
-      const res = await call(run, 'POST', '/v1/sessions', { body: { assertion: { type: 'demo', subject: 'erin' } } });
-      expect(res).toMatchObject({ status: 403, body: { error: { code: 'DEMO_LOGIN_DISABLED' } } });
-      const { token } = await customerSession(run);
-      const up = await call(run, 'POST', '/v1/sessions/step-up', { token, body: { assertion: { type: 'demo', subject: 'erin' } } });
-      expect(up.body).toMatchObject({ error: { code: 'DEMO_LOGIN_DISABLED' } });
     });
 
     it('answers UNAUTHENTICATED without or with an unknown token, SESSION_EXPIRED after SESSION_TTL_S', async () => {
@@ -219,6 +211,11 @@ describe('chat server HTTP API', () => {
       const agent = await agentSession(run);
       const older = await customerSession(run);
       const newer = await customerSession(run);
+      // Agents see a conversation once its customer wrote in it.
+      for (const [i, { conversationId }] of [older, newer].entries()) {
+        await run.server.context.service.postMessage({ conversationId, author: { role: 'customer', name: 'Ada' }, clientMsgId: msgId(`c${i}`), text: 'hello' });
+        offsetMs += 1000;
+      }
       const list = await call(run, 'GET', '/v1/agent/conversations', { origin: CHAT, token: agent });
       const ids = (list.body['conversations'] as Array<{ id: string }>).map((c) => c.id);
       expect(ids.indexOf(newer.conversationId)).toBeLessThan(ids.indexOf(older.conversationId));
@@ -229,15 +226,15 @@ describe('chat server HTTP API', () => {
           token: agent,
           body: { clientMsgId: msgId(i), text: `agent ${i}` },
         });
-        expect(res.body).toEqual({ type: 'ack', clientMsgId: msgId(i), seq: i });
+        expect(res.body).toEqual({ type: 'ack', clientMsgId: msgId(i), seq: i + 1 });
       }
-      const page = await call(run, 'GET', `/v1/agent/conversations/${older.conversationId}/events?after=1`, { origin: CHAT, token: agent });
-      expect(page.body['lastSeq']).toBe(3);
-      const tail = await call(run, 'GET', `/v1/agent/conversations/${older.conversationId}/events?after=3`, { origin: CHAT, token: agent });
-      expect(tail.body).toEqual({ events: [], lastSeq: 3 });
+      const page = await call(run, 'GET', `/v1/agent/conversations/${older.conversationId}/events?after=2`, { origin: CHAT, token: agent });
+      expect(page.body['lastSeq']).toBe(4);
+      const tail = await call(run, 'GET', `/v1/agent/conversations/${older.conversationId}/events?after=4`, { origin: CHAT, token: agent });
+      expect(tail.body).toEqual({ events: [], lastSeq: 4 });
       expect((page.body['events'] as Array<{ seq: number; author: { role: string; name: string } }>).map((e) => [e.seq, e.author.name])).toEqual([
-        [2, 'agent'],
         [3, 'agent'],
+        [4, 'agent'],
       ]);
       const relisted = await call(run, 'GET', '/v1/agent/conversations', { origin: CHAT, token: agent });
       expect((relisted.body['conversations'] as Array<{ id: string }>)[0]!.id).toBe(older.conversationId);

@@ -219,8 +219,9 @@ describe('bank id_token step-up', () => {
     expect((await call(run, 'POST', '/v1/sessions/nonce')).body).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
     const agent = await agentSession(run);
     expect((await call(run, 'POST', '/v1/sessions/nonce', { token: agent, origin: CHAT })).status).toBe(403);
+    // A new session takes no identity at all: it starts anonymous, the id_token comes by step-up.
     const res = await call(run, 'POST', '/v1/sessions', { body: { assertion: { type: 'oidc', idToken: await idToken({ nonce: 'n'.repeat(43) }) } } });
-    expect(res.body).toMatchObject({ error: { code: 'ID_TOKEN_NONCE_INVALID' } });
+    expect(res).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
   });
 
   it('answers JWKS_UNAVAILABLE (502) when the IdP keys cannot be fetched, and recovers', async () => {
@@ -235,7 +236,9 @@ describe('bank id_token step-up', () => {
   });
 
   it('refuses a login for another customer than the session\'s with IDENTITY_MISMATCH and changes nothing', async () => {
-    const robert = await customerSession(run, 'robert');
+    const robert = await customerSession(run);
+    const signedIn = await stepUp(robert.token, await idToken({ nonce: await nonceFor(robert.token), sub: 'robert' }));
+    expect(signedIn.body).toMatchObject({ conversationId: robert.conversationId, acr: 'bank' });
     const before = await run.server.context.store.events.list(robert.conversationId, 0, 100);
     const nonce = await nonceFor(robert.token);
     const res = await stepUp(robert.token, await idToken({ nonce, sub: 'mallory' }));
@@ -283,7 +286,7 @@ describe('the demo bank IdP', () => {
 
   it('issues id_tokens the chat server verifies against its JWKS, for the widget\'s nonce', async () => {
     const chatDir = tempDir();
-    const chat = await startChat(chatDir, { BANK_IDP_JWKS_URL: `${bank.url}/idp/jwks.json` }, { channels: gateway });
+    const chat = await startChat(chatDir, { BANK_IDP_ISSUER: `${BANK}/idp`, BANK_IDP_JWKS_URL: `${bank.url}/idp/jwks.json` }, { channels: gateway });
     try {
       const discovery = (await (await fetch(`${bank.url}/idp/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
       expect(discovery).toMatchObject({ issuer: `${BANK}/idp`, jwks_uri: `${BANK}/idp/jwks.json` });

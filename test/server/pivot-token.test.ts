@@ -18,8 +18,10 @@ import {
   createStep,
   customerSession,
   customerSocket,
+  msgId,
   removeDir,
   schemaViolations,
+  signIn,
   startChat,
   tempDir,
   type Running,
@@ -116,9 +118,11 @@ describe('POST /v1/steps/:stepId/pivot-token', () => {
   it('step-up raises an anonymous session to bank, announces it, and then signs', async () => {
     const agentWs = await agentSocket(run, agent);
     const { token, conversationId } = await customerSession(run);
-    const { stepId } = await createStep(run, agent, conversationId);
     const customerWs = await customerSocket(run, token);
-    const up = await call(run, 'POST', '/v1/sessions/step-up', { token, body: { assertion: { type: 'demo', subject: 'carol' } } });
+    customerWs.send({ type: 'send', clientMsgId: msgId(1), text: 'I would like a new card' });
+    await customerWs.waitFor('ack');
+    const { stepId } = await createStep(run, agent, conversationId);
+    const up = await signIn(run, token, 'carol');
     expect(up.status).toBe(200);
     expect(up.body).toMatchObject({ session: token, conversationId, acr: 'bank' });
     expect(await customerWs.waitFor('session')).toEqual({ type: 'session', acr: 'bank' });
@@ -127,14 +131,15 @@ describe('POST /v1/steps/:stepId/pivot-token', () => {
     expect(summary.conversation.lastText).toBe(STEP_UP_TEXT);
     const events = await call(run, 'GET', `/v1/agent/conversations/${conversationId}/events?after=0`, { token: agent, origin: CHAT });
     expect(events.body['events']).toEqual([
-      expect.objectContaining({ kind: 'step', seq: 1 }),
-      expect.objectContaining({ kind: 'system', seq: 2, text: STEP_UP_TEXT }),
+      expect.objectContaining({ kind: 'message', seq: 1 }),
+      expect.objectContaining({ kind: 'step', seq: 2 }),
+      expect.objectContaining({ kind: 'system', seq: 3, text: STEP_UP_TEXT }),
     ]);
     const res = await call(run, 'POST', `/v1/steps/${stepId}/pivot-token`, { token });
     expect(res.status).toBe(200);
     agentWs.close();
 
-    // A later demo login as carol picks the same conversation up.
+    // A later session signed in as carol picks the same conversation up.
     const again = await customerSession(run, 'carol');
     expect(again.conversationId).toBe(conversationId);
   });
@@ -150,7 +155,7 @@ describe('POST /v1/steps/:stepId/pivot-token', () => {
 
   it('refuses a step-up as a different customer than the session is bound to', async () => {
     const { token } = await customerSession(run, 'alice');
-    const res = await call(run, 'POST', '/v1/sessions/step-up', { token, body: { assertion: { type: 'demo', subject: 'mallory' } } });
+    const res = await signIn(run, token, 'mallory');
     expect(res).toMatchObject({ status: 403, body: { error: { code: 'IDENTITY_MISMATCH' } } });
   });
 });

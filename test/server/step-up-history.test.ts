@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PIVOT_LINK_CODE_BYTES, PIVOT_LINK_TTL_S } from '../../protocol/chat.ts';
 import { STEP_UP_TEXT } from '../../server/chat-service.ts';
 import { hashToken } from '../../server/ids.ts';
-import { agentSession, call, createStep, customerSession, removeDir, startChat, tempDir, type Running } from './helpers.ts';
+import { agentSession, call, createStep, customerSession, newSession, removeDir, signIn, startChat, tempDir, type Running } from './helpers.ts';
 
 let dir: string;
 let run: Running;
@@ -23,8 +23,7 @@ afterEach(async () => {
   removeDir(dir);
 });
 
-const stepUp = (token: string, subject: string) =>
-  call(run, 'POST', '/v1/sessions/step-up', { token, body: { assertion: { type: 'demo', subject } } });
+const stepUp = (token: string, subject: string) => signIn(run, token, subject);
 
 async function sessionConversation(token: string): Promise<string | null | undefined> {
   return (await run.server.context.store.sessions.findByTokenHash(hashToken(token)))?.conversationId;
@@ -59,6 +58,24 @@ describe('step-up of a signed-in customer who opened the chat afresh', () => {
     expect(await run.server.context.store.events.list(fresh.conversationId, 0, 100)).toEqual([]);
     // The session now opens sockets on that conversation.
     expect((await call(run, 'POST', '/v1/ws-tickets', { token: fresh.token })).status).toBe(201);
+  });
+
+  it('moves a fresh session that has no conversation yet (nothing written) to the latest conversation', async () => {
+    const latest = await bankHistory('robert');
+    const fresh = await newSession(run);
+    expect(fresh.conversationId).toBeNull();
+    const res = await stepUp(fresh.token, 'robert');
+    expect(res.body).toMatchObject({ conversationId: latest, acr: 'bank' });
+    expect(await sessionConversation(fresh.token)).toBe(latest);
+  });
+
+  it('keeps a fresh session without a conversation for a customer the bank login is new to; its first message starts one at bank', async () => {
+    const fresh = await newSession(run);
+    const res = await stepUp(fresh.token, 'newcomer');
+    expect(res.body).toMatchObject({ conversationId: null, acr: 'bank' });
+    const session = await run.server.context.store.sessions.findByTokenHash(hashToken(fresh.token));
+    const started = await run.server.context.store.conversations.startForSession(session!.id);
+    expect(started?.conversation).toMatchObject({ acr: 'bank', customerId: session!.customerId });
   });
 
   it('keeps the session where it is when the customer already wrote in the anonymous conversation', async () => {

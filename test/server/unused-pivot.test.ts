@@ -71,6 +71,8 @@ describe('unused pivot-token sweep', () => {
 
   it('flags a step whose only token expired unused exactly once, and pushes it to the agent socket', async () => {
     const { token, conversationId } = await customerSession(run, 'alice');
+    // The customer wrote first, as any conversation an agent can see.
+    await run.server.context.service.postMessage({ conversationId, author: { role: 'customer', name: 'alice' }, clientMsgId: 'alice00001', text: 'I lost my card' });
     const { stepId } = await createStep(run, agent, conversationId);
     await issue(token, stepId);
     const agentWs = await agentSocket(run, agent);

@@ -13,6 +13,7 @@ import {
   customerSession,
   customerSocket,
   msgId,
+  newSession,
   openSocket,
   removeDir,
   schemaViolations,
@@ -258,11 +259,24 @@ describe('WebSocket /v1/ws', () => {
     agent.close();
   });
 
-  it('tells agents about a new conversation', async () => {
+  it('tells agents about a conversation only once its customer wrote: a session alone announces nothing', async () => {
     const agent = await agentSocket(run, await agentSession(run));
-    const { conversationId } = await customerSession(run);
-    const frame = await agent.waitFor('conversation', (f) => f.conversation.id === conversationId);
-    expect(frame.conversation).toMatchObject({ acr: 'none', lastSeq: 0, lastText: null });
+    const { token, conversationId } = await newSession(run);
+    expect(conversationId).toBeNull();
+    const customer = await customerSocket(run, token);
+    customer.send({ type: 'resume', after: 0 });
+    expect(await customer.waitFor('replayed')).toEqual({ type: 'replayed', conversationId: null, lastSeq: 0 });
+    // A frame published for the session would be on the agent's socket before this pong.
+    agent.send({ type: 'ping' });
+    await agent.waitFor('pong');
+    expect(agent.ofType('conversation')).toEqual([]);
+
+    customer.send({ type: 'send', clientMsgId: msgId(1), text: 'hello' });
+    const ack = await customer.waitFor('ack');
+    const event = await customer.waitFor('event');
+    const frame = await agent.waitFor('conversation', (f) => f.conversation.id === event.event.conversationId);
+    expect(frame.conversation).toMatchObject({ acr: 'none', lastSeq: ack.seq, lastText: 'hello', customerName: 'Ada' });
+    customer.close();
     agent.close();
   });
 

@@ -12,7 +12,7 @@ import {
   StepCreatedSchema,
   WsTicketResponseSchema,
   type ConversationEvent,
-  type ConversationSummary,
+  type ConversationList,
   type PivotLinkCreated,
   type StepRequest,
 } from '../../protocol/chat.ts';
@@ -32,9 +32,10 @@ export function login(server: string, name: string, password: string): Promise<A
   return requestJson(server, '/v1/agent/sessions', { body: { name, password }, schema: AgentLoginResponseSchema });
 }
 
-export async function listConversations(server: string, token: string): Promise<ConversationSummary[]> {
-  const { conversations } = await requestJson(server, '/v1/agent/conversations', { token, schema: ConversationListSchema });
-  return conversations;
+/** One page of the conversation list: the first, or the one after `cursor` (a page's `nextCursor`). */
+export function listConversations(server: string, token: string, cursor: string | null = null): Promise<ConversationList> {
+  const query = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+  return requestJson(server, `/v1/agent/conversations${query}`, { token, schema: ConversationListSchema });
 }
 
 /** Every event of a conversation after `after`, following pages until the server's lastSeq. */

@@ -13,7 +13,14 @@
  * @module
  */
 import { LitElement, html, nothing, type TemplateResult } from 'lit';
-import { MESSAGE_MAX_CHARS, type Channel, type ConversationEvent, type ConversationSummary, type ServerFrame } from '../../protocol/chat.ts';
+import {
+  MESSAGE_MAX_CHARS,
+  type Channel,
+  type ConversationEvent,
+  type ConversationList,
+  type ConversationSummary,
+  type ServerFrame,
+} from '../../protocol/chat.ts';
 import { ChatConnection, type ConnectionStatus } from '../shared/chat-connection.ts';
 import { ChatSync } from '../shared/chat-sync.ts';
 import { RequestError } from '../shared/rest.ts';
@@ -57,7 +64,8 @@ interface SecureLinkState {
  * conversation-channel, conversation-acr (`data-acr` = raw level), conversation-header,
  * message-via, reply-input, reply-send, send-secure-link, secure-link-status, secure-link-error,
  * step-kind, pay-amount, pay-currency, pay-purpose, pay-reference, transfer-payee, transfer-account,
- * pay-request, pay-info, message, step-card, step-completed, console-status, console-error.
+ * pay-request, pay-info, message, step-card, step-completed, console-status, console-error,
+ * conversations-more (loads the next page of older conversations).
  */
 export class SpcConsole extends LitElement {
   static override styles = styles;
@@ -68,6 +76,9 @@ export class SpcConsole extends LitElement {
 
   #agent: AgentSession | null = loadAgentSession();
   #conversations = new Map<string, ConversationSummary>();
+  /** Where the next page of older conversations starts; null when every page is loaded. */
+  #nextCursor: string | null = null;
+  #loadingMore = false;
   #selected: string | null = null;
   #syncs = new Map<string, ChatSync>();
   #connection: ChatConnection | null = null;
@@ -102,7 +113,7 @@ export class SpcConsole extends LitElement {
     const agent = this.#agent;
     if (!agent) return;
     try {
-      for (const summary of await listConversations(this.server, agent.session)) this.#conversations.set(summary.id, summary);
+      this.#addPage(await listConversations(this.server, agent.session));
     } catch (error) {
       return this.#onRequestError(error);
     }
@@ -127,6 +138,28 @@ export class SpcConsole extends LitElement {
     this.requestUpdate();
   }
 
+  /** Adds a page of the list; a summary already known (e.g. pushed live) is the newer one and stays. */
+  #addPage(page: ConversationList): void {
+    for (const summary of page.conversations) if (!this.#conversations.has(summary.id)) this.#conversations.set(summary.id, summary);
+    this.#nextCursor = page.nextCursor;
+  }
+
+  async #loadMore(): Promise<void> {
+    const agent = this.#agent;
+    if (!agent || this.#nextCursor === null || this.#loadingMore) return;
+    this.#loadingMore = true;
+    this.requestUpdate();
+    try {
+      const page = await listConversations(this.server, agent.session, this.#nextCursor);
+      if (this.#agent === agent) this.#addPage(page);
+    } catch (error) {
+      this.#onRequestError(error);
+    } finally {
+      this.#loadingMore = false;
+      this.requestUpdate();
+    }
+  }
+
   #onFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'conversation':
@@ -136,7 +169,7 @@ export class SpcConsole extends LitElement {
         this.#syncs.get(frame.event.conversationId)?.receive(frame);
         break;
       case 'replayed':
-        this.#syncs.get(frame.conversationId)?.receive(frame);
+        this.#syncs.get(frame.conversationId ?? '')?.receive(frame);
         break;
       case 'ack':
         for (const sync of this.#syncs.values()) sync.receive(frame);
@@ -184,6 +217,7 @@ export class SpcConsole extends LitElement {
     this.#agent = null;
     saveAgentSession(null);
     this.#conversations.clear();
+    this.#nextCursor = null;
     this.#syncs.clear();
     this.#links.clear();
     this.#selected = null;
@@ -345,6 +379,11 @@ export class SpcConsole extends LitElement {
               </li>`,
             )}
           </ul>
+          ${this.#nextCursor === null
+            ? nothing
+            : html`<button type="button" class="more" data-testid="conversations-more" ?disabled=${this.#loadingMore} @click=${() => void this.#loadMore()}>
+                ${this.#loadingMore ? 'Loading…' : 'Show more conversations'}
+              </button>`}
         </nav>
         ${this.#selected ? this.#renderConversation(this.#selected) : html`<main class="empty"><p class="muted">Select a conversation.</p></main>`}
       </div>

@@ -8,7 +8,8 @@ import type { Acr } from '../../protocol/pivot-token.ts';
 import type { StepResult } from './timeline.ts';
 
 export interface SpcReadyDetail {
-  readonly conversationId: string;
+  /** Null until the customer's first message creates the conversation. */
+  readonly conversationId: string | null;
   readonly acr: Acr;
 }
 export interface SpcLoginRequiredDetail {

@@ -44,7 +44,7 @@ const launcherIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable=
 /**
  * A chat with the bank, embedded by one script tag; collects cards through the vault frame.
  *
- * @event spc-ready - The conversation is connected and its history loaded. `{conversationId, acr}`
+ * @event spc-ready - The conversation is connected and its history loaded. `{conversationId, acr}` (conversationId null until the customer's first message)
  * @event spc-login-required - A step needs the bank's login; call `refreshIdentity()` after it. `{stepId, requiredAcr}`
  * @event spc-step-completed - The vault frame reported a step done (UI only). `{stepId, kind, ...}`: `brand, last4` (card), `city, country` (address), `outcome` (transfer)
  * @event spc-error - Something failed. `{code, message}` with a code of protocol/errors.ts
@@ -218,8 +218,9 @@ export class SecureChat extends LitElement {
         if (generation !== this.#generation) return;
         const failure = asRequestError(error);
         this.#fail(failure.code, failure.message);
-        // Transient: try again later. A 4xx (e.g. origin not allowed) needs the bank to act.
-        if (failure.status === 0 || failure.status >= 500) {
+        // Transient (or too many new sessions from this address): try again later. Another 4xx
+        // (e.g. origin not allowed) needs the bank to act.
+        if (failure.status === 0 || failure.status === 429 || failure.status >= 500) {
           this.#status = 'offline';
           this.#startTimer = setTimeout(() => this.#start(), backoffDelay(this.#startAttempt++));
         }
@@ -303,6 +304,9 @@ export class SecureChat extends LitElement {
     const wasLive = sync.live;
     if (frame.type === 'hello' && frame.acr) this.#setAcr(frame.acr);
     if (frame.type === 'session') this.#setAcr(frame.acr);
+    // The first message created the conversation: remember it, so a later step-up naming it
+    // is not taken for a move to another conversation.
+    if (frame.type === 'event' && this.#session && !this.#session.conversationId) this.#patch({ conversationId: frame.event.conversationId });
     const update = sync.receive(frame);
     for (const event of update.events) {
       if (event.kind === 'step' && wasLive) {
@@ -330,10 +334,14 @@ export class SecureChat extends LitElement {
     this.requestUpdate();
   }
 
-  #setAcr(acr: Acr): void {
+  #patch(part: Partial<StoredSession>): void {
     if (!this.#session || !this.#sessionServer) return;
-    this.#session = { ...this.#session, acr };
+    this.#session = { ...this.#session, ...part };
     saveSession(this.#sessionServer, this.#session);
+  }
+
+  #setAcr(acr: Acr): void {
+    this.#patch({ acr });
     // Stepped up elsewhere (another tab, the page's own call): continue what was waiting.
     if (this.#awaitingStepUp.size) this.#resumeAwaiting(false);
   }

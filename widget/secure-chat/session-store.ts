@@ -10,7 +10,8 @@ import type { Acr } from '../../protocol/pivot-token.ts';
 
 export interface StoredSession {
   readonly session: string;
-  readonly conversationId: string;
+  /** Null until the customer's first message creates the conversation. */
+  readonly conversationId: string | null;
   readonly acr: Acr;
   readonly expiresAt: string;
 }
@@ -51,7 +52,7 @@ export function loadSession(serverOrigin: string, storage = defaultStorage(), no
     const value = JSON.parse(raw) as Partial<StoredSession>;
     if (
       typeof value.session === 'string' &&
-      typeof value.conversationId === 'string' &&
+      (typeof value.conversationId === 'string' || value.conversationId === null) &&
       typeof value.acr === 'string' &&
       typeof value.expiresAt === 'string' &&
       !(Date.parse(value.expiresAt) <= now)
