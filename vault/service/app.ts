@@ -299,8 +299,12 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
 
   const purge = setInterval(() => {
     const nowS = Math.floor(now().getTime() / 1000);
-    purgeUsedJtis(db, nowS).catch(() => undefined);
-    db.deleteFrom('used_client_jti').where('exp', '<', nowS - USED_JTI_RETENTION_S).execute().catch(() => undefined);
+    // A failed purge is retried at the next interval; operators see why.
+    purgeUsedJtis(db, nowS).catch((err: unknown) => app.log.warn({ err }, 'used jti purge failed'));
+    db.deleteFrom('used_client_jti')
+      .where('exp', '<', nowS - USED_JTI_RETENTION_S)
+      .execute()
+      .catch((err: unknown) => app.log.warn({ err }, 'used client jti purge failed'));
   }, 60 * 60_000);
   purge.unref();
 

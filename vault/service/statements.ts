@@ -59,6 +59,14 @@ export interface VaultStatements {
   abandonCharge(id: string, audit: AuditEntryInput): void;
 }
 
+/** Thrown inside the step transaction when the pivot token's jti is already consumed; rolls it back. */
+class JtiAlreadyUsed extends Error {
+  constructor() {
+    super('pivot token jti already used');
+    this.name = 'JtiAlreadyUsed';
+  }
+}
+
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -105,7 +113,14 @@ export function prepareVaultStatements(sqlite: Database.Database, audit: SqliteA
   };
 
   const storeStep = sqlite.transaction((jti: UsedJtiTable, write: () => void, notice: NoticeOutboxTable, entry: AuditEntryInput) => {
-    insertJti.run(jti);
+    // The jti's insert alone decides "already used": a constraint failing in the kind's own write
+    // is another fault and must not read as a replay.
+    try {
+      insertJti.run(jti);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new JtiAlreadyUsed();
+      throw error;
+    }
     write();
     insertNotice.run(notice);
     audit.appendSync(entry);
@@ -119,13 +134,13 @@ export function prepareVaultStatements(sqlite: Database.Database, audit: SqliteA
     audit.appendSync(entry);
   });
 
-  /** Run `write`; false when it failed because the jti was already consumed. */
+  /** Run `write`; false when it failed because the jti was already consumed (nothing was stored). */
   const once = (write: () => void): boolean => {
     try {
       write();
       return true;
     } catch (error) {
-      if (isUniqueViolation(error) && (error as Error).message.includes('used_jti')) return false;
+      if (error instanceof JtiAlreadyUsed) return false;
       throw error;
     }
   };
