@@ -32,6 +32,8 @@ const secret = () => randomBytes(24).toString('base64url');
 env.MESSENGER_APP_SECRET ??= secret();
 env.MESSENGER_VERIFY_TOKEN ??= secret();
 env.MESSENGER_PAGE_TOKEN ??= secret();
+// The page the Messenger double writes for (its DEMO_PAGE_ID): deliveries for any other page are dropped.
+env.MESSENGER_PAGE_ID ??= '100200300400500';
 env.WHATSAPP_APP_SECRET ??= secret();
 env.WHATSAPP_VERIFY_TOKEN ??= secret();
 env.WHATSAPP_TOKEN ??= secret();

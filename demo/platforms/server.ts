@@ -37,7 +37,7 @@ export const PLATFORMS_DEFAULT_PORT = 8083;
 export const PLATFORMS_MAX_BODY_BYTES = 64 * 1024;
 /** The demo customer on every platform. */
 export const DEMO_USER = { name: 'Robert', psid: '6024151234567890', waId: '447700900123', phone: '+447700900123' } as const;
-/** Page id the Messenger double puts in webhooks (recipient.id). */
+/** Page id the Messenger double puts in webhooks (entry id, recipient.id) when MESSENGER_PAGE_ID is unset. */
 export const DEMO_PAGE_ID = '100200300400500';
 
 export type Platform = 'messenger' | 'whatsapp' | 'sms';
@@ -48,7 +48,8 @@ export interface PlatformsConfig {
   readonly port: number;
   /** Where webhooks are posted (the chat server's internal base URL). */
   readonly chatInternalUrl: string;
-  readonly messenger: { appSecret: string; pageToken: string } | null;
+  /** `pageId`: the page the webhooks are for (the chat server's MESSENGER_PAGE_ID). */
+  readonly messenger: { appSecret: string; pageToken: string; pageId: string } | null;
   readonly whatsapp: { appSecret: string; token: string; phoneNumberId: string } | null;
   readonly sms: { accountSid: string; authToken: string; fromNumber: string; webhookUrl: string } | null;
 }
@@ -96,7 +97,7 @@ export function loadPlatformsConfig(env: Env = process.env): PlatformsConfig {
     host: get('HOST') ?? '127.0.0.1',
     port: Number(get('PLATFORMS_PORT') ?? PLATFORMS_DEFAULT_PORT),
     chatInternalUrl: (get('CHAT_INTERNAL_URL') ?? `http://127.0.0.1:${chatPort}`).replace(/\/+$/, ''),
-    messenger: m && { appSecret: m.MESSENGER_APP_SECRET, pageToken: m.MESSENGER_PAGE_TOKEN },
+    messenger: m && { appSecret: m.MESSENGER_APP_SECRET, pageToken: m.MESSENGER_PAGE_TOKEN, pageId: get('MESSENGER_PAGE_ID') ?? DEMO_PAGE_ID },
     whatsapp: w && { appSecret: w.WHATSAPP_APP_SECRET, token: w.WHATSAPP_TOKEN, phoneNumberId: w.WHATSAPP_PHONE_NUMBER_ID },
     sms: t && {
       accountSid: t.TWILIO_ACCOUNT_SID,
@@ -280,7 +281,7 @@ export async function startPlatforms(config: PlatformsConfig = loadPlatformsConf
       messageId = `m_${randomBytes(24).toString('base64url')}`;
       body = metaJson({
         object: 'page',
-        entry: [{ id: DEMO_PAGE_ID, time: ts, messaging: [{ sender: { id: user }, recipient: { id: DEMO_PAGE_ID }, timestamp: ts, message: { mid: messageId, text } }] }],
+        entry: [{ id: cfg.pageId, time: ts, messaging: [{ sender: { id: user }, recipient: { id: cfg.pageId }, timestamp: ts, message: { mid: messageId, text } }] }],
       });
       path = '/webhooks/messenger';
       headers = { 'content-type': 'application/json', 'x-hub-signature-256': metaSignatureOf(cfg.appSecret, body) };

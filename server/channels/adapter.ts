@@ -1,12 +1,14 @@
 /**
- * The one interface every platform adapter implements: authenticate a webhook, parse a stored
- * delivery into messages, send text, send a link, and name the platform user.
+ * The one interface every platform adapter implements: authenticate a webhook, admit what of it
+ * may be stored, parse a stored delivery into messages, send text, send a link, and name the
+ * platform user.
  *
  * @module
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { PublicChannel } from '../store/channels.ts';
 import type { OutboundLink } from './gateway.ts';
+import type { AdmittedDelivery } from './redact.ts';
 
 /** Longest time an outbound platform call may take before it counts as failed, in ms. */
 export const CHANNEL_SEND_TIMEOUT_MS = 10_000;
@@ -68,6 +70,11 @@ export interface ChannelAdapter {
    * WEBHOOK_SIGNATURE_MISSING or WEBHOOK_SIGNATURE_INVALID.
    */
   verifySignature(headers: IncomingHttpHeaders, raw: Buffer): void;
+  /**
+   * What of a verified delivery may be stored (server/channels/redact.ts): card numbers masked,
+   * parts for another page / number / account dropped.
+   */
+  admitDelivery(raw: Buffer): AdmittedDelivery;
   /** Messages in a delivery (none for status-only deliveries); throws MalformedDelivery. */
   parseDelivery(raw: Buffer): InboundMessage[];
   /** Name for a new customer record. */

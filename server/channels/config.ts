@@ -20,6 +20,8 @@ export interface MessengerConfig {
   readonly appSecret: string;
   readonly verifyToken: string;
   readonly pageToken: string;
+  /** The bank's page: deliveries for any other page (entry id, recipient id) are not stored. */
+  readonly pageId: string;
   readonly apiBase: string;
 }
 
@@ -32,6 +34,7 @@ export interface WhatsAppConfig {
   readonly appSecret: string;
   readonly verifyToken: string;
   readonly token: string;
+  /** The bank's number: it sends, and deliveries for any other number are not stored. */
   readonly phoneNumberId: string;
   readonly apiBase: string;
   /** Approved template used for links outside the 24-hour window; null = refuse with CHANNEL_WINDOW_CLOSED. */
@@ -39,6 +42,7 @@ export interface WhatsAppConfig {
 }
 
 export interface TwilioConfig {
+  /** The bank's account: deliveries for any other account are not stored. */
   readonly accountSid: string;
   readonly authToken: string;
   readonly fromNumber: string;
@@ -69,7 +73,7 @@ export function loadChannelsConfig(env: Env, chatOrigin: string): ChannelsConfig
     return Object.fromEntries(names.map((n) => [n, get(n) as string]));
   };
 
-  const m = group('Messenger', ['MESSENGER_APP_SECRET', 'MESSENGER_VERIFY_TOKEN', 'MESSENGER_PAGE_TOKEN']);
+  const m = group('Messenger', ['MESSENGER_APP_SECRET', 'MESSENGER_VERIFY_TOKEN', 'MESSENGER_PAGE_TOKEN', 'MESSENGER_PAGE_ID']);
   const w = group('WhatsApp', ['WHATSAPP_APP_SECRET', 'WHATSAPP_VERIFY_TOKEN', 'WHATSAPP_TOKEN', 'WHATSAPP_PHONE_NUMBER_ID']);
   const t = group('Twilio SMS', ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM_NUMBER']);
 
@@ -78,6 +82,7 @@ export function loadChannelsConfig(env: Env, chatOrigin: string): ChannelsConfig
       appSecret: m['MESSENGER_APP_SECRET']!,
       verifyToken: m['MESSENGER_VERIFY_TOKEN']!,
       pageToken: m['MESSENGER_PAGE_TOKEN']!,
+      pageId: pathSegment(m['MESSENGER_PAGE_ID']!, 'MESSENGER_PAGE_ID'),
       apiBase: baseUrl(get('MESSENGER_API_BASE') ?? DEFAULT_GRAPH_API_BASE, 'MESSENGER_API_BASE'),
     },
     whatsapp: w && {

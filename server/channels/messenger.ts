@@ -3,6 +3,8 @@
  *
  *   inbound:  {object:'page', entry:[{id, time, messaging:[{sender:{id:PSID}, recipient:{id:PAGE_ID},
  *              timestamp, message:{mid, text}}]}]}; echoes, deliveries and reads are skipped.
+ *             Only entries whose `id` is MESSENGER_PAGE_ID, and in them only items to or from that
+ *             page, are stored or read: an app subscribed to several pages gets theirs too.
  *   outbound: POST {MESSENGER_API_BASE}/me/messages?access_token=PAGE_TOKEN
  *             {recipient:{id}, messaging_type:'RESPONSE', message:{text}} or a button template.
  *
@@ -23,6 +25,10 @@ import {
   type InboundMessage,
 } from './adapter.ts';
 import { verifyMetaRequest } from './meta.ts';
+import { isObject, maskJson, readJson, stringAt, UnreadableDelivery, type AdmittedDelivery, type Json } from './redact.ts';
+
+/** Keys of Messenger webhooks whose values are Meta's identifiers (page, user, message), stored as sent. */
+export const MESSENGER_ID_KEYS: ReadonlySet<string> = new Set(['id', 'mid']);
 
 /** Messenger's limit on a text message, in characters. */
 export const MESSENGER_TEXT_MAX_CHARS = 2000;
@@ -46,12 +52,57 @@ export class MessengerAdapter implements ChannelAdapter {
     verifyMetaRequest(this.#config.appSecret, headers, raw);
   }
 
+  admitDelivery(raw: Buffer): AdmittedDelivery {
+    let tree: Json;
+    try {
+      tree = readJson(raw);
+    } catch (err) {
+      if (err instanceof UnreadableDelivery) return { kind: 'unreadable', reason: err.message };
+      throw err;
+    }
+    const { pageId } = this.#config;
+    const foreign: string[] = [];
+    if (isObject(tree) && Array.isArray(tree['entry'])) {
+      const ours: Json[] = [];
+      for (const entry of tree['entry']) {
+        const id = stringAt(entry, 'id');
+        if (id !== pageId || !isObject(entry)) {
+          foreign.push(id ?? '(no page id)');
+          continue;
+        }
+        const items = entry['messaging'];
+        if (Array.isArray(items)) {
+          const kept = items.filter((item) => {
+            const ok = this.#forPage(item);
+            if (!ok) foreign.push(stringAt(isObject(item) ? item['recipient'] : undefined, 'id') ?? '(no recipient id)');
+            return ok;
+          });
+          if (kept.length === 0 && items.length > 0) continue;
+          entry['messaging'] = kept;
+        }
+        ours.push(entry);
+      }
+      if (ours.length === 0 && foreign.length > 0) return { kind: 'foreign', foreign };
+      tree['entry'] = ours;
+    }
+    return { kind: 'store', body: Buffer.from(JSON.stringify(maskJson(tree, MESSENGER_ID_KEYS)), 'utf8'), foreign };
+  }
+
+  /** A messaging item to the page (a customer's) or from it (an echo). */
+  #forPage(item: Json): boolean {
+    if (!isObject(item)) return false;
+    return stringAt(item['recipient'], 'id') === this.#config.pageId || stringAt(item['sender'], 'id') === this.#config.pageId;
+  }
+
   parseDelivery(raw: Buffer): InboundMessage[] {
     const parsed = v.safeParse(MessengerWebhookSchema, parseJsonDelivery(raw));
     if (!parsed.success) throw new MalformedDelivery(`not a Messenger page webhook (${v.getDotPath(parsed.issues[0]) ?? 'root'})`);
     const messages: InboundMessage[] = [];
     for (const entry of parsed.output.entry) {
+      // Rows stored before deliveries were admitted may hold other pages' entries.
+      if (entry.id !== this.#config.pageId) continue;
       for (const item of entry.messaging ?? []) {
+        if (item.recipient.id !== this.#config.pageId) continue;
         const message = item.message;
         if (!message || message.is_echo) continue;
         const text = message.text ?? null;

@@ -2,7 +2,8 @@
  * The public channels of one chat server: the {@link ChannelGateway} the rest of the server uses,
  * the processor of the durable webhook inbox, and the outbox that relays agent messages.
  *
- * Inbound: a webhook route verifies the signature and stores the raw delivery (channel_inbox);
+ * Inbound: a webhook route verifies the signature; {@link ChannelService.receive} stores what the
+ * adapter admits of the delivery (channel_inbox: card numbers masked, other pages' parts dropped);
  * {@link ChannelService.processInbox} then turns each message into a customer `message` event of
  * the identity's conversation. It runs right after each insert, at start (rows left pending by a
  * restart) and on a timer. Each message is processed once: (platform, message id) is UNIQUE in
@@ -24,6 +25,7 @@ import { MESSAGE_MAX_CHARS, type ConversationEvent } from '../../protocol/chat.t
 import { PivotError } from '../../protocol/errors.ts';
 import type { ChatService } from '../chat-service.ts';
 import type { Clock } from '../clock.ts';
+import { maskCardNumbers } from '../mask.ts';
 import type { ChannelIdentityRecord, InboxRecord, OutboxRecord, PublicChannel } from '../store/channels.ts';
 import type { ChatStore } from '../store/store.ts';
 import { ChannelSendError, MalformedDelivery, type ChannelAdapter, type InboundMessage } from './adapter.ts';
@@ -98,6 +100,16 @@ class SerialRunner {
   }
 }
 
+/** What became of a verified delivery. */
+export interface ReceivedDelivery {
+  /** The inbox row, or null when nothing in the delivery was for this bank. */
+  readonly stored: { readonly id: number; readonly created: boolean } | null;
+  /** Ids of the other pages / numbers / accounts whose parts were dropped. */
+  readonly foreign: readonly string[];
+  /** Why the body could not be decoded (kept as failed, without content), or null. */
+  readonly unreadable: string | null;
+}
+
 export interface ChannelServiceDeps {
   readonly config: ChannelsConfig;
   readonly store: ChatStore;
@@ -147,11 +159,23 @@ export class ChannelService implements ChannelGateway {
     await Promise.all([this.#inbox.idle(), this.#outbox.idle()]);
   }
 
-  /** Stores a verified delivery (once per identical body) and starts processing it. */
-  async receive(channel: PublicChannel, raw: Buffer): Promise<{ id: number; created: boolean }> {
-    const stored = await this.#deps.store.channels.insertDelivery(channel, raw);
+  /**
+   * Admits a verified delivery (card numbers masked, other pages' parts dropped), stores what is
+   * left (once per identical body) and starts processing it. Nothing is stored when nothing in it
+   * is for this bank; a body that cannot be decoded is stored as failed, without its content.
+   */
+  async receive(channel: PublicChannel, raw: Buffer): Promise<ReceivedDelivery> {
+    const adapter = this.adapter(channel);
+    if (!adapter) throw new PivotError('CHANNEL_NOT_CONFIGURED');
+    const admitted = adapter.admitDelivery(raw);
+    if (admitted.kind === 'foreign') return { stored: null, foreign: admitted.foreign, unreadable: null };
+    if (admitted.kind === 'unreadable') {
+      const stored = await this.#deps.store.channels.insertUnreadableDelivery(channel, admitted.reason);
+      return { stored, foreign: [], unreadable: admitted.reason };
+    }
+    const stored = await this.#deps.store.channels.insertDelivery(channel, admitted.body);
     if (stored.created) this.#background(this.processInbox(), 'inbox');
-    return stored;
+    return { stored, foreign: admitted.foreign, unreadable: null };
   }
 
   /** One pass over the pending inbox rows (resolves when done). */
@@ -242,7 +266,8 @@ export class ChannelService implements ChannelGateway {
 
     let identity = await store.channels.findIdentity(channel, message.platformUserId);
     if (!identity) {
-      const customer = await store.customers.create({ subject: null, displayName: adapter.displayName(message) });
+      // The platform's name for the user is the user's own text (a WhatsApp profile name).
+      const customer = await store.customers.create({ subject: null, displayName: maskCardNumbers(adapter.displayName(message)) });
       identity = await store.channels.createIdentity({ channel, platformUserId: message.platformUserId, customerId: customer.id });
     }
     let conversationId = identity.conversationId;
@@ -253,7 +278,7 @@ export class ChannelService implements ChannelGateway {
     const customer = await store.customers.get(identity.customerId);
     const { seq } = await this.#deps.service().postMessage({
       conversationId,
-      author: { role: 'customer', name: customer?.displayName ?? adapter.displayName(message) },
+      author: { role: 'customer', name: customer?.displayName ?? maskCardNumbers(adapter.displayName(message)) },
       clientMsgId: inboundClientMsgId(channel, message.platformMessageId),
       text: inboundText(message),
       via: channel,

@@ -3,6 +3,7 @@
  *
  *   inbound:  POST application/x-www-form-urlencoded (From, To, Body, MessageSid, AccountSid...),
  *             signed with `X-Twilio-Signature` over TWILIO_WEBHOOK_URL + the sorted parameters.
+ *             A delivery whose AccountSid is not TWILIO_ACCOUNT_SID is not stored.
  *   outbound: POST {TWILIO_API_BASE}/2010-04-01/Accounts/{SID}/Messages.json, form To/From/Body,
  *             HTTP Basic SID:auth token. A link is plain text followed by the URL.
  *
@@ -15,11 +16,14 @@ import { TwilioSmsWebhookSchema } from '../../protocol/platforms.ts';
 import type { TwilioConfig } from './config.ts';
 import type { OutboundLink } from './gateway.ts';
 import { MalformedDelivery, chunks, headerValue, lastFour, postToPlatform, type ChannelAdapter, type InboundMessage } from './adapter.ts';
+import { maskForm, type AdmittedDelivery } from './redact.ts';
 import { verifyTwilioSignature } from './signatures.ts';
 
 export const TWILIO_SIGNATURE_HEADER = 'x-twilio-signature';
 /** Twilio's limit on one message body, in characters (longer text is sent as several). */
 export const TWILIO_BODY_MAX_CHARS = 1600;
+/** Parameters of Twilio's request whose values are its identifiers (messages, account, numbers), stored as sent. */
+export const TWILIO_ID_PARAMS: ReadonlySet<string> = new Set(['MessageSid', 'SmsSid', 'SmsMessageSid', 'AccountSid', 'MessagingServiceSid', 'From', 'To']);
 
 /** The form parameters of a raw urlencoded body, in order, repeated names kept. */
 export function formParams(raw: Buffer): Array<[string, string]> {
@@ -41,6 +45,13 @@ export class TwilioSmsAdapter implements ChannelAdapter {
     if (!verifyTwilioSignature(this.#config.authToken, this.#config.webhookUrl, formParams(raw), header)) {
       throw new PivotError('WEBHOOK_SIGNATURE_INVALID');
     }
+  }
+
+  admitDelivery(raw: Buffer): AdmittedDelivery {
+    const params = formParams(raw);
+    const foreign = params.filter(([name, value]) => name === 'AccountSid' && value !== this.#config.accountSid).map(([, value]) => value);
+    if (foreign.length > 0) return { kind: 'foreign', foreign };
+    return { kind: 'store', body: maskForm(params, TWILIO_ID_PARAMS), foreign: [] };
   }
 
   parseDelivery(raw: Buffer): InboundMessage[] {

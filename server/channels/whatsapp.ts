@@ -4,6 +4,8 @@
  *   inbound:  {object:'whatsapp_business_account', entry:[{id, changes:[{field:'messages', value:{
  *              messaging_product, metadata:{phone_number_id}, contacts:[{profile:{name}, wa_id}],
  *              messages:[{from, id, timestamp, type, text:{body}}]}}]}]}; `statuses` are skipped.
+ *             Only changes whose `metadata.phone_number_id` is WHATSAPP_PHONE_NUMBER_ID are stored
+ *             or read: a business account with several numbers gets the others' messages too.
  *   outbound: POST {WHATSAPP_API_BASE}/{WHATSAPP_PHONE_NUMBER_ID}/messages, Bearer WHATSAPP_TOKEN.
  *
  * Customer service window: free-form messages (text, interactive CTA-URL) only within
@@ -30,6 +32,15 @@ import {
   type SendContext,
 } from './adapter.ts';
 import { verifyMetaRequest } from './meta.ts';
+import { isObject, maskJson, readJson, stringAt, UnreadableDelivery, type AdmittedDelivery, type Json } from './redact.ts';
+
+/** Keys of WhatsApp webhooks whose values are Meta's identifiers (numbers, users, messages), stored as sent. */
+export const WHATSAPP_ID_KEYS: ReadonlySet<string> = new Set(['id', 'wa_id', 'from', 'phone_number_id', 'display_phone_number']);
+
+/** The `value.metadata.phone_number_id` of one change, or null. */
+function phoneNumberIdOf(change: Json): string | null {
+  return isObject(change) && isObject(change['value']) ? stringAt(change['value']['metadata'], 'phone_number_id') : null;
+}
 
 /** WhatsApp's customer service window, in ms. */
 export const WHATSAPP_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -57,6 +68,40 @@ export class WhatsAppAdapter implements ChannelAdapter {
     verifyMetaRequest(this.#config.appSecret, headers, raw);
   }
 
+  admitDelivery(raw: Buffer): AdmittedDelivery {
+    let tree: Json;
+    try {
+      tree = readJson(raw);
+    } catch (err) {
+      if (err instanceof UnreadableDelivery) return { kind: 'unreadable', reason: err.message };
+      throw err;
+    }
+    const { phoneNumberId } = this.#config;
+    const foreign: string[] = [];
+    if (isObject(tree) && Array.isArray(tree['entry'])) {
+      const ours: Json[] = [];
+      for (const entry of tree['entry']) {
+        const changes = isObject(entry) ? entry['changes'] : undefined;
+        if (!isObject(entry) || !Array.isArray(changes)) {
+          // Nothing to attribute: kept (masked) for the processor to mark failed.
+          ours.push(entry);
+          continue;
+        }
+        const kept = changes.filter((change) => {
+          const id = phoneNumberIdOf(change);
+          if (id !== phoneNumberId) foreign.push(id ?? '(no phone number id)');
+          return id === phoneNumberId;
+        });
+        if (kept.length === 0 && changes.length > 0) continue;
+        entry['changes'] = kept;
+        ours.push(entry);
+      }
+      if (ours.length === 0 && foreign.length > 0) return { kind: 'foreign', foreign };
+      tree['entry'] = ours;
+    }
+    return { kind: 'store', body: Buffer.from(JSON.stringify(maskJson(tree, WHATSAPP_ID_KEYS)), 'utf8'), foreign };
+  }
+
   parseDelivery(raw: Buffer): InboundMessage[] {
     const parsed = v.safeParse(WhatsAppWebhookSchema, parseJsonDelivery(raw));
     if (!parsed.success) throw new MalformedDelivery(`not a WhatsApp webhook (${v.getDotPath(parsed.issues[0]) ?? 'root'})`);
@@ -64,6 +109,8 @@ export class WhatsAppAdapter implements ChannelAdapter {
     for (const entry of parsed.output.entry) {
       for (const change of entry.changes) {
         if (change.field !== 'messages') continue;
+        // Rows stored before deliveries were admitted may hold other numbers' changes.
+        if (change.value.metadata?.phone_number_id !== this.#config.phoneNumberId) continue;
         const contacts = change.value.contacts ?? [];
         for (const message of change.value.messages ?? []) {
           const contact = contacts.find((c) => c.wa_id === message.from) ?? (contacts.length === 1 ? contacts[0] : undefined);

@@ -8,14 +8,22 @@
  *
  * A platform that is not configured answers 404 CHANNEL_NOT_CONFIGURED. A missing signature is
  * 401 WEBHOOK_SIGNATURE_MISSING, a wrong one 403 WEBHOOK_SIGNATURE_INVALID; neither stores
- * anything. A verified delivery is stored in the inbox and acknowledged at once; processing
- * happens after (server/channels/service.ts).
+ * anything. A verified delivery is admitted (card numbers masked, parts for another page, number
+ * or account dropped: server/channels/redact.ts), stored in the inbox and acknowledged at once;
+ * processing happens after (server/channels/service.ts).
+ *
+ * A correctly signed delivery for ANOTHER page / number / account (an app or business account
+ * serving several) is acknowledged with the usual 200 and not stored: the platforms retry a
+ * non-2xx answer for hours and then disable the webhook, which would cost the bank its own
+ * messages, and a batch may mix the bank's entries with others'. It is logged once, as a warning
+ * naming the foreign ids and how many parts were dropped, never their content.
  *
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PivotError } from '../../protocol/errors.ts';
 import { verifyHandshake } from '../channels/meta.ts';
+import { foreignIdsForLog } from '../channels/redact.ts';
 import type { ChannelService } from '../channels/service.ts';
 import type { PublicChannel } from '../store/channels.ts';
 
@@ -44,8 +52,16 @@ export function webhookRoutes(app: FastifyInstance, channels: ChannelService): v
       const adapter = adapterFor(channel);
       const raw = rawBody(request);
       adapter.verifySignature(request.headers, raw);
-      const { id, created } = await channels.receive(channel, raw);
-      request.log.info({ channel, inboxId: id, created, bytes: raw.length }, 'webhook stored');
+      const received = await channels.receive(channel, raw);
+      if (received.foreign.length > 0) {
+        const fields = { channel, dropped: received.foreign.length, foreignIds: foreignIdsForLog(received.foreign), inboxId: received.stored?.id ?? null };
+        request.log.warn(fields, 'webhook parts for another page, number or account dropped');
+      }
+      if (received.unreadable !== null) {
+        request.log.warn({ channel, inboxId: received.stored?.id, reason: received.unreadable, bytes: raw.length }, 'webhook unreadable: kept as failed, without its body');
+      } else if (received.stored) {
+        request.log.info({ channel, inboxId: received.stored.id, created: received.stored.created, bytes: raw.length }, 'webhook stored');
+      }
     };
 
     for (const channel of ['messenger', 'whatsapp'] as const) {

@@ -2,9 +2,11 @@
  * SQLite storage of the public channels: platform identities, the durable webhook inbox, the
  * (platform, message id) dedupe table and the outbox of agent messages to relay.
  *
- * The inbox keeps every signed delivery as the raw bytes received; its rows move from
- * `pending` to `processed` or `failed` (with a reason) and are never deleted by the processor,
- * so a restart or a parser bug loses nothing. The raw bytes hold customer messages: the server's
+ * The inbox keeps every signed delivery as ADMITTED (server/channels/redact.ts): decoded, card
+ * numbers masked, parts for another page dropped, re-encoded; never the raw bytes received. Its
+ * rows move from `pending` to `processed` or `failed` (with a reason) and are never deleted by
+ * the processor, so a restart or a parser bug loses nothing. A delivery that could not be decoded
+ * is kept as a `failed` row without its body. The bodies hold customer messages: the server's
  * purge ({@link ChannelStore.purgeDeliveries}) deletes settled rows after their retention.
  *
  * The relay outbox is written in the SAME transaction as the agent message it relays:
@@ -76,8 +78,10 @@ export interface ChannelStore {
    */
   lastWebActivity(conversationId: string): Promise<number | null>;
 
-  /** Stores a signed delivery as `pending`; the same bytes from the same platform are stored once. */
+  /** Stores an admitted delivery as `pending`; the same bytes from the same platform are stored once. */
   insertDelivery(platform: PublicChannel, body: Buffer): Promise<{ id: number; created: boolean }>;
+  /** Records a signed delivery that could not be decoded: `failed`, with `reason` and no body. */
+  insertUnreadableDelivery(platform: PublicChannel, reason: string): Promise<{ id: number; created: boolean }>;
   getDelivery(id: number): Promise<InboxRecord | undefined>;
   /** Oldest pending deliveries first. */
   pendingDeliveries(limit: number): Promise<InboxRecord[]>;
@@ -251,6 +255,22 @@ export class SqliteChannelStore implements ChannelStore {
       );
       if (!row || row.id === null) throw new Error('delivery not stored');
       return { id: row.id, created: changed > 0 };
+    });
+  }
+
+  async insertUnreadableDelivery(platform: PublicChannel, reason: string): Promise<{ id: number; created: boolean }> {
+    const now = this.#clock();
+    return this.#sync.transaction(() => {
+      // No body, so nothing to dedupe by: each such delivery is its own row.
+      const key = `unreadable:${randomId('dlv')}`;
+      this.#sync.run(
+        this.#db
+          .insertInto('channel_inbox')
+          .values({ platform, body_sha256: key, body: Buffer.alloc(0), status: 'failed', reason, received_at: now, processed_at: now }),
+      );
+      const row = this.#sync.first(this.#db.selectFrom('channel_inbox').select('id').where('platform', '=', platform).where('body_sha256', '=', key));
+      if (!row || row.id === null) throw new Error('delivery not stored');
+      return { id: row.id, created: true };
     });
   }
 

@@ -6,7 +6,7 @@ import { OUTBOX_MAX_ATTEMPTS, outboxBackoffMs } from '../../server/channels/serv
 import { WHATSAPP_WINDOW_MS } from '../../server/channels/whatsapp.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import { agentSession, call, CHAT, removeDir, tempDir } from '../server/helpers.ts';
-import { rows, settle, startHarness, type Harness } from './helpers.ts';
+import { rows, SECRETS, settle, startHarness, type Harness } from './helpers.ts';
 
 let dir: string;
 let h: Harness;
@@ -32,7 +32,7 @@ describe('durable inbox', () => {
     const body = Buffer.from(
       metaJson({
         object: 'page',
-        entry: [{ id: 'P', time: 1, messaging: [{ sender: { id: DEMO_USER.psid }, recipient: { id: 'P' }, timestamp: 1, message: { mid: 'm_restart', text: 'still here?' } }] }],
+        entry: [{ id: SECRETS.MESSENGER_PAGE_ID, time: 1, messaging: [{ sender: { id: DEMO_USER.psid }, recipient: { id: SECRETS.MESSENGER_PAGE_ID }, timestamp: 1, message: { mid: 'm_restart', text: 'still here?' } }] }],
       }),
     );
     await h.chat.server.context.store.channels.insertDelivery('messenger', body);

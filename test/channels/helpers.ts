@@ -5,12 +5,14 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { join } from 'node:path';
 import { startPlatforms, type PlatformsConfig, type PlatformsServer } from '../../demo/platforms/server.ts';
+import type { ChatServerOptions } from '../../server/app.ts';
 import { startChat, type Running } from '../server/helpers.ts';
 
 export const SECRETS = {
   MESSENGER_APP_SECRET: 'messenger-app-secret-test',
   MESSENGER_VERIFY_TOKEN: 'messenger-verify-test',
   MESSENGER_PAGE_TOKEN: 'messenger-page-token-test',
+  MESSENGER_PAGE_ID: '100200300400500',
   WHATSAPP_APP_SECRET: 'whatsapp-app-secret-test',
   WHATSAPP_VERIFY_TOKEN: 'whatsapp-verify-test',
   WHATSAPP_TOKEN: 'whatsapp-token-test',
@@ -33,13 +35,18 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(dataDir: string, env: Record<string, string> = {}, platformsEnv: Partial<Record<keyof typeof SECRETS, string>> = {}): Promise<Harness> {
+export async function startHarness(
+  dataDir: string,
+  env: Record<string, string> = {},
+  platformsEnv: Partial<Record<keyof typeof SECRETS, string>> = {},
+  options: Omit<ChatServerOptions, 'clock'> = {},
+): Promise<Harness> {
   const p = { ...SECRETS, ...platformsEnv };
   const config: PlatformsConfig & { chatInternalUrl: string } = {
     host: '127.0.0.1',
     port: 0,
     chatInternalUrl: 'http://127.0.0.1:9',
-    messenger: { appSecret: p.MESSENGER_APP_SECRET, pageToken: p.MESSENGER_PAGE_TOKEN },
+    messenger: { appSecret: p.MESSENGER_APP_SECRET, pageToken: p.MESSENGER_PAGE_TOKEN, pageId: p.MESSENGER_PAGE_ID },
     whatsapp: { appSecret: p.WHATSAPP_APP_SECRET, token: p.WHATSAPP_TOKEN, phoneNumberId: p.WHATSAPP_PHONE_NUMBER_ID },
     sms: { accountSid: p.TWILIO_ACCOUNT_SID, authToken: p.TWILIO_AUTH_TOKEN, fromNumber: p.TWILIO_FROM_NUMBER, webhookUrl: TWILIO_URL },
   };
@@ -54,7 +61,7 @@ export async function startHarness(dataDir: string, env: Record<string, string> 
       TWILIO_API_BASE: platforms.url,
       ...env,
     },
-    { clock: () => time.now },
+    { ...options, clock: () => time.now },
   );
   config.chatInternalUrl = chat.httpBase;
   return {

@@ -30,9 +30,9 @@ function webhookBody(platform: Platform, messages: Array<{ id: string; text: str
       body: metaJson({
         object: 'page',
         entry: messages.map((m) => ({
-          id: 'PAGE',
+          id: SECRETS.MESSENGER_PAGE_ID,
           time: 1,
-          messaging: [{ sender: { id: m.user ?? USERS.messenger }, recipient: { id: 'PAGE' }, timestamp: 1, message: { mid: m.id, text: m.text } }],
+          messaging: [{ sender: { id: m.user ?? USERS.messenger }, recipient: { id: SECRETS.MESSENGER_PAGE_ID }, timestamp: 1, message: { mid: m.id, text: m.text } }],
         })),
       }),
     };
@@ -301,7 +301,7 @@ describe('whatsapp', () => {
   it('ignores status-only deliveries', async () => {
     const body = metaJson({
       object: 'whatsapp_business_account',
-      entry: [{ id: 'W', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: '1' }, statuses: [{ id: 'wamid.X', status: 'read' }] } }] }],
+      entry: [{ id: 'W', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: SECRETS.WHATSAPP_PHONE_NUMBER_ID }, statuses: [{ id: 'wamid.X', status: 'read' }] } }] }],
     });
     expect((await post('whatsapp', body, 'application/json', sign('whatsapp', body))).status).toBe(200);
     await settle(h.chat);
