@@ -4,6 +4,7 @@
  * bank the real way when a subject is named), and a WebSocket client (the `ws` package) that
  * records frames.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +82,7 @@ export async function call(
   run: Running,
   method: 'GET' | 'POST' | 'OPTIONS',
   url: string,
-  options: { body?: unknown; token?: string; origin?: string | null; headers?: Record<string, string> } = {},
+  options: { body?: unknown; token?: string; origin?: string | null; headers?: Record<string, string>; address?: string } = {},
 ): Promise<InjectResult> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.origin !== null) headers['origin'] = options.origin ?? BANK;
@@ -91,6 +92,7 @@ export async function call(
     method,
     url,
     headers,
+    ...(options.address !== undefined ? { remoteAddress: options.address } : {}),
     ...(options.body !== undefined ? { payload: JSON.stringify(options.body) } : {}),
   });
   let body: Json = {};
@@ -102,9 +104,20 @@ export async function call(
   return { status: res.statusCode, body, headers: res.headers };
 }
 
+let customers = 0;
+
+/**
+ * A client address of its own for each test customer, as real customers have: the per-address
+ * limits (SESSIONS_PER_CLIENT, TICKETS_PER_CLIENT) then count one customer, never a whole file.
+ */
+function customerAddress(): string {
+  const n = ++customers;
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+}
+
 /** A fresh session as the widget gets one: anonymous (acr `none`), no conversation yet. */
 export async function newSession(run: Running, displayName = 'Ada'): Promise<{ token: string; conversationId: string | null; acr: string }> {
-  const res = await call(run, 'POST', '/v1/sessions', { body: { displayName } });
+  const res = await call(run, 'POST', '/v1/sessions', { body: { displayName }, address: customerAddress() });
   if (res.status !== 201) throw new Error(`session: ${res.status} ${JSON.stringify(res.body)}`);
   return { token: res.body['session'] as string, conversationId: res.body['conversationId'] as string | null, acr: res.body['acr'] as string };
 }
@@ -152,9 +165,15 @@ export async function agentSession(run: Running): Promise<string> {
 }
 
 export async function wsTicket(run: Running, token: string, origin = BANK): Promise<string> {
-  const res = await call(run, 'POST', '/v1/ws-tickets', { token, origin });
+  const res = await call(run, 'POST', '/v1/ws-tickets', { token, origin, address: ticketAddress(token) });
   if (res.status !== 201) throw new Error(`ticket: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body['ticket'] as string;
+}
+
+/** The same address for every ticket of one session (see customerAddress). */
+function ticketAddress(token: string): string {
+  const h = createHash('sha256').update(token).digest();
+  return `10.255.${h[0]}.${h[1]}`;
 }
 
 export async function createStep(run: Running, agentToken: string, conversationId: string): Promise<{ stepId: string; seq: number }> {

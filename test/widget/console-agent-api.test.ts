@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sendSecureLink, signOut } from '../../widget/console/agent-api.ts';
+import { listConversations, sendSecureLink, signOut } from '../../widget/console/agent-api.ts';
 import { RequestError } from '../../widget/shared/rest.ts';
 
 /** A local HTTP server answering the pivot-links route with whatever the test sets. */
@@ -108,5 +108,28 @@ describe('signOut', () => {
     answer = { status: 500, body: { error: { code: 'INTERNAL_ERROR', message: 'x' } } };
     expect(await signOut(base, 't')).toBe(false);
     expect(await signOut('http://127.0.0.1:9', 't')).toBe(false);
+  });
+});
+
+describe('listConversations', () => {
+  const summary = { id: CONVERSATION, customerName: 'Ada', acr: 'none', channel: 'web', lastSeq: 1, lastText: 'hello', updatedAt: '2025-03-04T13:00:00.000Z' };
+
+  it('asks for the first page, then the page after the cursor it was given (escaped), with the agent bearer', async () => {
+    answer = { status: 200, body: { conversations: [summary], nextCursor: 'WzE3NDEwOTMyMDAwMDAsImNudl94Il0' } };
+    const first = await listConversations(base, 'agent-token');
+    expect(first).toEqual({ conversations: [summary], nextCursor: 'WzE3NDEwOTMyMDAwMDAsImNudl94Il0' });
+    answer = { status: 200, body: { conversations: [], nextCursor: null } };
+    await listConversations(base, 'agent-token', 'a+b/c');
+    expect(seen.map((s) => [s.method, s.url, s.authorization])).toEqual([
+      ['GET', '/v1/agent/conversations', 'Bearer agent-token'],
+      ['GET', '/v1/agent/conversations?cursor=a%2Bb%2Fc', 'Bearer agent-token'],
+    ]);
+  });
+
+  it('surfaces CURSOR_INVALID with its code, and refuses a page without nextCursor', async () => {
+    answer = { status: 400, body: { error: { code: 'CURSOR_INVALID', message: 'bad cursor' } } };
+    await expect(listConversations(base, 't', 'x')).rejects.toMatchObject({ code: 'CURSOR_INVALID', status: 400 });
+    answer = { status: 200, body: { conversations: [summary] } };
+    await expect(listConversations(base, 't')).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
   });
 });

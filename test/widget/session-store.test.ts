@@ -24,6 +24,13 @@ describe('session store', () => {
     expect(JSON.parse(s.map.get(sessionKey(CHAT))!)).toEqual(session);
   });
 
+  it('keeps a session whose customer has not written yet (no conversation)', () => {
+    const s = storage();
+    const fresh = { ...session, conversationId: null, acr: 'none' } as const;
+    saveSession(CHAT, fresh, s);
+    expect(loadSession(CHAT, s)).toEqual(fresh);
+  });
+
   it('forgets an expired session', () => {
     const s = storage();
     saveSession(CHAT, { ...session, expiresAt: '2000-01-01T00:00:00.000Z' }, s);
