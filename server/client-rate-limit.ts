@@ -2,9 +2,11 @@
  * Token buckets per client key (the client's address), for routes anyone may call without a
  * session, or cheaply with one: creating sessions, taking WebSocket tickets.
  *
- * Each key's bucket holds `burst` tokens and refills at `perMinute`; a request with no token is
- * refused with 429 RATE_LIMITED and `Retry-After` (whole seconds until the next token). Time is
- * the server's injectable clock, so tests move it instead of waiting.
+ * Each key may make `burst` requests at once and `perMinute` sustained; a request over that is
+ * refused with 429 RATE_LIMITED and `Retry-After` (whole seconds until it would be allowed).
+ * Kept as the generic cell rate algorithm (one "theoretical arrival time" per key, whole
+ * milliseconds), which is that token bucket without fractional tokens. Time is the server's
+ * injectable clock, so tests move it instead of waiting.
  *
  * @module
  */
@@ -12,55 +14,52 @@ import type { FastifyReply } from 'fastify';
 import type { Clock } from './clock.ts';
 import { sendError } from './http-errors.ts';
 
-/** Clients tracked by one limiter before idle ones are forgotten (a full bucket is the same as none). */
+/** Clients tracked by one limiter before idle ones are forgotten (an idle client is the same as a new one). */
 export const CLIENT_LIMITER_MAX_TRACKED = 10_000;
 
 export interface BucketRate {
   /** Requests allowed at once from a quiet client. */
   readonly burst: number;
-  /** Sustained requests per minute. */
+  /** Sustained requests per minute; 60,000 / perMinute must be whole milliseconds. */
   readonly perMinute: number;
 }
 
 export type TakeResult = { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number };
 
 export class ClientRateLimiter {
-  readonly #burst: number;
-  readonly #perMs: number;
+  /** Milliseconds one request costs. */
+  readonly #interval: number;
+  /** How far ahead of "now" the schedule may run: the burst. */
+  readonly #tolerance: number;
   readonly #clock: Clock;
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  /** Per key: when its schedule is paid off (the theoretical arrival time). */
+  readonly #due = new Map<string, number>();
 
   constructor(rate: BucketRate, clock: Clock) {
-    if (!(rate.burst >= 1 && rate.perMinute > 0)) throw new Error('a client rate needs burst >= 1 and perMinute > 0');
-    this.#burst = rate.burst;
-    this.#perMs = rate.perMinute / 60_000;
+    const interval = 60_000 / rate.perMinute;
+    if (!(Number.isInteger(rate.burst) && rate.burst >= 1 && Number.isInteger(interval) && interval > 0)) {
+      throw new Error('a client rate needs a whole burst >= 1 and a perMinute that divides 60,000 ms');
+    }
+    this.#interval = interval;
+    this.#tolerance = (rate.burst - 1) * interval;
     this.#clock = clock;
   }
 
-  /** Takes one token for `key`. */
+  /** Takes one request for `key`. */
   take(key: string): TakeResult {
     const now = this.#clock();
-    let bucket = this.#buckets.get(key);
-    if (bucket === undefined) {
-      if (this.#buckets.size >= CLIENT_LIMITER_MAX_TRACKED) this.#sweep(now);
-      bucket = { tokens: this.#burst, at: now };
-      this.#buckets.set(key, bucket);
-    }
-    bucket.tokens = Math.min(this.#burst, bucket.tokens + Math.max(0, now - bucket.at) * this.#perMs);
-    bucket.at = now;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { ok: true };
-    }
-    return { ok: false, retryAfterMs: Math.ceil((1 - bucket.tokens) / this.#perMs) };
+    if (!this.#due.has(key) && this.#due.size >= CLIENT_LIMITER_MAX_TRACKED) this.#sweep(now);
+    const due = Math.max(this.#due.get(key) ?? now, now);
+    const ahead = due - now;
+    if (ahead > this.#tolerance) return { ok: false, retryAfterMs: ahead - this.#tolerance };
+    this.#due.set(key, due + this.#interval);
+    return { ok: true };
   }
 
-  /** Forgets buckets that have refilled; if none has, everyone (a flood of addresses then re-counts). */
+  /** Forgets clients whose schedule is paid off; if none is, everyone (a flood of addresses then re-counts). */
   #sweep(now: number): void {
-    for (const [key, bucket] of this.#buckets) {
-      if (bucket.tokens + (now - bucket.at) * this.#perMs >= this.#burst) this.#buckets.delete(key);
-    }
-    if (this.#buckets.size >= CLIENT_LIMITER_MAX_TRACKED) this.#buckets.clear();
+    for (const [key, due] of this.#due) if (due <= now) this.#due.delete(key);
+    if (this.#due.size >= CLIENT_LIMITER_MAX_TRACKED) this.#due.clear();
   }
 }
 
