@@ -5,10 +5,9 @@
  * @module
  */
 
-/** Milliseconds since the epoch. */
-export type Clock = () => number;
+import type { Clock } from '../protocol/clock.ts';
 
-export const systemClock: Clock = () => Date.now();
+export { systemClock, type Clock } from '../protocol/clock.ts';
 
 /** Seconds since the epoch, as JWT `iat`/`exp` use. */
 export function epochSeconds(clock: Clock): number {

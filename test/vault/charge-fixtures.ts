@@ -160,7 +160,7 @@ export async function startChargeVault(options: { tuning?: Partial<VaultTuning> 
   };
   const service = await createVaultService(config, {
     logStream: log.stream,
-    now: () => new Date(Date.now() + clock.clockOffsetMs),
+    clock: () => Date.now() + clock.clockOffsetMs,
     processorPost: (url, body, timeoutMs) => postJson(url, body, processor.mode === 'hang' ? HANG_TIMEOUT_MS : timeoutMs),
   });
   const fixture: ChargeVault = {

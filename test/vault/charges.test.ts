@@ -122,7 +122,7 @@ describe('POST /v1/charges: first charge with CVC, then card-on-file', () => {
 describe('CVC store (memory)', () => {
   it('is take-once, expires at the TTL, restores with the original expiry only, and binds each CVC to its token', async () => {
     let now = 1_000_000;
-    const store = createMemoryCvcStore({ now: () => now, ttlMs: 1000 });
+    const store = createMemoryCvcStore({ clock: () => now, ttlMs: 1000 });
     await store.put('tok_a', '123');
     await store.put('tok_b', '4567');
     const taken = await store.take('tok_a');

@@ -25,7 +25,7 @@ let lines: string[] = [];
 /** Run a command as the operator would (same DATA_DIR, own database connection, real audit log). */
 async function keys(args: string[], now: () => number = Date.now): Promise<number> {
   lines = [];
-  return runKeysCommand(args, { dataDir: dir.path, audit: ops.audit, actorId: 'ops-test', out: (l) => lines.push(l), now });
+  return runKeysCommand(args, { dataDir: dir.path, audit: ops.audit, actorId: 'ops-test', out: (l) => lines.push(l), clock: now });
 }
 const later = (ms: number) => () => Date.now() + ms;
 const keyFileModes = () => statSync(join(dir.path, KEY_FILE_NAME)).mode & 0o777;
@@ -238,7 +238,7 @@ describe('key file', () => {
   it('keeps serving with the loaded keys when the file is replaced by garbage, and checks at most once per interval', async () => {
     expect(KEY_FILE_CHECK_INTERVAL_MS).toBeGreaterThan(0);
     let now = 0;
-    const provider = createFileKeyProvider(dir.path, { checkIntervalMs: 1000, now: () => now });
+    const provider = createFileKeyProvider(dir.path, { checkIntervalMs: 1000, clock: () => now });
     const current = (await provider.currentDataKey()).kid;
     expect(await keys(['rotate-data-key'])).toBe(0);
     const rotated = readKeyFile(dir.path).currentDataKid;

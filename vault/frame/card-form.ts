@@ -10,6 +10,7 @@
  * @module
  */
 import * as v from 'valibot';
+import type { Clock } from '../../protocol/clock.ts';
 import type { ErrorCode } from '../../protocol/errors.ts';
 import { CardDisplaySchema, type CardBrand, type DisplayInfo } from '../../protocol/frame.ts';
 import type { TokenizeRequest } from '../../protocol/vault-api.ts';
@@ -41,7 +42,7 @@ export interface CardFormOptions {
   readonly pivotToken: string;
   readonly emit: Emit;
   /** Clock for the expiry check (tests). */
-  readonly now?: () => Date;
+  readonly clock?: Clock;
 }
 
 const FIELD_OF: Record<CardErrorCode, FieldName> = {
@@ -68,7 +69,7 @@ function reformat(input: HTMLInputElement, format: (value: string) => string): v
 /** Render the form into `root` (replacing what is there). */
 export function renderCardForm(root: HTMLElement, options: CardFormOptions): void {
   const { display, emit } = options;
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? Date.now;
 
   const brandBadge = h('span', { class: 'spc-brand', 'aria-live': 'polite' });
   const number = field(
@@ -105,7 +106,7 @@ export function renderCardForm(root: HTMLElement, options: CardFormOptions): voi
     const raw: FieldErrors = {};
     const panError = digits.length >= 6 && brand === 'unknown' ? 'CARD_BRAND_UNSUPPORTED' : checkPan(digits);
     if (panError) raw.number = panError;
-    const expError = exp ? checkExpiry(exp.month, exp.year, now()) : 'CARD_EXPIRY_INVALID';
+    const expError = exp ? checkExpiry(exp.month, exp.year, new Date(clock())) : 'CARD_EXPIRY_INVALID';
     if (expError) raw.expiry = expError;
     const cvcError = checkCvc(cvc.input.value, brand);
     if (cvcError) raw.cvc = cvcError;

@@ -39,6 +39,7 @@ import { createFileKeyProvider, type KeyProvider } from './keys.ts';
 import { loggerOptions } from './logging.ts';
 import { createNoticeOutbox, type NoticeOutbox } from './notices.ts';
 import { registerStepRoutes, vaultStepKinds } from './steps/index.ts';
+import { systemClock, type Clock } from '../../protocol/clock.ts';
 
 /** Used jtis are kept this long past their token's `exp`, in seconds (then purged). */
 export const USED_JTI_RETENTION_S = 24 * 60 * 60;
@@ -54,8 +55,8 @@ export interface VaultDeps {
   readonly cvcStore?: CvcStore;
   /** Outbound HTTP to the processor (default: post-json.ts). */
   readonly processorPost?: PostJson;
-  /** Clock (tests). */
-  readonly now?: () => Date;
+  /** "Now" for tokens, limits, retries, the audit log and the CVC store (tests move it). */
+  readonly clock?: Clock;
 }
 
 export interface VaultService {
@@ -127,12 +128,12 @@ function sendError(reply: FastifyReply, code: ErrorCode): FastifyReply {
  * @example const { app, close } = await createVaultService(loadVaultConfig(process.env));
  */
 export async function createVaultService(config: VaultConfig, deps: VaultDeps = {}): Promise<VaultService> {
-  const now = deps.now ?? (() => new Date());
+  const clock = deps.clock ?? systemClock;
   const keys = deps.keyProvider ?? createFileKeyProvider(config.dataDir);
   const { db, sqlite } = await openVaultStore(join(config.dataDir, DB_FILE_NAME));
-  const audit = openAuditLog(sqlite, deps.now ? { now: deps.now } : {});
+  const audit = openAuditLog(sqlite, { clock });
   const statements = prepareVaultStatements(sqlite, audit);
-  const cvcs = deps.cvcStore ?? createMemoryCvcStore(deps.now ? { now: () => deps.now!().getTime() } : {});
+  const cvcs = deps.cvcStore ?? createMemoryCvcStore({ clock });
   const clientKeys = config.clientJwksFile ? await loadClientKeys(config.clientJwksFile) : undefined;
   // One bucket per client address across every step endpoint (cards, addresses, transfers).
   const clients = createClientLimiter(config.tokenizeRatePerMinute);
@@ -171,6 +172,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
     retryInitialMs: config.tuning.noticeRetryInitialMs,
     retryMaxMs: config.tuning.noticeRetryMaxMs,
     intervalMs: config.tuning.workerIntervalMs,
+    clock,
   });
 
   registerSecurityHeaders(app, config.origin, config.allowedParentOrigins);
@@ -251,7 +253,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
       trustedIssuer: config.trustedIssuer,
       allowedParentOrigins: config.allowedParentOrigins,
       noticeAudience: config.noticeAudience,
-      now,
+      clock,
     },
     clients,
     checkOrigin,
@@ -270,7 +272,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
           post: deps.processorPost ?? postJson,
           timeoutMs: config.tuning.processorTimeoutMs,
           audit: (entry) => void audit.appendSync(entry),
-          now,
+          clock,
         }
       : undefined;
   if (!chargeDeps) app.log.info('POST /v1/charges disabled: VAULT_CLIENT_JWKS_FILE and VAULT_PROCESSOR_URL are not both set');
@@ -298,7 +300,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
   });
 
   const purge = setInterval(() => {
-    const nowS = Math.floor(now().getTime() / 1000);
+    const nowS = Math.floor(clock() / 1000);
     // A failed purge is retried at the next interval; operators see why.
     purgeUsedJtis(db, nowS).catch((err: unknown) => app.log.warn({ err }, 'used jti purge failed'));
     db.deleteFrom('used_client_jti')

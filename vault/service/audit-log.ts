@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { systemClock, type Clock } from '../../protocol/clock.ts';
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 
@@ -141,8 +142,8 @@ export interface SqliteAuditLog extends AuditLog {
  *
  * @example const audit = openAuditLog(sqlite); await audit.append({ actor: { kind: 'operator', id: 'ops' }, action: 'key.rotate', resource: 'data-key dk_…', outcome: 'success', origin: 'cli' });
  */
-export function openAuditLog(sqlite: Database.Database, options: { readonly now?: () => Date } = {}): SqliteAuditLog {
-  const now = options.now ?? (() => new Date());
+export function openAuditLog(sqlite: Database.Database, options: { readonly clock?: Clock } = {}): SqliteAuditLog {
+  const clock = options.clock ?? systemClock;
   const selectLast = sqlite.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
   const insert = sqlite.prepare(
     `INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, resource, outcome, origin, detail, prev_hash, hash)
@@ -154,7 +155,7 @@ export function openAuditLog(sqlite: Database.Database, options: { readonly now?
     const last = selectLast.get() as { seq: number; hash: string } | undefined;
     const content = {
       seq: (last?.seq ?? 0) + 1,
-      at: now().toISOString(),
+      at: new Date(clock()).toISOString(),
       actor_kind: entry.actor.kind,
       actor_id: cut(entry.actor.id),
       action: cut(entry.action),

@@ -37,6 +37,7 @@ import type { ChargesTable } from './db.ts';
 import type { KeyProvider } from './keys.ts';
 import type { PostJson } from './post-json.ts';
 import type { VaultStatements } from './statements.ts';
+import { systemClock, type Clock } from '../../protocol/clock.ts';
 
 /** Bytes of a charge id (`chg_` + base64url). */
 export const CHARGE_ID_BYTES = 18;
@@ -53,7 +54,7 @@ export interface ChargeDeps {
   readonly timeoutMs: number;
   /** Appends one audit entry (outside a transaction). */
   readonly audit: (entry: AuditEntryInput) => void;
-  readonly now?: () => Date;
+  readonly clock?: Clock;
 }
 
 export interface ChargeRequestContext {
@@ -98,7 +99,7 @@ function responseOf(row: ChargesTable, card: { brand: string; last4: string }): 
  * client id. Throws {@link PivotError}, and audits the refusal.
  */
 export async function authenticateClient(deps: ChargeDeps, ctx: ChargeRequestContext): Promise<string> {
-  const now = deps.now?.() ?? new Date();
+  const now = new Date((deps.clock ?? systemClock)());
   try {
     const client = await verifyClientCredential(ctx.authorization, { keys: deps.clientKeys, audience: deps.origin, now });
     const fresh = deps.statements.consumeClientJti({ client_id: client.clientId, jti: client.jti, exp: client.exp, used_at: now.toISOString() });
@@ -120,7 +121,7 @@ export async function authenticateClient(deps: ChargeDeps, ctx: ChargeRequestCon
 
 /** Run one charge for the authenticated `clientId`. Rejects with a {@link PivotError}. */
 export async function charge(deps: ChargeDeps, clientId: string, ctx: Pick<ChargeRequestContext, 'ip'>, body: unknown): Promise<ChargeResult> {
-  const now = deps.now?.() ?? new Date();
+  const now = new Date((deps.clock ?? systemClock)());
 
   const parsed = v.safeParse(ChargeRequestSchema, body);
   if (!parsed.success) throw new PivotError('BAD_REQUEST');
@@ -203,7 +204,7 @@ export async function charge(deps: ChargeDeps, clientId: string, ctx: Pick<Charg
   }
 
   const withCvc = taken !== undefined;
-  const outcome = { status: answer.status, processorReference: answer.reference, withCvc, updatedAt: (deps.now?.() ?? new Date()).toISOString() };
+  const outcome = { status: answer.status, processorReference: answer.reference, withCvc, updatedAt: new Date((deps.clock ?? systemClock)()).toISOString() };
   deps.statements.finishCharge(pending.id, outcome, entry(answer.status === 'approved' ? 'success' : 'failure', `status=${answer.status} cvc=${withCvc ? 'first' : 'none'} charge=${pending.id}`));
   const row: ChargesTable = { ...pending, status: answer.status, processor_reference: answer.reference, with_cvc: withCvc ? 1 : 0 };
   return { response: responseOf(row, card), replayed: false, withCvc };

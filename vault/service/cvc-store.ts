@@ -20,6 +20,7 @@
  * @module
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { systemClock, type Clock } from '../../protocol/clock.ts';
 
 /**
  * How long a CVC is held for the first charge, in ms. The bank's back end charges right after the
@@ -68,8 +69,8 @@ interface Sealed {
 }
 
 export interface MemoryCvcStoreOptions {
-  /** Clock in epoch ms (tests). */
-  readonly now?: () => number;
+  /** "Now" (tests move it). */
+  readonly clock?: Clock;
   readonly ttlMs?: number;
   readonly sweepIntervalMs?: number;
   readonly maxEntries?: number;
@@ -107,7 +108,7 @@ function open(key: KeyObject, cardToken: string, sealed: Sealed): string {
  * @example const cvcs = createMemoryCvcStore(); await cvcs.put(token, '123'); (await cvcs.take(token))?.cvc;
  */
 export function createMemoryCvcStore(options: MemoryCvcStoreOptions = {}): CvcStore {
-  const now = options.now ?? Date.now;
+  const now = options.clock ?? systemClock;
   const ttlMs = options.ttlMs ?? CVC_TTL_MS;
   const maxEntries = options.maxEntries ?? CVC_STORE_MAX_ENTRIES;
   // The raw bytes are zeroed once the KeyObject holds them: the key exists only inside it.

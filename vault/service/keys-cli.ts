@@ -40,6 +40,7 @@ import {
   type KeyFile,
   type SymmetricKey,
 } from './keys.ts';
+import { systemClock, type Clock } from '../../protocol/clock.ts';
 
 /** Rows re-encrypted per transaction by default. */
 export const DEFAULT_REWRAP_BATCH = 500;
@@ -76,7 +77,7 @@ export interface KeysCliContext {
   readonly actorId: string;
   readonly out: (line: string) => void;
   /** Clock in ms (tests). */
-  readonly now?: () => number;
+  readonly clock?: Clock;
   /** Test seam of the atomic key-file write. */
   readonly writeHooks?: AtomicWriteHooks;
 }
@@ -212,7 +213,7 @@ export const USAGE = [
  * Every attempt of a changing command is audited, refused ones with outcome `failure`.
  */
 export async function runKeysCommand(args: readonly string[], ctx: KeysCliContext): Promise<number> {
-  const now = ctx.now ?? Date.now;
+  const now = ctx.clock ?? systemClock;
   const [command, ...rest] = args;
   if (!existsSync(join(ctx.dataDir, KEY_FILE_NAME))) {
     ctx.out(`no ${KEY_FILE_NAME} in ${resolve(ctx.dataDir)} (start the vault once, or set DATA_DIR)`);

@@ -23,6 +23,7 @@ import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, ren
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import * as v from 'valibot';
+import { systemClock, type Clock } from '../../protocol/clock.ts';
 
 /** File name of the key file inside DATA_DIR. */
 export const KEY_FILE_NAME = 'vault-keys.json';
@@ -253,7 +254,7 @@ export interface FileKeyProviderOptions {
   /** Least time between two looks at the key file, in ms (default {@link KEY_FILE_CHECK_INTERVAL_MS}). */
   readonly checkIntervalMs?: number;
   /** Clock in ms (tests). */
-  readonly now?: () => number;
+  readonly clock?: Clock;
 }
 
 function fileIdentity(path: string): string {
@@ -271,7 +272,7 @@ function fileIdentity(path: string): string {
 export function createFileKeyProvider(dataDir: string, options: FileKeyProviderOptions = {}): KeyProvider {
   const path = join(dataDir, KEY_FILE_NAME);
   const interval = options.checkIntervalMs ?? KEY_FILE_CHECK_INTERVAL_MS;
-  const now = options.now ?? Date.now;
+  const now = options.clock ?? systemClock;
   let keys = loadKeys(loadOrCreateKeyFile(dataDir));
   let identity = fileIdentity(path);
   let checkedAt = now();

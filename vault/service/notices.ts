@@ -37,6 +37,7 @@ import type { NoticeOutboxTable } from './db.ts';
 import type { KeyProvider } from './keys.ts';
 import { postJson, type PostJson } from './post-json.ts';
 import type { VaultStatements } from './statements.ts';
+import { systemClock, type Clock } from '../../protocol/clock.ts';
 
 /** Notices looked at per worker pass, and sent per POST at most. */
 export const NOTICE_BATCH_SIZE = VAULT_NOTICE_BATCH_MAX;
@@ -62,7 +63,7 @@ export interface NoticeOutboxOptions {
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
   readonly intervalMs: number;
-  readonly now?: () => number;
+  readonly clock?: Clock;
 }
 
 export interface NoticeOutbox {
@@ -124,7 +125,7 @@ export function readAnswer(ids: readonly string[], status: number, json: unknown
 export function createNoticeOutbox(options: NoticeOutboxOptions): NoticeOutbox {
   const { statements, log } = options;
   const post = options.post ?? postJson;
-  const now = options.now ?? Date.now;
+  const now = options.clock ?? systemClock;
   /** Every notice queued or being sent, with what its deliver() callers wait on. */
   const inFlight = new Map<string, Promise<boolean>>();
   const settle = new Map<string, (delivered: boolean) => void>();

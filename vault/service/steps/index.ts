@@ -52,7 +52,7 @@ export function registerStepRoutes(app: FastifyInstance, options: StepRoutesOpti
     const deps: RunStepDeps = { ...options.pipeline, attempts };
     app.post(kind.path, { onRequest: options.checkOrigin, bodyLimit: kind.maxBodyBytes }, async (request, reply) => {
       if (request.body === undefined) throw new PivotError('BAD_REQUEST');
-      if (!options.clients.take(request.ip, deps.now().getTime())) throw new PivotError('RATE_LIMITED');
+      if (!options.clients.take(request.ip, deps.clock())) throw new PivotError('RATE_LIMITED');
       const outcome = await runStep(deps, kind, request.body);
       request.log.info({ ...outcome.log, noticeId: outcome.noticeId }, kind.logMessage);
       // Deliver at once; the worker retries on failure. The customer does not wait for the chat.

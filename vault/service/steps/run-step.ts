@@ -27,6 +27,7 @@ import type { StoredNoticeClaims } from '../notices.ts';
 import type { AttemptLimiter } from '../rate-limit.ts';
 import type { VaultStatements } from '../statements.ts';
 import { verifyStepToken, type StepClaims, type StepTokenDeps } from '../step-token.ts';
+import type { Clock } from '../../../protocol/clock.ts';
 
 /** Random bytes in a notice id (`ntc_` + base64url). */
 export const NOTICE_ID_BYTES = 18;
@@ -75,7 +76,7 @@ export interface RunStepDeps extends StepTokenDeps {
   readonly attempts: AttemptLimiter;
   /** The chat server's origin: the notices' `aud`. */
   readonly noticeAudience: string;
-  readonly now: () => Date;
+  readonly clock: Clock;
 }
 
 export interface StepOutcome<Response> {
@@ -93,7 +94,7 @@ export async function runStep<K extends StepKind, Request, Checked, Response>(
   const parsed = v.safeParse(kind.requestSchema, body);
   if (!parsed.success) throw new PivotError('BAD_REQUEST');
   const request = parsed.output as Request & { readonly pivotToken: string };
-  const now = deps.now();
+  const now = new Date(deps.clock());
   const claims = await verifyStepToken(deps, request.pivotToken, kind.kind, now);
 
   const nowS = Math.floor(now.getTime() / 1000);
