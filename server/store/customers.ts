@@ -9,6 +9,7 @@ import type { ChatDatabase, CustomersTable } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
 import type { Clock } from '../clock.ts';
 import { randomId } from '../ids.ts';
+import { maskCardNumbers } from '../mask.ts';
 import type { CustomerRecord, CustomerStore } from './store.ts';
 
 export class SqliteCustomerStore implements CustomerStore {
@@ -37,7 +38,9 @@ export class SqliteCustomerStore implements CustomerStore {
       id: randomId('cus'),
       subject: input.subject,
       pseudonym: randomId('psn'),
-      display_name: input.displayName,
+      // The name is the customer's own text (typed on the bank's page, a WhatsApp profile name):
+      // masked here, where every path that names a customer passes.
+      display_name: input.displayName === null ? null : maskCardNumbers(input.displayName),
       created_at: this.#clock(),
     };
     this.#sync.run(this.#db.insertInto('customers').values(row));
