@@ -304,9 +304,10 @@ export class SecureChat extends LitElement {
     const wasLive = sync.live;
     if (frame.type === 'hello' && frame.acr) this.#setAcr(frame.acr);
     if (frame.type === 'session') this.#setAcr(frame.acr);
-    // The first message created the conversation: remember it, so a later step-up naming it
-    // is not taken for a move to another conversation.
-    if (frame.type === 'event' && this.#session && !this.#session.conversationId) this.#patch({ conversationId: frame.event.conversationId });
+    // The first message created the conversation (or a replay shows it): remember it, so a later
+    // step-up naming it is not taken for a move to another conversation. Storage may keep null:
+    // the replay after a reload shows it again before spc-ready.
+    if (frame.type === 'event' && this.#session && !this.#session.conversationId) this.#session = { ...this.#session, conversationId: frame.event.conversationId };
     const update = sync.receive(frame);
     for (const event of update.events) {
       if (event.kind === 'step' && wasLive) {
@@ -334,14 +335,10 @@ export class SecureChat extends LitElement {
     this.requestUpdate();
   }
 
-  #patch(part: Partial<StoredSession>): void {
-    if (!this.#session || !this.#sessionServer) return;
-    this.#session = { ...this.#session, ...part };
-    saveSession(this.#sessionServer, this.#session);
-  }
-
   #setAcr(acr: Acr): void {
-    this.#patch({ acr });
+    if (!this.#session || !this.#sessionServer) return;
+    this.#session = { ...this.#session, acr };
+    saveSession(this.#sessionServer, this.#session);
     // Stepped up elsewhere (another tab, the page's own call): continue what was waiting.
     if (this.#awaitingStepUp.size) this.#resumeAwaiting(false);
   }

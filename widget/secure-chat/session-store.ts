@@ -52,7 +52,7 @@ export function loadSession(serverOrigin: string, storage = defaultStorage(), no
     const value = JSON.parse(raw) as Partial<StoredSession>;
     if (
       typeof value.session === 'string' &&
-      (typeof value.conversationId === 'string' || value.conversationId === null) &&
+      value.conversationId !== undefined &&
       typeof value.acr === 'string' &&
       typeof value.expiresAt === 'string' &&
       !(Date.parse(value.expiresAt) <= now)
