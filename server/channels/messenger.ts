@@ -25,10 +25,7 @@ import {
   type InboundMessage,
 } from './adapter.ts';
 import { verifyMetaRequest } from './meta.ts';
-import { isObject, maskJson, readJson, stringAt, UnreadableDelivery, type AdmittedDelivery, type Json } from './redact.ts';
-
-/** Keys of Messenger webhooks whose values are Meta's identifiers (page, user, message), stored as sent. */
-export const MESSENGER_ID_KEYS: ReadonlySet<string> = new Set(['id', 'mid']);
+import { isObject, maskJson, MESSENGER_ID_KEYS, readJson, stringAt, UnreadableDelivery, type AdmittedDelivery, type Json } from './redact.ts';
 
 /** Messenger's limit on a text message, in characters. */
 export const MESSENGER_TEXT_MAX_CHARS = 2000;

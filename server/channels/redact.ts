@@ -19,6 +19,13 @@
  */
 import { maskCardNumbers } from '../mask.ts';
 
+/** Keys of Messenger webhooks whose values are Meta's identifiers (page, user, message), stored as sent. */
+export const MESSENGER_ID_KEYS: ReadonlySet<string> = new Set(['id', 'mid']);
+/** Keys of WhatsApp webhooks whose values are Meta's identifiers (numbers, users, messages), stored as sent. */
+export const WHATSAPP_ID_KEYS: ReadonlySet<string> = new Set(['id', 'wa_id', 'from', 'phone_number_id', 'display_phone_number']);
+/** Parameters of Twilio's request whose values are its identifiers (messages, account, numbers), stored as sent. */
+export const TWILIO_ID_PARAMS: ReadonlySet<string> = new Set(['MessageSid', 'SmsSid', 'SmsMessageSid', 'AccountSid', 'MessagingServiceSid', 'From', 'To']);
+
 /** Deepest JSON nesting read from a delivery (Meta's are about 8 deep); deeper is unreadable. */
 export const WEBHOOK_MAX_JSON_DEPTH = 32;
 /** Foreign ids named in the one warning logged for a delivery (the count is always logged). */
@@ -97,6 +104,18 @@ export function maskForm(params: ReadonlyArray<readonly [string, string]>, keepN
   const out = new URLSearchParams();
   for (const [name, value] of params) out.append(maskCardNumbers(name), keepNames.has(name) ? value : maskCardNumbers(value));
   return Buffer.from(out.toString(), 'utf8');
+}
+
+/**
+ * The body of a delivery of `platform` with every string but the identifiers masked, re-encoded
+ * (no page filtering: that needs the configuration). For rows stored before deliveries were
+ * admitted. Throws UnreadableDelivery.
+ */
+export function maskDeliveryBody(platform: string, raw: Buffer): Buffer {
+  if (platform === 'sms') return maskForm([...new URLSearchParams(raw.toString('utf8')).entries()], TWILIO_ID_PARAMS);
+  const keys = platform === 'messenger' ? MESSENGER_ID_KEYS : platform === 'whatsapp' ? WHATSAPP_ID_KEYS : null;
+  if (keys === null) throw new UnreadableDelivery('unknown platform');
+  return Buffer.from(JSON.stringify(maskJson(readJson(raw), keys)), 'utf8');
 }
 
 /** The ids to name in a warning: distinct, at most FOREIGN_IDS_LOGGED_MAX, masked like any text. */

@@ -16,14 +16,12 @@ import { TwilioSmsWebhookSchema } from '../../protocol/platforms.ts';
 import type { TwilioConfig } from './config.ts';
 import type { OutboundLink } from './gateway.ts';
 import { MalformedDelivery, chunks, headerValue, lastFour, postToPlatform, type ChannelAdapter, type InboundMessage } from './adapter.ts';
-import { maskForm, type AdmittedDelivery } from './redact.ts';
+import { maskForm, TWILIO_ID_PARAMS, type AdmittedDelivery } from './redact.ts';
 import { verifyTwilioSignature } from './signatures.ts';
 
 export const TWILIO_SIGNATURE_HEADER = 'x-twilio-signature';
 /** Twilio's limit on one message body, in characters (longer text is sent as several). */
 export const TWILIO_BODY_MAX_CHARS = 1600;
-/** Parameters of Twilio's request whose values are its identifiers (messages, account, numbers), stored as sent. */
-export const TWILIO_ID_PARAMS: ReadonlySet<string> = new Set(['MessageSid', 'SmsSid', 'SmsMessageSid', 'AccountSid', 'MessagingServiceSid', 'From', 'To']);
 
 /** The form parameters of a raw urlencoded body, in order, repeated names kept. */
 export function formParams(raw: Buffer): Array<[string, string]> {

@@ -32,10 +32,7 @@ import {
   type SendContext,
 } from './adapter.ts';
 import { verifyMetaRequest } from './meta.ts';
-import { isObject, maskJson, readJson, stringAt, UnreadableDelivery, type AdmittedDelivery, type Json } from './redact.ts';
-
-/** Keys of WhatsApp webhooks whose values are Meta's identifiers (numbers, users, messages), stored as sent. */
-export const WHATSAPP_ID_KEYS: ReadonlySet<string> = new Set(['id', 'wa_id', 'from', 'phone_number_id', 'display_phone_number']);
+import { isObject, maskJson, readJson, stringAt, UnreadableDelivery, WHATSAPP_ID_KEYS, type AdmittedDelivery, type Json } from './redact.ts';
 
 /** The `value.metadata.phone_number_id` of one change, or null. */
 function phoneNumberIdOf(change: Json): string | null {

@@ -5,6 +5,7 @@
  * @module
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { channelInboxAdmitted } from './inbox-admitted-migration.ts';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
@@ -426,6 +427,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0008_agent_login_guard': agentLoginGuard,
   '0009_ws_tickets_by_session': wsTicketsBySession,
   '0010_step_kinds_from_registry': stepKindsFromRegistry,
+  '0011_channel_inbox_admitted': channelInboxAdmitted,
 };
 
 export const migrationProvider: MigrationProvider = {

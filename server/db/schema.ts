@@ -173,8 +173,12 @@ export interface ChannelIdentitiesTable {
 export interface ChannelInboxTable {
   id: number | null;
   platform: string;
-  /** Hex SHA-256 of `body`: the same delivery retried is stored once. */
+  /**
+   * Hex SHA-256 of `body`: the same delivery retried is stored once (`unreadable:…` for a body
+   * that could not be decoded; `<sha>:<id>` where migration 0011 found two rows alike).
+   */
   body_sha256: string;
+  /** The delivery as admitted (server/channels/redact.ts): card numbers masked, never the raw bytes; empty when unreadable. */
   body: Buffer;
   status: string;
   /** Why processing failed (never message text). */
