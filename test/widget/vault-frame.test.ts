@@ -3,6 +3,7 @@
  * whose contentWindow records the `connect`, and a vault side that answers Comlink `APPLY`
  * messages on the transferred port the way the hardened vault endpoint does.
  */
+import { CUSTOMER_VIEWS } from '../../protocol/steps/index.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FRAME_INITIAL_HEIGHT_PX, type BeginResult } from '../../protocol/frame.ts';
 import { FRAME_MAX_HEIGHT_PX } from '../../widget/secure-chat/frame-messages.ts';
@@ -95,6 +96,7 @@ function open(): VaultFrame {
   const frame = new VaultFrame({
     vaultOrigin: VAULT,
     stepId: STEP,
+    title: CUSTOMER_VIEWS.card_payment.frameTitle,
     args: { token: TOKEN, locale: 'en', theme: { accent: '#0b3d91' } },
     onUpdate: (update) => updates.push(update),
   });
@@ -111,7 +113,7 @@ function loadAndAnswer(result: unknown) {
 }
 
 describe('VaultFrame', () => {
-  it('creates a sandboxed, titled iframe on the vault origin with its height reserved before it loads', () => {
+  it('creates a sandboxed iframe titled for its step kind on the vault origin, with its height reserved before it loads', () => {
     const frame = open();
     expect(frame.iframe).toBe(iframe);
     expect(iframe.src).toBe(`${VAULT}/frame`);
@@ -143,7 +145,7 @@ describe('VaultFrame', () => {
   });
 
   it('can load before the token is known and calls begin once the arguments arrive', async () => {
-    const frame = new VaultFrame({ vaultOrigin: VAULT, stepId: STEP, onUpdate: (update) => updates.push(update) });
+    const frame = new VaultFrame({ vaultOrigin: VAULT, stepId: STEP, title: 'Secure address change', onUpdate: (update) => updates.push(update) });
     frames.push(frame);
     const side = loadAndAnswer({ ok: true, display });
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -12,6 +12,7 @@ import { safeParse } from 'valibot';
 import { MESSAGE_MAX_CHARS, type IdentityAssertion, type ServerFrame, type SessionResponse } from '../../protocol/chat.ts';
 import { LocaleSchema, ThemeSchema, type BeginArgs } from '../../protocol/frame.ts';
 import { acrAtLeast, type Acr } from '../../protocol/pivot-token.ts';
+import { CUSTOMER_VIEWS, type StepKind } from '../../protocol/steps/index.ts';
 import { backoffDelay } from '../shared/backoff.ts';
 import { ChatConnection, type ConnectionStatus } from '../shared/chat-connection.ts';
 import { ChatSync } from '../shared/chat-sync.ts';
@@ -409,7 +410,7 @@ export class SecureChat extends LitElement {
     }
     // With the vault origin configured, the frame loads while the token is fetched.
     const configured = originOf(this.vault);
-    if (configured) this.#openFrame(stepId, configured);
+    if (configured) this.#openFrame(stepId, configured, step.step.kind);
     let response;
     for (;;) {
       if (generation !== this.#generation) return;
@@ -424,7 +425,7 @@ export class SecureChat extends LitElement {
           if (!silentTried) {
             silentTried = true;
             if (await this.#silentStepUp(server)) {
-              if (configured && generation === this.#generation) this.#openFrame(stepId, configured);
+              if (configured && generation === this.#generation) this.#openFrame(stepId, configured, step.step.kind);
               continue;
             }
           }
@@ -446,13 +447,14 @@ export class SecureChat extends LitElement {
       this.#fail('VAULT_ORIGIN_MISMATCH', message, false);
       return;
     }
-    (this.#frames.get(stepId) ?? this.#openFrame(stepId, named)).begin(this.#beginArgs(response.token));
+    (this.#frames.get(stepId) ?? this.#openFrame(stepId, named, step.step.kind)).begin(this.#beginArgs(response.token));
   }
 
-  #openFrame(stepId: string, vaultOrigin: string): VaultFrame {
+  #openFrame(stepId: string, vaultOrigin: string, kind: StepKind): VaultFrame {
     const frame: VaultFrame = new VaultFrame({
       vaultOrigin,
       stepId,
+      title: CUSTOMER_VIEWS[kind].frameTitle,
       onUpdate: (update) => this.#onFrameUpdate(stepId, frame, update),
     });
     this.#frames.set(stepId, frame);

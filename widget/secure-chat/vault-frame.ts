@@ -31,6 +31,8 @@ export interface VaultFrameOptions {
   /** Exact vault origin, already checked against the page's configuration. */
   readonly vaultOrigin: string;
   readonly stepId: string;
+  /** The frame's accessible name: its step kind's (e.g. "Secure card payment"). */
+  readonly title: string;
   /** The `begin` arguments, if already known; otherwise pass them to {@link VaultFrame.begin} later. */
   readonly args?: BeginArgs;
   readonly onUpdate: (update: VaultFrameUpdate) => void;
@@ -60,7 +62,7 @@ export class VaultFrame {
     iframe.allow = 'payment';
     iframe.referrerPolicy = 'no-referrer';
     iframe.loading = 'eager';
-    iframe.title = 'Secure card payment';
+    iframe.title = options.title;
     iframe.dataset.testid = 'vault-frame';
     // Reserved before load so the card does not jump. CSSOM, not a style attribute: strict CSP.
     iframe.style.height = `${FRAME_INITIAL_HEIGHT_PX}px`;
