@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { MESSAGE_MAX_CHARS, type Channel, type ConversationEvent, type StepRequest } from '../protocol/chat.ts';
 import { PivotError } from '../protocol/errors.ts';
-import { STEP_DEFINITIONS, type CardDisplay, type StepKind } from '../protocol/steps/index.ts';
+import { STEP_DEFINITIONS, type CardDisplay, type Step, type StepKind } from '../protocol/steps/index.ts';
 import { formatAmount, type Acr } from '../protocol/values.ts';
 import type { VaultNoticeClaims } from '../protocol/vault-api.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -40,6 +40,16 @@ export function unusedPivotText(step: Pick<StepRecord, 'purpose' | 'reference'> 
 /** "Card provided: Visa •••• 4242". */
 export function cardProvidedText(card: Pick<CardDisplay, 'brand' | 'last4'>): string {
   return STEP_DEFINITIONS.card_payment.agent.completed(card, formatAmount);
+}
+
+/** `step` with every text the agent typed (not its kind, id, currency or amounts) masked. */
+export function maskStepText<S extends Step>(step: S): S {
+  const mask = (value: unknown, key: string): unknown => {
+    if (typeof value === 'string') return key === 'kind' || key === 'id' || key === 'currency' ? value : maskCardNumbers(value);
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]));
+    return value;
+  };
+  return mask(step, '') as S;
 }
 
 export interface PostMessageInput {
@@ -115,8 +125,11 @@ export class ChatService {
   /** An agent asks the customer for something: a card payment, an address change, a transfer confirmation. */
   async createStep(conversationId: string, agentName: string, request: StepRequest): Promise<{ stepId: string; seq: number }> {
     if (!(await this.#store.conversations.get(conversationId))) throw new PivotError('CONVERSATION_NOT_FOUND');
+    // The agent's own words (purpose, reference, a payee's name) are masked like a message: a card
+    // number typed there would otherwise be stored, signed into the token and shown to everyone.
+    const content = maskStepText(copyStep({ ...request, id: randomId('stp', 18) }));
     const { step, event } = await this.#store.steps.create(
-      { ...copyStep({ ...request, id: randomId('stp', 18) }), conversationId, requiredAcr: requiredAcrFor(request.kind) },
+      { ...content, conversationId, requiredAcr: requiredAcrFor(request.kind) },
       { role: 'agent', name: agentName },
     );
     await this.#published(event);

@@ -38,3 +38,22 @@ describe('every kind on the chat server', () => {
     expect(noticeResult({ ...base, event: 'transfer_confirmed', transfer } as VaultNoticeClaims).text).toBe('Transfer of €250.00 to A. Martin (…1234) confirmed');
   });
 });
+
+describe('the agent\'s step text', () => {
+  it('is masked like a message: a card number in the purpose, reference or payee name never reaches storage or the token', async () => {
+    const { maskStepText } = await import('../../server/chat-service.ts');
+    const pan = '4210 9606 3188 9196';
+    const step = {
+      id: 'stp_transfer0123456789',
+      kind: 'transfer',
+      amount: { minor: 25000, currency: 'EUR' },
+      payee: { name: `Pay ${pan}`, accountLast4: '1234' },
+      purpose: `Card ${pan} fee`,
+      reference: pan.replace(/ /g, ''),
+    } as const;
+    const masked = maskStepText(step);
+    expect(JSON.stringify(masked)).not.toMatch(/4210|9606|3188/);
+    expect(masked).toMatchObject({ id: step.id, kind: 'transfer', amount: step.amount, payee: { accountLast4: '1234' } });
+    expect(masked.purpose.endsWith('9196 fee')).toBe(true);
+  });
+});
