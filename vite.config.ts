@@ -22,12 +22,32 @@ const entries: Record<Realm, { entry: string; outDir: string; fileName: string; 
   vault: { entry: 'vault/frame/main.ts', outDir: 'dist/vault', fileName: 'frame.js', format: 'iife' },
 };
 
+/**
+ * Collapses the whitespace of Lit `css` templates in `*.styles.ts` files: the bank page pays for
+ * every byte of the widget (docs/design.md budgets), and a template literal is shipped as written.
+ * Only whitespace goes (runs become one space; none around `{ } ; ,` nor after `:`) and the `;`
+ * before a `}`, so selectors, quoted font names and values read the same. A template with `${...}`
+ * is left as it is.
+ */
+export function minifyCssTemplates(code: string): string {
+  return code.replace(/css`([^`]*)`/g, (whole, body: string) =>
+    body.includes('${') ? whole : `css\`${body.replace(/\s+/g, ' ').replace(/\s*([{};,])\s*/g, '$1').replace(/:\s+/g, ':').replace(/;}/g, '}').trim()}\``,
+  );
+}
+
 export default defineConfig(({ mode }) => {
   const realm = (mode in entries ? mode : 'widget') as Realm;
   const e = entries[realm];
   return {
     // No public dir, no index.html: every build is a library-style bundle of one entry.
     publicDir: false,
+    plugins: [
+      {
+        name: 'minify-css-templates',
+        apply: 'build',
+        transform: (code: string, id: string) => (id.endsWith('.styles.ts') ? { code: minifyCssTemplates(code), map: null } : null),
+      },
+    ],
     build: {
       outDir: e.outDir,
       // loader and widget share dist/widget: never wipe the other's output.
