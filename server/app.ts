@@ -111,7 +111,11 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
   const store = options.store ?? (await createSqliteStore(config.dataDir, clock));
   const bus = options.pubsub ?? new MemoryPubSub();
   try {
-    const keys = await PivotKeyRing.open(config.dataDir, options.keyCheckIntervalMs === undefined ? {} : { checkIntervalMs: options.keyCheckIntervalMs });
+    // On the server's clock, like every other time limit (tests move it instead of sleeping).
+    const keys = await PivotKeyRing.open(config.dataDir, {
+      now: clock,
+      ...(options.keyCheckIntervalMs === undefined ? {} : { checkIntervalMs: options.keyCheckIntervalMs }),
+    });
     // A key rotated by the operator's command (`chat:keys`) is taken within the check interval.
     app.addHook('onRequest', async () => keys.refresh());
     await seedAgent(store, config, app.log);

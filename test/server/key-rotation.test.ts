@@ -5,13 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PIVOT_TOKEN_MAX_LIFETIME_S } from '../../protocol/pivot-token.ts';
 import { runChatKeysCommand } from '../../server/keys-cli.ts';
 import { CHAT_KEYS_FILE, KEY_FILE_CHECK_INTERVAL_MS, PIVOT_KEY_RETIRE_GRACE_MS, PivotKeyRing } from '../../server/keys.ts';
+import { DEFAULT_TUNING } from '../../vault/service/config.ts';
 import { startPivotSystem, tryTokenize, type PivotSystem } from '../attacks/helpers.ts';
 import { logCapture, startVault, type VaultFixture } from '../vault/helpers.ts';
 import { agentSession, call, createStep, customerSession, removeDir, startChat, tempDir, type Running } from './helpers.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const CHECK_MS = 50;
-const COOLDOWN_MS = 1_000;
+/**
+ * The vault's refetch cooldown: the default, longer than any test may run (testTimeout 20 s), so
+ * "within the cooldown" holds however slow the machine; the test passes it by moving the clock.
+ */
+const COOLDOWN_MS = DEFAULT_TUNING.issuerJwksCooldownMs;
 
 async function cli(dataDir: string, args: string[], now?: () => number): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
@@ -76,14 +79,20 @@ describe('rotation seen by the running chat server and a running vault', () => {
   let chatDir: string;
   let chat: Running;
   let vault: VaultFixture;
+  /** One clock for both services, moved by the test instead of sleeping. */
+  let offsetMs = 0;
+  const clock = () => Date.now() + offsetMs;
+  /** Past the chat server's key-file check interval: its next request looks at the file. */
+  const passCheckInterval = () => (offsetMs += KEY_FILE_CHECK_INTERVAL_MS);
 
   beforeAll(async () => {
+    expect(COOLDOWN_MS).toBeGreaterThan(20_000);
     chatDir = tempDir();
-    chat = await startChat(chatDir, {}, { keyCheckIntervalMs: CHECK_MS });
+    chat = await startChat(chatDir, {}, { clock });
     vault = await startVault({
       issuerJwksUrl: `${chat.httpBase}/.well-known/jwks.json`,
       tuning: { issuerJwksCooldownMs: COOLDOWN_MS },
-      deps: { logStream: logCapture().stream },
+      deps: { logStream: logCapture().stream, clock },
     });
   });
   afterAll(async () => {
@@ -99,26 +108,26 @@ describe('rotation seen by the running chat server and a running vault', () => {
     const pendingA = await pivotToken(chat);
 
     expect((await cli(chatDir, ['rotate'])).code).toBe(0);
-    await sleep(CHECK_MS + 20);
+    passCheckInterval();
     const tokenB = await pivotToken(chat);
     const keyB = kidOf(tokenB);
     expect(keyB).not.toBe(keyA);
     expect(await jwksKids(chat)).toEqual([keyB, keyA]);
 
     // Unknown kid: the vault refetches the JWKS (its last fetch is older than the cooldown).
-    await sleep(COOLDOWN_MS);
+    offsetMs += COOLDOWN_MS;
     expect((await tryTokenize(vault.service, tokenB)).status).toBe(201);
     // A token of the previous key, issued before the rotation, still verifies.
     expect((await tryTokenize(vault.service, pendingA)).status).toBe(201);
 
     // A second rotation right away: within the cooldown the vault does not refetch (rate limit)...
     expect((await cli(chatDir, ['rotate'])).code).toBe(0);
-    await sleep(CHECK_MS + 20);
+    passCheckInterval();
     const tokenC = await pivotToken(chat);
     expect(kidOf(tokenC)).not.toBe(keyB);
     expect(await tryTokenize(vault.service, tokenC)).toMatchObject({ status: 401, code: 'TOKEN_KID_UNKNOWN' });
     // ...and once it is over, it does, without a restart.
-    await sleep(COOLDOWN_MS);
+    offsetMs += COOLDOWN_MS;
     const tokenC2 = await pivotToken(chat);
     expect((await tryTokenize(vault.service, tokenC2)).status).toBe(201);
   });

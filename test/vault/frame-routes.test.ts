@@ -3,9 +3,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from 'valibot';
+import { DEFAULT_TUNING } from '../../vault/service/config.ts';
 import { securityHeaders } from '../../vault/service/headers.ts';
 import { FRAME_CONFIG_ELEMENT_ID, FrameConfigSchema } from '../../vault/shared/frame-config.ts';
-import { BANK_ORIGIN, CHAT_ORIGIN, OTHER_BANK_ORIGIN, VAULT_ORIGIN, createIssuer, startVault, tempDir, type VaultFixture } from './helpers.ts';
+import { BANK_ORIGIN, CHAT_ORIGIN, OTHER_BANK_ORIGIN, VAULT_ORIGIN, createIssuer, logCapture, startVault, tempDir, type VaultFixture } from './helpers.ts';
 
 const FRAME_JS = '(function(){document.title="frame"})();\n';
 const FRAME_CSS = 'body{margin:0}\n';
@@ -140,8 +141,10 @@ describe('key sets', () => {
   });
 
   it('passes on a key the issuer rotated in once the cooldown has passed (the frame cannot name the kid it misses)', async () => {
-    const cooldownMs = 100;
-    const local = await startVault({ tuning: { issuerJwksCooldownMs: cooldownMs } });
+    // The vault's clock, moved by the test: "within the cooldown" cannot run out on a slow machine.
+    let offsetMs = 0;
+    const cooldownMs = DEFAULT_TUNING.issuerJwksCooldownMs;
+    const local = await startVault({ tuning: { issuerJwksCooldownMs: cooldownMs }, deps: { logStream: logCapture().stream, clock: () => Date.now() + offsetMs } });
     try {
       const kids = async () =>
         ((await local.service.app.inject({ method: 'GET', url: '/v1/issuer-jwks' })).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
@@ -150,7 +153,7 @@ describe('key sets', () => {
       local.issuer.jwks.keys.unshift(next.jwks.keys[0]!);
       // Within the cooldown the cached set is served: the upstream is not hammered.
       expect(await kids()).toEqual([local.issuer.kid]);
-      await new Promise((resolve) => setTimeout(resolve, cooldownMs + 50));
+      offsetMs += cooldownMs;
       expect(await kids()).toEqual(['chat-key-2', local.issuer.kid]);
     } finally {
       await local.close();

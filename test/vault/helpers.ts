@@ -202,8 +202,11 @@ export function postTokens(service: VaultService, body: unknown, headers: Record
   });
 }
 
-/** Poll until `check` is true (or fail after `ms`). */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+/**
+ * Poll until `check` is true (or fail after `ms`: only a guard against a hang, so generous enough
+ * for a loaded machine, and under the 20 s test timeout).
+ */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > end) throw new Error('waitFor: timed out');

@@ -16,7 +16,6 @@ import {
 import { KEY_FILE_CHECK_INTERVAL_MS, KEY_FILE_NAME, createFileKeyProvider, readKeyFile } from '../../vault/service/keys.ts';
 import { MASTERCARD, VISA, logCapture, pivotClaims, postTokens, startVault, tempDir, tokenizeBody, type VaultFixture } from './helpers.ts';
 
-const CHECK_MS = 50;
 let dir: { path: string; remove(): void };
 let vault: VaultFixture;
 let ops: { db: Awaited<ReturnType<typeof openVaultStore>>['db']; audit: ReturnType<typeof openAuditLog> };
@@ -52,11 +51,15 @@ async function lastAudit(): Promise<AuditEntry> {
   return all[all.length - 1]!;
 }
 
-const waitCheck = () => new Promise((r) => setTimeout(r, CHECK_MS + 20));
+/** The running service's key-file clock, moved past its check interval instead of sleeping. */
+let keyClockOffsetMs = 0;
+const waitCheck = (): void => {
+  keyClockOffsetMs += KEY_FILE_CHECK_INTERVAL_MS;
+};
 
 beforeAll(async () => {
   dir = tempDir('vault-keyrot-');
-  vault = await startVault({ dataDir: dir.path, deps: { logStream: logCapture().stream, keyProvider: createFileKeyProvider(dir.path, { checkIntervalMs: CHECK_MS }) } });
+  vault = await startVault({ dataDir: dir.path, deps: { logStream: logCapture().stream, keyProvider: createFileKeyProvider(dir.path, { clock: () => Date.now() + keyClockOffsetMs }) } });
   const store = await openVaultStore(join(dir.path, DB_FILE_NAME));
   ops = { db: store.db, audit: openAuditLog(store.sqlite) };
 });
@@ -92,7 +95,7 @@ describe('data key rotation', () => {
     expect(await lastAudit()).toMatchObject({ action: 'key.rotate', resource: `data-key ${keyB}`, outcome: 'success', actor: { kind: 'operator', id: 'ops-test' }, origin: 'cli' });
 
     // Not restarted: the service takes the new file after its check interval.
-    await waitCheck();
+    waitCheck();
     cardB = await tokenizeCard(MASTERCARD);
     expect(await readCard(cardB)).toEqual({ kid: keyB, secret: { pan: MASTERCARD, name: 'Ada Lovelace' } });
     expect(await readCard(cardA)).toEqual({ kid: keyA, secret: { pan: VISA, name: 'Ada Lovelace' } });
@@ -159,7 +162,7 @@ describe('data key rotation', () => {
     expect(await keys(['rotate-data-key'])).toBe(0);
     const keyC = readKeyFile(dir.path).currentDataKid;
     const writes = (async () => {
-      await waitCheck();
+      waitCheck();
       const tokens: string[] = [];
       for (let i = 0; i < 10; i++) tokens.push(await tokenizeCard(MASTERCARD));
       return tokens;
@@ -192,7 +195,7 @@ describe('notice-signing key rotation', () => {
     expect(await keys(['rotate-notice-key'])).toBe(0);
     const after = readKeyFile(dir.path).currentNoticeKid;
     expect(after).not.toBe(before);
-    await waitCheck();
+    waitCheck();
     expect((await vault.service.keys.getNoticeSigningKey()).kid).toBe(after);
     const jwks = (await vault.service.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as { keys: { kid: string; d?: string }[] };
     expect(jwks.keys.map((k) => k.kid).sort()).toEqual([before, after].sort());
@@ -203,7 +206,7 @@ describe('notice-signing key rotation', () => {
     expect(await keys(['retire-notice-key', after], later(NOTICE_KEY_RETIRE_GRACE_MS))).toBe(1);
     expect(await keys(['retire-notice-key', before], later(NOTICE_KEY_RETIRE_GRACE_MS))).toBe(0);
     expect(await lastAudit()).toMatchObject({ action: 'key.retire', resource: `notice-key ${before}`, outcome: 'success' });
-    await waitCheck();
+    waitCheck();
     const left = (await vault.service.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as { keys: { kid: string }[] };
     expect(left.keys.map((k) => k.kid)).toEqual([after]);
   });

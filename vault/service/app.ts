@@ -142,6 +142,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
     maxAgeMs: config.tuning.issuerJwksMaxAgeMs,
     cooldownMs: config.tuning.issuerJwksCooldownMs,
     timeoutMs: config.tuning.httpTimeoutMs,
+    clock,
   });
   const framePage = assets.hasScript
     ? renderFramePage(assets, {

@@ -13,13 +13,24 @@
  *
  * @module
  */
-import { createRemoteJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, errors, type JWK, type JWTVerifyGetKey } from 'jose';
+import { systemClock, type Clock } from '../../protocol/clock.ts';
 import { PivotError } from '../../protocol/errors.ts';
 
 export interface IssuerKeys {
   readonly getKey: JWTVerifyGetKey;
   /** The issuer's JWKS (public members only); rejects with JWKS_UNAVAILABLE. */
   publicJwks(): Promise<{ keys: JWK[] }>;
+}
+
+export interface IssuerKeysOptions {
+  /** A fetched set is used this long before it is fetched again, in ms. */
+  readonly maxAgeMs: number;
+  /** Least time between two fetches, in ms. */
+  readonly cooldownMs: number;
+  readonly timeoutMs: number;
+  /** The vault's clock (default the system's): max age and cooldown are measured on it. */
+  readonly clock?: Clock;
 }
 
 const PUBLIC_MEMBERS = ['kty', 'kid', 'alg', 'use', 'crv', 'x', 'y', 'n', 'e'] as const;
@@ -30,19 +41,43 @@ function publicOnly(jwk: JWK): JWK {
   return out as JWK;
 }
 
-export function createIssuerKeys(url: string, options: { maxAgeMs: number; cooldownMs: number; timeoutMs: number }): IssuerKeys {
-  const remote = createRemoteJWKSet(new URL(url), {
-    cacheMaxAge: options.maxAgeMs,
-    cooldownDuration: options.cooldownMs,
-    timeoutDuration: options.timeoutMs,
-  });
+export function createIssuerKeys(url: string, options: IssuerKeysOptions): IssuerKeys {
+  const clock = options.clock ?? systemClock;
+  // jose fetches and checks the set (timeout, no redirects, JWKS shape, one fetch at a time);
+  // WHEN to fetch is decided here, on the vault's own clock, like every other time limit of the
+  // vault (jose would measure max age and cooldown on the wall clock).
+  const remote = createRemoteJWKSet(new URL(url), { timeoutDuration: options.timeoutMs });
+  let local: JWTVerifyGetKey | undefined;
+  /** When the set in use was fetched (successful fetches only). */
+  let fetchedAt = Number.NEGATIVE_INFINITY;
+  const fresh = (): boolean => local !== undefined && clock() - fetchedAt < options.maxAgeMs;
+  const coolingDown = (): boolean => clock() - fetchedAt < options.cooldownMs;
+  const reload = async (): Promise<void> => {
+    await remote.reload();
+    const jwks = remote.jwks();
+    if (!jwks) throw new Error('no JWKS');
+    local = createLocalJWKSet(jwks);
+    fetchedAt = clock();
+  };
+  // As jose's remote key set: fetch when there is no fresh set, and once more for an unknown kid
+  // unless the last fetch is within the cooldown (keys rotate; the upstream is not hammered).
+  const getKey: JWTVerifyGetKey = async (header, token) => {
+    if (!fresh()) await reload();
+    try {
+      return await local!(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey) || coolingDown()) throw error;
+      await reload();
+      return local!(header, token);
+    }
+  };
   return {
-    getKey: remote,
+    getKey,
     async publicJwks() {
       try {
-        if (!remote.coolingDown) {
-          await remote.reload().catch((error: unknown) => {
-            if (!remote.fresh) throw error;
+        if (!coolingDown()) {
+          await reload().catch((error: unknown) => {
+            if (!fresh()) throw error;
           });
         }
         const jwks = remote.jwks();
