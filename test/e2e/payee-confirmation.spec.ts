@@ -7,6 +7,7 @@
 import { expect, test } from '@playwright/test';
 import { ORIGINS } from './env.ts';
 import { agentLogin } from './agent.ts';
+import { storedMessage } from './stored.ts';
 
 test('a new payee is confirmed inside the vault frame, and the agent sees the answer', async ({ browser }) => {
   const marker = `payee-${Date.now().toString(36)}`;
@@ -20,6 +21,8 @@ test('a new payee is confirmed inside the vault frame, and the agent sees the an
   await expect(customer.getByTestId('chat-status')).toHaveAttribute('data-status', 'online');
   await customer.getByTestId('chat-input').fill(`I want to pay my new landlord (${marker}).`);
   await customer.getByTestId('chat-send').click();
+  // Stored by the chat server before the agent signs in, so the console's first list has it.
+  await expect(storedMessage(customer, marker)).toBeVisible();
 
   await agentLogin(agent);
   await agent.getByTestId('conversation-item').filter({ hasText: marker }).first().click();

@@ -11,6 +11,8 @@ import { FRAME_INITIAL_HEIGHT_PX } from '../../protocol/frame.ts';
 import { DATA_DIR, LOG_DIR, ORIGINS } from './env.ts';
 import { agentLogin } from './agent.ts';
 import { findLeaks, hostVisibleState, panVariants, readFiles, recordTraffic } from './leaks.ts';
+import { storedMessage } from './stored.ts';
+import { secretsIn } from '../secret-scan.ts';
 
 const PAN = '4242424242424242';
 const CVC = '737';
@@ -37,7 +39,8 @@ test('a customer pays by card inside the vault frame and the agent sees only bra
   await expect(customer.getByTestId('chat-status')).toHaveAttribute('data-status', 'online');
   await customer.getByTestId('chat-input').fill('Hello, I would like to pay my invoice INV-2291.');
   await customer.getByTestId('chat-send').click();
-  await expect(customer.getByTestId('message').filter({ hasText: 'INV-2291' })).toBeVisible();
+  // Stored by the chat server before the agent signs in, so the console's first list has it.
+  await expect(storedMessage(customer, 'INV-2291')).toBeVisible();
 
   // The agent sees it, answers, and asks for a card payment.
   await agentLogin(agent);
@@ -79,7 +82,7 @@ test('a customer pays by card inside the vault frame and the agent sees only bra
   await expect(frame.getByText('Invoice INV-2291').first()).toBeVisible();
 
   // The agent's console says the customer is now signed in with the bank.
-  await expect(agent.getByTestId('conversation-acr').first()).toHaveAttribute('data-acr', 'bank');
+  await expect(agent.getByTestId('conversation-header').getByTestId('conversation-acr')).toHaveAttribute('data-acr', 'bank');
 
   // The step-up shows in the conversation, for both sides.
   await expect(customer.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
@@ -107,8 +110,9 @@ test('a customer pays by card inside the vault frame and the agent sees only bra
   ];
   expect(customerTraffic.some((r) => r.where.startsWith('ws '))).toBe(true);
   expect(findLeaks(places, needles)).toEqual([]);
-  // The CVC never reaches the chat's records either.
-  expect(findLeaks([...readFiles(DATA_DIR, /^chat\.db/), ...readFiles(LOG_DIR, /\.log$/)], [CVC + '"', `"${CVC}`])).toEqual([]);
+  // The CVC never reaches the chat's records either (as a number of its own: a 3-digit number is
+  // bound to turn up inside timestamps and ids).
+  for (const place of [...readFiles(DATA_DIR, /^chat\.db/), ...readFiles(LOG_DIR, /\.log$/)]) expect(secretsIn(place.text, [CVC]), place.where).toEqual([]);
   // The vault stores the PAN encrypted: not even its own database holds it in clear.
   expect(findLeaks(readFiles(DATA_DIR, /^vault\.db/), needles)).toEqual([]);
   // No CSP or Trusted Types violation on the strict bank page or in the vault frame.

@@ -12,6 +12,7 @@ import { expect, test, type BrowserContext } from '@playwright/test';
 import { DATA_DIR, INTERNAL, LOG_DIR, ORIGINS } from './env.ts';
 import { agentLogin } from './agent.ts';
 import { findLeaks, panVariants, readFiles } from './leaks.ts';
+import { storedConversation } from './stored.ts';
 
 const PAN = '4242424242424242';
 const CVC = '737';
@@ -46,6 +47,9 @@ test('Robert moves from Messenger to the bank site: history kept, signed in in t
   await phone.getByTestId('sim-input').fill(`Hi, I would like to buy into the Global Equity fund (${marker})`);
   await phone.getByTestId('sim-send').click();
   await expect(phone.getByTestId('sim-message').filter({ hasText: marker })).toBeVisible();
+  // The chat server files a webhook's message into its conversation after answering the platform:
+  // wait for it, so the console's first list has it.
+  await storedConversation(marker);
 
   // 2. The advisor sees a Messenger conversation, answers, and sends the secure link.
   await agentLogin(agent);
@@ -83,7 +87,7 @@ test('Robert moves from Messenger to the bank site: history kept, signed in in t
   expect(first).toBeGreaterThanOrEqual(0);
   expect(answer).toBeGreaterThan(first);
   // The link proved the Messenger account: the advisor sees the level rise.
-  await expect(agent.getByTestId('conversation-acr').first()).toHaveAttribute('data-acr', 'channel');
+  await expect(agent.getByTestId('conversation-header').getByTestId('conversation-acr')).toHaveAttribute('data-acr', 'channel');
 
   // 5. The advisor asks for the payment; the step needs the bank's login, which the page provides
   //    through its IdP (no OTP, no challenge question), and the step resumes by itself.
@@ -96,7 +100,7 @@ test('Robert moves from Messenger to the bank site: history kept, signed in in t
   await bank.getByTestId('bank-username').fill('robert');
   await bank.getByTestId('bank-password').fill('demo');
   await bank.getByTestId('bank-sign-in-submit').click();
-  await expect(agent.getByTestId('conversation-acr').first()).toHaveAttribute('data-acr', 'bank');
+  await expect(agent.getByTestId('conversation-header').getByTestId('conversation-acr')).toHaveAttribute('data-acr', 'bank');
   await expect(bank.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
 
   // 6. He pays inside the vault frame; both sides see brand and last 4 only.

@@ -8,6 +8,7 @@ import { expect, test } from '@playwright/test';
 import { DATA_DIR, LOG_DIR, ORIGINS } from './env.ts';
 import { agentLogin } from './agent.ts';
 import { findLeaks, hostVisibleState, readFiles, recordTraffic } from './leaks.ts';
+import { storedMessage } from './stored.ts';
 
 const STREET = '221B Baker Street';
 const POSTCODE = 'NW1 6XE';
@@ -30,6 +31,8 @@ test('an address change and a transfer confirmation happen inside the vault fram
   await expect(customer.getByTestId('chat-status')).toHaveAttribute('data-status', 'online');
   await customer.getByTestId('chat-input').fill(`I have moved and need to update my address (${marker}).`);
   await customer.getByTestId('chat-send').click();
+  // Stored by the chat server before the agent signs in, so the console's first list has it.
+  await expect(storedMessage(customer, marker)).toBeVisible();
 
   await agentLogin(agent);
   await agent.getByTestId('conversation-item').filter({ hasText: marker }).first().click();
