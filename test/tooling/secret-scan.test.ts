@@ -9,13 +9,14 @@ const CVC = '9183';
 
 describe('secret scan', () => {
   it('finds a short number wherever a leak would write it', () => {
-    for (const text of ['{"cvc":"9183"}', '{"cvc":9183}', 'cvc=9183&x=1', 'CVC 9183.', 'code [9183]', '9183', 'cvc:9183\n', "'9183'", '(9183)']) {
+    for (const text of ['{"cvc":"9183"}', '{"note":"cvc 9183"}', 'cvc=9183&x=1', 'CVC 9183.', 'code [9183]', '9183', 'cvc:9183\n', "'9183'", '(9183)']) {
       expect(containsSecret(text, CVC), text).toBe(true);
     }
   });
 
-  it('does not find it inside a timestamp, an id, a hash, a decimal or base64', () => {
+  it('does not find it inside a timestamp, an id, a hash, a decimal, base64 or as a JSON number', () => {
     for (const text of [
+      '{"inboxId":3,"bytes":9183}',
       '{"level":30,"time":1796288939183,"msg":"x"}',
       '"reqId":"req-9183"',
       'sha256:0fab9183cd',
