@@ -20,6 +20,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Budget of the frame script, min+gzip (docs/design.md, "Performance budgets"). */
 const FRAME_JS_BUDGET_GZ = 20 * 1024;
 const PAN = '4242424242424242';
+/** How long a poll waits for the frame: only a guard against a hang, generous for a loaded machine. */
+const POLL_TIMEOUT_MS = 15_000;
+/** The page clock is held this far ahead of now: far more than the trip of the call that holds it. */
+const HOLD_AHEAD_MS = 10_000;
+const poll = <T>(check: () => T | Promise<T>, message?: string) => expect.poll(check, { timeout: POLL_TIMEOUT_MS, interval: 25, ...(message ? { message } : {}) });
 
 async function freePort(): Promise<number> {
   const srv = createNetServer();
@@ -90,8 +95,10 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
     issuer.sign(pivotClaims({ iss: 'http://chat.localhost:8081', aud: vaultOrigin, origin: bankOrigin, ...overrides }));
 
   /** Open the bank page, embed the frame, connect; returns the page and console messages. */
-  async function embed(origin = bankOrigin): Promise<{ page: Page; consoleMessages: ConsoleMessage[] }> {
+  async function embed(origin = bankOrigin, options: { clock?: boolean } = {}): Promise<{ page: Page; consoleMessages: ConsoleMessage[] }> {
     const page = await browser.newPage();
+    // A page clock the test can hold (every frame's performance.now, event times and timers).
+    if (options.clock) await page.clock.install();
     const consoleMessages: ConsoleMessage[] = [];
     page.on('console', (m) => consoleMessages.push(m));
     await page.goto(`${origin}/`);
@@ -120,18 +127,29 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
         state.pending.delete(e.data.id);
         resolve?.(e.data);
       };
+      /** Resolves with the frame's reply: no time limit, a slow machine is not a missing reply. */
       const send = (port: MessagePort, message: Record<string, unknown>) =>
         new Promise((resolve) => {
           const id = `c-${++state.n}`;
           state.pending.set(id, resolve);
           port.postMessage({ id, ...message });
-          setTimeout(() => resolve('no-reply'), 1500);
         });
+      const apply = (arg: unknown) => ({ type: 'APPLY', path: ['begin'], argumentList: [{ type: 'RAW', value: arg }] });
       Object.assign(window, {
         spc: {
           state,
-          call: (arg: unknown) => send(rpc.port1, { type: 'APPLY', path: ['begin'], argumentList: [{ type: 'RAW', value: arg }] }),
-          raw: (message: Record<string, unknown>) => send(rpc.port1, message),
+          call: (arg: unknown) => send(rpc.port1, apply(arg)),
+          /**
+           * Posts `message`, then a well-formed call: the frame handles a port's messages in order
+           * and drops a bad one at once, so once the call is answered, `message` had its answer
+           * (if any) before. 'no-reply' when it had none.
+           */
+          raw: async (message: Record<string, unknown>) => {
+            let reply: unknown = 'no-reply';
+            void send(rpc.port1, message).then((r) => (reply = r));
+            await send(rpc.port1, apply({ token: 'a.b.c' }));
+            return reply;
+          },
           iframe,
         },
       });
@@ -161,7 +179,7 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
     });
 
     const frame = page.frameLocator('iframe');
-    await expect.poll(() => frame.locator('button.spc-pay').textContent()).toBe('Pay €12.50');
+    await poll(() => frame.locator('button.spc-pay').textContent()).toBe('Pay €12.50');
     expect(await frame.locator('#spc-number').getAttribute('autocomplete')).toBe('cc-number');
     expect(await frame.locator('#spc-expiry').getAttribute('autocomplete')).toBe('cc-exp');
     expect(await frame.locator('#spc-cvc').getAttribute('autocomplete')).toBe('cc-csc');
@@ -183,8 +201,8 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
     await frame.locator('#spc-cvc').fill('123');
     await frame.locator('button.spc-pay').click();
 
-    await expect.poll(async () => (await events(page)).some((e) => e.type === 'complete')).toBe(true);
-    await expect.poll(() => frame.locator('.spc-notice').textContent()).toBe('Visa •••• 4242 saved');
+    await poll(async () => (await events(page)).some((e) => e.type === 'complete')).toBe(true);
+    await poll(() => frame.locator('.spc-notice').textContent()).toBe('Visa •••• 4242 saved');
     const all = await events(page);
     const complete = all.find((e) => e.type === 'complete') as unknown as { card: Record<string, unknown> };
     expect(complete.card).toMatchObject({ brand: 'visa', last4: '4242', expMonth: 12, token: expect.stringMatching(/^tok_/) });
@@ -196,7 +214,10 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
 
     // The host cannot read the frame, and the PAN went only to the vault origin, with its Origin.
     expect(await page.evaluate(() => (window as unknown as { spc: { iframe: HTMLIFrameElement } }).spc.iframe.contentDocument)).toBeNull();
-    const withPan = requests.filter((r) => (r.body ?? '').includes(PAN) || r.url.includes(PAN));
+    // Request events of the frame's process arrive on their own channel: wait for the one expected.
+    const panRequests = () => requests.filter((r) => (r.body ?? '').includes(PAN) || r.url.includes(PAN));
+    await poll(() => panRequests().length).toBe(1);
+    const withPan = panRequests();
     expect(withPan.map((r) => new URL(r.url).origin)).toEqual([vaultOrigin]);
     expect(await withPan[0]!.origin).toBe(vaultOrigin);
     expect(requests.every((r) => new URL(r.url).origin === vaultOrigin)).toBe(true);
@@ -209,9 +230,13 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
   });
 
   it('refuses Pay while the host covers, fades, filters or transforms the frame, and right after it stops; accepts it 500 ms later', async () => {
-    const { page, consoleMessages } = await embed();
+    const { page, consoleMessages } = await embed(bankOrigin, { clock: true });
+    // A route sees each request before the browser may send it: none can be sent uncounted.
     const posts: string[] = [];
-    page.on('request', (r) => r.method() === 'POST' && posts.push(new URL(r.url()).pathname));
+    await page.route(`${vaultOrigin}/**`, (route) => {
+      if (route.request().method() === 'POST') posts.push(new URL(route.request().url()).pathname);
+      return route.continue();
+    });
     expect(((await begin(page, { token: await token() })) as { value: { ok: boolean } }).value.ok).toBe(true);
     const frame = page.frameLocator('iframe');
     const pay = frame.locator('button.spc-pay');
@@ -220,9 +245,10 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
     await frame.locator('#spc-number').fill(PAN);
     await frame.locator('#spc-expiry').fill(`12${yy}`);
     await frame.locator('#spc-cvc').fill('123');
-    await expect.poll(() => pay.getAttribute('aria-disabled')).toBe('false');
-    const box = (await pay.boundingBox())!;
-    const clickPay = () => page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await poll(() => pay.getAttribute('aria-disabled')).toBe('false');
+    // A real mouse click where the button is at that moment (`force`: Playwright would otherwise
+    // wait for aria-disabled="false").
+    const clickPay = () => pay.click({ force: true });
 
     // Each trick the host page can play; the click itself is a real one and reaches the button.
     const tricks: Record<string, string> = {
@@ -245,24 +271,29 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
           iframe.style.setProperty(prop, value);
         }
       }, trick);
-      await expect.poll(() => pay.getAttribute('aria-disabled'), { message: name }).toBe('true');
+      await poll(() => pay.getAttribute('aria-disabled'), name).toBe('true');
       await clickPay();
-      await expect.poll(() => alert.textContent(), { message: name }).toMatch(/must be fully visible/);
-      expect(posts, name).toEqual([]);
-      // Undo the trick and click at once: within VISIBLE_FOR_MS, still refused.
+      await poll(() => alert.textContent(), name).toMatch(/must be fully visible/);
+      // Undo the trick and click at once. The page clock is held first: for the frame no time
+      // passes between the two, however slow the machine, so the click is within VISIBLE_FOR_MS.
+      // (Had any refused click counted, the card would be sent and the form gone: the final
+      // count of exactly one POST, after the last click, would fail.)
+      await page.clock.pauseAt(Date.now() + HOLD_AHEAD_MS);
       await page.evaluate(() => {
         document.getElementById('trick')?.remove();
         (window as unknown as { spc: { iframe: HTMLIFrameElement } }).spc.iframe.style.cssText = 'width:420px;height:640px;border:0';
       });
       await clickPay();
-      await expect.poll(() => alert.textContent(), { message: name }).toMatch(/must be fully visible/);
+      await poll(() => alert.textContent(), name).toMatch(/must be fully visible/);
       expect(posts, name).toEqual([]);
-      // The button tells when it counts again, and the message goes away.
-      await expect.poll(() => pay.getAttribute('aria-disabled'), { message: name }).toBe('false');
+      // Time runs again: the button tells when it counts, and the message goes away.
+      await page.clock.resume();
+      await poll(() => pay.getAttribute('aria-disabled'), name).toBe('false');
       expect(await alert.textContent()).toBe('');
     }
     await clickPay();
-    await expect.poll(() => posts).toEqual(['/v1/tokens']);
+    await poll(async () => (await events(page)).some((e) => e.type === 'complete')).toBe(true);
+    expect(posts).toEqual(['/v1/tokens']);
     expect(consoleMessages.filter((m) => m.type() === 'error' && /Content Security Policy|Trusted Type/.test(m.text()))).toEqual([]);
     await page.close();
   });
@@ -297,15 +328,18 @@ describe.skipIf(!existsSync(CHROMIUM))('vault frame in Chromium', () => {
   it('shows a refusal, never the form, when opened outside a frame', async () => {
     const page = await browser.newPage();
     await page.goto(`${vaultOrigin}/frame`);
-    await expect.poll(() => page.locator('.spc-notice').textContent()).toContain('can only be opened');
+    await poll(() => page.locator('.spc-notice').textContent()).toContain('can only be opened');
     expect(await page.locator('form').count()).toBe(0);
     await page.close();
   });
 
   it('cannot be framed by an origin that is not configured (CSP frame-ancestors)', async () => {
     const { page, consoleMessages } = await embed(evilOrigin);
-    expect(await begin(page, { token: await token({ origin: evilOrigin }) })).toBe('no-reply');
-    expect(consoleMessages.map((m) => m.text()).join('\n')).toMatch(/frame-ancestors/);
+    // The browser says why it blocked the frame, and no frame document of the vault runs: no
+    // form, and no vault frame at all to answer a call.
+    await poll(() => consoleMessages.map((m) => m.text()).join('\n')).toMatch(/frame-ancestors/);
+    expect(page.frames().filter((f) => f.url().startsWith(vaultOrigin))).toEqual([]);
+    expect(await page.frameLocator('iframe').locator('#spc-number').count()).toBe(0);
     await page.close();
   });
 });
