@@ -3,19 +3,20 @@
  * endpoint (vault/frame/hardened-endpoint.ts) wraps one end of a REAL MessageChannel
  * (node:worker_threads), `serveApply` serves a facade built with `createFacade`, exactly as
  * vault/frame/main.ts does; the test holds the other end, as the host page would, and sends raw
- * Comlink wire messages. A refused message gets NO reply (nothing is posted back within the
- * wait), never reaches `begin`, and is counted in the endpoint's stats by reason.
+ * Comlink wire messages. A refused message gets NO reply, never reaches `begin`, and is counted
+ * in the endpoint's stats by reason. "No reply" is shown without waiting on time: each attack is
+ * followed by a well-formed probe call on the same port, and messages are handled in order, so
+ * once the probe is answered every reply to the attack would already be there.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FRAME_API_METHODS, type BeginResult } from '../../protocol/frame.ts';
 import { createFacade, hardenEndpoint, serveApply, type DropReason, type EndpointStats } from '../../vault/frame/hardened-endpoint.ts';
-import { sleep } from './helpers.ts';
 
 const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiJ4In0.c2lnbmF0dXJl';
-/** How long a refused message is given to (not) produce a reply. */
-const SILENCE_MS = 200;
+/** The probe's argument, told apart from the attacks' calls. */
+const PROBE_TOKEN = 'probe.probe.probe';
 
 interface Frame {
   /** The host page's end of the rpc channel. */
@@ -23,8 +24,10 @@ interface Frame {
   readonly stats: EndpointStats;
   /** Every reply the frame posted to the host. */
   readonly replies: unknown[];
-  /** Every argument `begin` was called with. */
+  /** Every argument `begin` was called with (the probes' left out). */
   readonly calls: unknown[];
+  /** Probe calls made so far (each one accepted by the endpoint). */
+  probes: number;
 }
 
 const opened: MessagePort[] = [];
@@ -36,7 +39,7 @@ function openFrame(): Frame {
   const calls: unknown[] = [];
   const facade = createFacade({
     begin: async (args: unknown): Promise<BeginResult> => {
-      calls.push(args);
+      if ((args as { token?: unknown }).token !== PROBE_TOKEN) calls.push(args);
       return { ok: false, error: { code: 'FRAME_NOT_READY', message: 'control' } };
     },
   });
@@ -45,20 +48,32 @@ function openFrame(): Frame {
   const endpoint = hardenEndpoint(frame as unknown as Comlink.Endpoint, FRAME_API_METHODS);
   serveApply(facade, endpoint);
   const replies: unknown[] = [];
-  host.on('message', (data: unknown) => replies.push(data));
-  return { host, stats: endpoint.stats, replies, calls };
+  host.on('message', (data: unknown) => {
+    if (!String((data as { id?: unknown } | null)?.id).startsWith('probe-')) replies.push(data);
+  });
+  return { host, stats: endpoint.stats, replies, calls, probes: 0 };
 }
 
-/** Send one raw wire message from the host end and wait SILENCE_MS. */
+/** Send one raw wire message from the host end, then a probe call, and wait for the probe's answer. */
 async function attack(frame: Frame, message: unknown, transfer: MessagePort[] = []): Promise<void> {
+  const id = `probe-${++frame.probes}`;
+  const answered = new Promise<void>((resolve) => {
+    const onMessage = (data: unknown) => {
+      if ((data as { id?: unknown } | null)?.id !== id) return;
+      frame.host.off('message', onMessage);
+      resolve();
+    };
+    frame.host.on('message', onMessage);
+  });
   frame.host.postMessage(message, transfer);
-  await sleep(SILENCE_MS);
+  frame.host.postMessage(apply({ id, argumentList: [{ type: 'RAW', value: { token: PROBE_TOKEN } }] }));
+  await answered;
 }
 
 function expectDropped(frame: Frame, reason: DropReason): void {
   expect(frame.replies).toEqual([]);
   expect(frame.calls).toEqual([]);
-  expect(frame.stats).toMatchObject({ accepted: 0, dropped: 1, byReason: { [reason]: 1 } });
+  expect(frame.stats).toMatchObject({ accepted: frame.probes, dropped: 1, byReason: { [reason]: 1 } });
 }
 
 const apply = (overrides: Record<string, unknown> = {}) => ({
@@ -75,7 +90,7 @@ describe('attack: raw Comlink wire messages on the vault rpc port', () => {
     await attack(frame, apply());
     expect(frame.calls).toEqual([{ token: TOKEN }]);
     expect(frame.replies).toEqual([{ id: 'a1b2-c3d4-e5f6-0718', type: 'RAW', value: { ok: false, error: { code: 'FRAME_NOT_READY', message: 'control' } } }]);
-    expect(frame.stats).toMatchObject({ accepted: 1, dropped: 0 });
+    expect(frame.stats).toMatchObject({ accepted: 1 + frame.probes, dropped: 0 });
   });
 
   it('control: a Comlink.wrap client on the host end can call begin()', async () => {

@@ -137,6 +137,3 @@ export async function startPivotSystem(): Promise<PivotSystem> {
     },
   };
 }
-
-/** Resolves after `ms`. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

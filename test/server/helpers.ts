@@ -220,7 +220,8 @@ export class TestSocket {
   async waitFor<T extends ServerFrame['type']>(
     type: T,
     predicate: (frame: Extract<ServerFrame, { type: T }>) => boolean = () => true,
-    timeoutMs = 5000,
+    // Only a guard against a hang: generous enough for a loaded machine.
+    timeoutMs = 15_000,
   ): Promise<Extract<ServerFrame, { type: T }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { describe, expect, it, vi } from 'vitest';
@@ -160,7 +161,19 @@ describe('the frame server (serveApply) over a hardened MessagePort, with a Coml
     const remote = Comlink.wrap<FrameApi>(port1 as unknown as Comlink.Endpoint);
     return { remote, ep, calls, close: () => (port1.close(), port2.close()) };
   }
-  const settlesWithin = (p: Promise<unknown>, ms = 150) => Promise.race([p.then(() => 'settled'), new Promise((r) => setTimeout(() => r('pending'), ms))]);
+  /**
+   * Whether `p` settled before a well-formed call made after it was answered: the server handles
+   * a port's messages in order, so an answer to `p` would have come first. No waiting on time.
+   */
+  async function settledBeforeNextCall(remote: Comlink.Remote<FrameApi>, p: Promise<unknown>): Promise<boolean> {
+    let settled = false;
+    void p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await remote.begin({ token: TOKEN });
+    return settled;
+  }
 
   it('serves begin() to a Comlink client', async () => {
     const { remote, calls, close } = await connect();
@@ -173,7 +186,7 @@ describe('the frame server (serveApply) over a hardened MessagePort, with a Coml
     const { remote, ep, close } = await connect();
     const r = remote as unknown as Record<string, Record<string, unknown>>;
     r['__proto__']!['polluted'] = 'yes';
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await remote.begin({ token: TOKEN }); // answered after the SET was handled (same port, in order)
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(ep.stats.byReason.not_apply).toBe(1);
     close();
@@ -183,10 +196,10 @@ describe('the frame server (serveApply) over a hardened MessagePort, with a Coml
     const { remote, ep, calls, close } = await connect();
     // Awaiting a remote property sends a GET.
     const get = Promise.resolve((remote as unknown as { begin: PromiseLike<unknown> }).begin);
-    expect(await settlesWithin(get)).toBe('pending');
+    expect(await settledBeforeNextCall(remote, get)).toBe(false);
     const withProxy = remote.begin(Comlink.proxy({ token: TOKEN }) as unknown as BeginArgs);
-    expect(await settlesWithin(withProxy)).toBe('pending');
-    expect(calls).toEqual([]);
+    expect(await settledBeforeNextCall(remote, withProxy)).toBe(false);
+    expect(calls).toEqual([{ token: TOKEN }, { token: TOKEN }]); // the two well-formed calls only
     expect(ep.stats.dropped).toBeGreaterThanOrEqual(2);
     close();
   });
@@ -200,7 +213,6 @@ describe('serveApply', () => {
     port1.on('message', (data: unknown) => replies.push(data));
     return { port1, replies, close: () => (port1.close(), port2.close()) };
   }
-  const wait = () => new Promise((resolve) => setTimeout(resolve, 100));
 
   it('answers a rejected call with a Comlink throw carrying only INTERNAL_ERROR', async () => {
     const { port1, close } = serve(async () => {
@@ -228,12 +240,12 @@ describe('serveApply', () => {
     ]) {
       port1.postMessage(message);
     }
-    await wait();
-    expect(replies).toEqual([]);
-    expect(calls).toEqual([]);
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    // Then a well-formed call: messages are handled in order, so by its answer every message
+    // above was handled, and any answer to one of them would have come first.
+    const answered = once(port1, 'message');
     port1.postMessage({ id: '6', type: 'APPLY', path: ['begin'], argumentList: [{ type: 'RAW', value: { token: TOKEN } }] });
-    await wait();
+    await answered;
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(calls).toEqual([{ token: TOKEN }]);
     expect(replies).toEqual([{ id: '6', type: 'RAW', value: 1 }]);
     close();

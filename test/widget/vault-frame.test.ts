@@ -14,6 +14,9 @@ const STEP = 'stp_abcdefghijklmnop';
 const TOKEN = 'aaa.bbb.ccc';
 const display = { kind: 'card_payment' as const, stepId: STEP, amount: { minor: 1250, currency: 'EUR' }, formattedAmount: '€12.50', purpose: 'Invoice', reference: 'INV-1' };
 const card = { token: 'tok_abcdefghijklmnop1234', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 } as const;
+/** How long a wait for the widget's reaction may take: only a guard against a hang. */
+const WAIT_TIMEOUT_MS = 15_000;
+const waitFor = (check: () => void) => vi.waitFor(check, { timeout: WAIT_TIMEOUT_MS, interval: 5 });
 
 interface Posted {
   message: unknown;
@@ -135,7 +138,7 @@ describe('VaultFrame', () => {
     expect(posted!.targetOrigin).toBe(VAULT);
     expect(posted!.message).toEqual({ type: 'spc:connect', version: 1 });
     expect(posted!.ports).toHaveLength(2);
-    await vi.waitFor(() => expect(updates).toEqual([{ type: 'begun', display }]));
+    await waitFor(() => expect(updates).toEqual([{ type: 'begun', display }]));
     expect(side.calls).toHaveLength(1);
     expect(side.calls[0]).toMatchObject({
       type: 'APPLY',
@@ -148,11 +151,11 @@ describe('VaultFrame', () => {
     const frame = new VaultFrame({ vaultOrigin: VAULT, stepId: STEP, title: 'Secure address change', onUpdate: (update) => updates.push(update) });
     frames.push(frame);
     const side = loadAndAnswer({ ok: true, display });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(side.calls).toEqual([]);
+    // Loaded without a token: no call yet. (Calls arrive in order: the one below, with the token,
+    // being the first and only one proves it.)
     frame.begin({ token: TOKEN });
     frame.begin({ token: 'x.y.z' });
-    await vi.waitFor(() => expect(updates).toEqual([{ type: 'begun', display }]));
+    await waitFor(() => expect(updates).toEqual([{ type: 'begun', display }]));
     expect(side.calls).toHaveLength(1);
     expect(side.calls[0]).toMatchObject({ argumentList: [{ type: 'RAW', value: { token: TOKEN } }] });
   });
@@ -160,7 +163,7 @@ describe('VaultFrame', () => {
   it('removes the frame when begin answers outside the contract', async () => {
     open();
     loadAndAnswer({ ok: true, display, extra: 'x' });
-    await vi.waitFor(() => expect(updates).toHaveLength(1));
+    await waitFor(() => expect(updates).toHaveLength(1));
     expect(updates[0]).toMatchObject({ type: 'error', code: 'VAULT_RESPONSE_INVALID', fatal: true });
     expect(iframe.removed).toBe(true);
   });
@@ -168,27 +171,27 @@ describe('VaultFrame', () => {
   it('removes the frame when it shows another step than the one requested', async () => {
     open();
     loadAndAnswer({ ok: true, display: { ...display, stepId: 'stp_someotherstep1234' } });
-    await vi.waitFor(() => expect(updates).toHaveLength(1));
+    await waitFor(() => expect(updates).toHaveLength(1));
     expect(updates[0]).toMatchObject({ type: 'error', code: 'VAULT_RESPONSE_INVALID', fatal: true });
   });
 
   it('passes on the typed error begin returns', async () => {
     open();
     loadAndAnswer({ ok: false, error: { code: 'TOKEN_EXPIRED', message: 'The payment request has expired.' } });
-    await vi.waitFor(() => expect(updates).toHaveLength(1));
+    await waitFor(() => expect(updates).toHaveLength(1));
     expect(updates[0]).toEqual({ type: 'error', code: 'TOKEN_EXPIRED', message: 'The payment request has expired.', fatal: true });
   });
 
   it('resizes on ready and resize (clamped), reports completion, and drops malformed events', async () => {
     open();
     const side = loadAndAnswer({ ok: true, display });
-    await vi.waitFor(() => expect(updates).toHaveLength(1));
+    await waitFor(() => expect(updates).toHaveLength(1));
     side.events.postMessage({ type: 'ready', height: 280 });
     side.events.postMessage({ type: 'resize', height: 1900 });
     side.events.postMessage({ type: 'complete', kind: 'card_payment', card: { ...card, number: '4242424242424242' } });
     side.events.postMessage({ type: 'bogus' });
     side.events.postMessage({ type: 'complete', kind: 'card_payment', card });
-    await vi.waitFor(() => expect(updates.at(-1)).toEqual({ type: 'complete', event: { type: 'complete', kind: 'card_payment', card } }));
+    await waitFor(() => expect(updates.at(-1)).toEqual({ type: 'complete', event: { type: 'complete', kind: 'card_payment', card } }));
     expect(updates.map((u) => u.type)).toEqual(['begun', 'ready', 'complete']);
     expect(iframe.style.height).toBe(`${FRAME_MAX_HEIGHT_PX}px`);
   });
@@ -196,12 +199,12 @@ describe('VaultFrame', () => {
   it('reports the completion of an address change and of a transfer, and drops more than the schema allows', async () => {
     open();
     const side = loadAndAnswer({ ok: true, display });
-    await vi.waitFor(() => expect(updates).toHaveLength(1));
+    await waitFor(() => expect(updates).toHaveLength(1));
     side.events.postMessage({ type: 'complete', kind: 'address_change', address: { city: 'Lyon', country: 'FR', line1: '1 rue X' } });
     side.events.postMessage({ type: 'complete', kind: 'transfer', outcome: 'maybe' });
     side.events.postMessage({ type: 'complete', kind: 'address_change', address: { city: 'Lyon', country: 'FR' } });
     side.events.postMessage({ type: 'complete', kind: 'transfer', outcome: 'declined' });
-    await vi.waitFor(() => expect(updates).toHaveLength(3));
+    await waitFor(() => expect(updates).toHaveLength(3));
     expect(updates.slice(1)).toEqual([
       { type: 'complete', event: { type: 'complete', kind: 'address_change', address: { city: 'Lyon', country: 'FR' } } },
       { type: 'complete', event: { type: 'complete', kind: 'transfer', outcome: 'declined' } },
@@ -209,28 +212,36 @@ describe('VaultFrame', () => {
   });
 
   it('keeps the reserved height until the frame is ready, ignoring earlier resize events', async () => {
+    // Every height the widget sets, in order: an early resize that was applied would show here.
+    const heights: string[] = [];
+    Object.defineProperty(iframe.style, 'height', {
+      get: () => heights.at(-1),
+      set: (value: string) => void heights.push(value),
+    });
     open();
     const side = loadAndAnswer({ ok: true, display });
-    const reserved = iframe.style.height;
-    expect(reserved).toBe(`${FRAME_INITIAL_HEIGHT_PX}px`);
+    const reserved = `${FRAME_INITIAL_HEIGHT_PX}px`;
+    expect(heights).toEqual([reserved]);
     side.events.postMessage({ type: 'resize', height: 0 });
-    await vi.waitFor(() => expect(updates).toHaveLength(1));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(iframe.style.height).toBe(reserved);
+    await waitFor(() => expect(updates).toHaveLength(1));
+    // Same port, in order: once 'ready' is applied, the earlier resize has been handled.
     side.events.postMessage({ type: 'ready', height: 410 });
-    await vi.waitFor(() => expect(iframe.style.height).toBe('410px'));
+    await waitFor(() => expect(iframe.style.height).toBe('410px'));
     side.events.postMessage({ type: 'resize', height: 450 });
-    await vi.waitFor(() => expect(iframe.style.height).toBe('450px'));
+    await waitFor(() => expect(iframe.style.height).toBe('450px'));
+    expect(heights).toEqual([reserved, '410px', '450px']);
   });
 
   it('delivers nothing after destroy and closes its ports', async () => {
     const frame = open();
     const side = loadAndAnswer({ ok: true, display });
-    await vi.waitFor(() => expect(updates).toHaveLength(1));
+    await waitFor(() => expect(updates).toHaveLength(1));
+    const closed = new Promise((resolve) => (side.events as unknown as { once(e: string, f: () => void): void }).once('close', () => resolve(true)));
     frame.destroy();
     expect(iframe.removed).toBe(true);
+    // The widget closed its end: the vault's end hears it, and nothing sent there can arrive.
+    expect(await closed).toBe(true);
     side.events.postMessage({ type: 'complete', kind: 'card_payment', card });
-    await new Promise((resolve) => setTimeout(resolve, 20));
     expect(updates).toHaveLength(1);
   });
 
