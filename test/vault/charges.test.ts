@@ -18,6 +18,12 @@ import { JWT_PATTERN, secretsIn } from '../secret-scan.ts';
 
 /** A 4-digit CVC (amex), scanned for in files and logs as a number of its own (test/secret-scan.ts). */
 const CVC = '9183';
+/**
+ * "Just before the TTL" on a clock that keeps running: more than any test may take (testTimeout
+ * 20 s), so the CVC cannot expire by the machine being slow. The exact limit is tested on a held
+ * clock in "CVC store (memory)".
+ */
+const BEFORE_TTL_MARGIN_MS = 30_000;
 let vault: ChargeVault;
 /** Every response body of this file: none may carry a PAN. */
 const bodies: string[] = [];
@@ -113,7 +119,7 @@ describe('POST /v1/charges: first charge with CVC, then card-on-file', () => {
 
   it('still has the CVC just before CVC_TTL_MS', async () => {
     const token = await vault.tokenize({ number: VISA, cvc: '456' });
-    vault.clockOffsetMs = CVC_TTL_MS - 5000;
+    vault.clockOffsetMs = CVC_TTL_MS - BEFORE_TTL_MARGIN_MS;
     expect((await charge(chargeBody(token))).statusCode).toBe(201);
     expect(vault.processor.requests.at(-1)!.cvc).toBe('456');
   });
@@ -336,8 +342,9 @@ describe('processor unavailable', () => {
     const token = await vault.tokenize({ number: VISA, cvc: '963' });
     const body = chargeBody(token);
     vault.processor.mode = 'unavailable';
-    vault.clockOffsetMs = CVC_TTL_MS - 2000;
+    vault.clockOffsetMs = CVC_TTL_MS - BEFORE_TTL_MARGIN_MS;
     expect((await charge(body)).statusCode).toBe(502);
+    expect(vault.processor.requests.at(-1)!.cvc).toBe('963'); // the failed attempt had it
     vault.processor.mode = 'approve';
     vault.clockOffsetMs = CVC_TTL_MS + 2000;
     expect((await charge(body)).statusCode).toBe(201);
