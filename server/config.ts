@@ -2,13 +2,15 @@
  * Chat server configuration, read from the environment once at start-up.
  *
  * Names and defaults follow docs/CONTRACTS.md exactly; every variable is optional and the
- * defaults are the embedded demo. Origins are normalised with `new URL(x).origin` so that
- * comparisons with `Origin` headers are exact string comparisons.
+ * defaults are the embedded demo. Values are read with the rules every service shares
+ * (protocol/env.ts): origins normalised (`new URL(x).origin`, so comparisons with `Origin`
+ * headers are exact string comparisons) and refused when they carry a path, flags on/off.
  *
  * @module
  */
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
+import { ConfigError, envReader, type Env } from '../protocol/env.ts';
 import { PivotError } from '../protocol/errors.ts';
 import { loadChannelsConfig, type ChannelsConfig } from './channels/config.ts';
 
@@ -67,8 +69,6 @@ export interface IdpConfig {
 /** Signature algorithms an IdP may be configured with (asymmetric only). */
 export const IDP_ALLOWED_ALGS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 /** The seeded agent's password in the demo (README: sign in as `agent` / `demo`). */
 export const DEMO_AGENT_PASSWORD = 'demo';
 
@@ -84,93 +84,54 @@ export function assertAgentPasswordAllowed(config: Pick<ChatConfig, 'agentPasswo
 
 const DEFAULT_DIST_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'dist');
 
-/** Reads {@link ChatConfig} from `env`; throws on a malformed value rather than guessing. */
+/**
+ * Reads {@link ChatConfig} from `env` with the rules every service shares (protocol/env.ts);
+ * throws {@link ConfigError} on a malformed value rather than guessing.
+ */
 export function loadChatConfig(env: Env = process.env): ChatConfig {
-  const get = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  };
-  const bankPort = port(get('BANK_PORT') ?? '8080', 'BANK_PORT');
-  const chatPort = port(get('CHAT_PORT') ?? '8081', 'CHAT_PORT');
-  const vaultPort = port(get('VAULT_PORT') ?? '8082', 'VAULT_PORT');
+  const e = envReader(env);
+  const bankPort = e.port('BANK_PORT', 8080);
+  const chatPort = e.port('CHAT_PORT', 8081);
+  const vaultPort = e.port('VAULT_PORT', 8082);
 
-  const bankOrigin = origin(get('BANK_ORIGIN') ?? `http://bank.localhost:${bankPort}`, 'BANK_ORIGIN');
-  const chatOrigin = origin(get('CHAT_ORIGIN') ?? `http://chat.localhost:${chatPort}`, 'CHAT_ORIGIN');
-  const vaultOrigin = origin(get('VAULT_ORIGIN') ?? `http://vault.localhost:${vaultPort}`, 'VAULT_ORIGIN');
-  const chatInternalUrl = baseUrl(get('CHAT_INTERNAL_URL') ?? `http://127.0.0.1:${chatPort}`, 'CHAT_INTERNAL_URL');
-  const vaultInternalUrl = baseUrl(get('VAULT_INTERNAL_URL') ?? `http://127.0.0.1:${vaultPort}`, 'VAULT_INTERNAL_URL');
-  const allowedOrigins = (get('CHAT_ALLOWED_ORIGINS') ?? bankOrigin)
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-    .map((entry) => origin(entry, 'CHAT_ALLOWED_ORIGINS'));
+  const bankOrigin = e.origin('BANK_ORIGIN', `http://bank.localhost:${bankPort}`);
+  const chatOrigin = e.origin('CHAT_ORIGIN', `http://chat.localhost:${chatPort}`);
+  const vaultOrigin = e.origin('VAULT_ORIGIN', `http://vault.localhost:${vaultPort}`);
+  const chatInternalUrl = e.baseUrl('CHAT_INTERNAL_URL', `http://127.0.0.1:${chatPort}`);
+  const vaultInternalUrl = e.baseUrl('VAULT_INTERNAL_URL', `http://127.0.0.1:${vaultPort}`);
+  const demoMode = e.flag('DEMO_MODE', false);
 
   return {
-    host: get('HOST') ?? '127.0.0.1',
+    host: e.get('HOST') ?? '127.0.0.1',
     port: chatPort,
-    dataDir: resolve(get('DATA_DIR') ?? './data'),
+    dataDir: resolve(e.get('DATA_DIR') ?? './data'),
     bankOrigin,
     chatOrigin,
     vaultOrigin,
     chatInternalUrl,
     vaultInternalUrl,
-    allowedOrigins: [...new Set(allowedOrigins)],
-    vaultJwksUrl: url(get('CHAT_VAULT_JWKS_URL') ?? `${vaultInternalUrl}/.well-known/jwks.json`, 'CHAT_VAULT_JWKS_URL'),
-    agentPassword: get('AGENT_PASSWORD') ?? (flag(get('DEMO_MODE')) ? DEMO_AGENT_PASSWORD : undefined),
-    demoMode: flag(get('DEMO_MODE')),
-    logLevel: get('LOG_LEVEL') ?? 'info',
-    pivotLinkBaseUrl: url(get('PIVOT_LINK_BASE_URL') ?? `${bankOrigin}/`, 'PIVOT_LINK_BASE_URL'),
+    allowedOrigins: e.origins('CHAT_ALLOWED_ORIGINS', bankOrigin),
+    vaultJwksUrl: e.url('CHAT_VAULT_JWKS_URL', `${vaultInternalUrl}/.well-known/jwks.json`),
+    agentPassword: e.get('AGENT_PASSWORD') ?? (demoMode ? DEMO_AGENT_PASSWORD : undefined),
+    demoMode,
+    logLevel: e.get('LOG_LEVEL') ?? 'info',
+    pivotLinkBaseUrl: e.url('PIVOT_LINK_BASE_URL', `${bankOrigin}/`),
     idp: {
-      issuer: get('BANK_IDP_ISSUER') ?? `${bankOrigin}/idp`,
-      jwksUrl: url(get('BANK_IDP_JWKS_URL') ?? `http://127.0.0.1:${bankPort}/idp/jwks.json`, 'BANK_IDP_JWKS_URL'),
-      clientId: get('BANK_IDP_CLIENT_ID') ?? 'secure-pivot-chat',
-      algorithms: algorithms(get('BANK_IDP_ALGS') ?? 'RS256,ES256'),
+      issuer: e.get('BANK_IDP_ISSUER') ?? `${bankOrigin}/idp`,
+      jwksUrl: e.url('BANK_IDP_JWKS_URL', `http://127.0.0.1:${bankPort}/idp/jwks.json`),
+      clientId: e.get('BANK_IDP_CLIENT_ID') ?? 'secure-pivot-chat',
+      algorithms: algorithms(e.get('BANK_IDP_ALGS') ?? 'RS256,ES256'),
     },
     distDir: DEFAULT_DIST_DIR,
     channels: loadChannelsConfig(env, chatOrigin),
   };
 }
 
-function port(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
-  return n;
-}
-
-function origin(value: string, name: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new Error(`${name} must be an origin such as https://www.bank.example, got "${value}"`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new Error(`${name} must use http or https, got "${value}"`);
-  }
-  return parsed.origin;
-}
-
-function url(value: string, name: string): string {
-  try {
-    return new URL(value).href;
-  } catch {
-    throw new Error(`${name} must be an absolute URL, got "${value}"`);
-  }
-}
-
-function baseUrl(value: string, name: string): string {
-  return url(value, name).replace(/\/+$/, '');
-}
-
 function algorithms(value: string): string[] {
   const list = [...new Set(value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))];
   const bad = list.find((alg) => !IDP_ALLOWED_ALGS.includes(alg));
   if (list.length === 0 || bad !== undefined) {
-    throw new Error(`BANK_IDP_ALGS must list asymmetric JWS algorithms (${IDP_ALLOWED_ALGS.join(', ')}), got "${value}"`);
+    throw new ConfigError('BANK_IDP_ALGS', `a list of asymmetric JWS algorithms (${IDP_ALLOWED_ALGS.join(', ')})`, value);
   }
   return list;
-}
-
-function flag(value: string | undefined): boolean {
-  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
 }

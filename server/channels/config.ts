@@ -9,7 +9,7 @@
  * @module
  */
 
-type Env = Readonly<Record<string, string | undefined>>;
+import { ConfigError, envReader, type Env } from '../../protocol/env.ts';
 
 export const DEFAULT_GRAPH_API_BASE = 'https://graph.facebook.com/v21.0';
 export const DEFAULT_TWILIO_API_BASE = 'https://api.twilio.com';
@@ -59,16 +59,14 @@ export interface ChannelsConfig {
 
 /** Reads {@link ChannelsConfig}; `chatOrigin` gives the default Twilio webhook URL. */
 export function loadChannelsConfig(env: Env, chatOrigin: string): ChannelsConfig {
-  const get = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  };
+  const e = envReader(env);
+  const { get } = e;
   const group = (platform: string, names: readonly string[]): Record<string, string> | null => {
     const present = names.filter((n) => get(n) !== undefined);
     if (present.length === 0) return null;
     if (present.length < names.length) {
       const missing = names.filter((n) => get(n) === undefined);
-      throw new Error(`${platform} is partly configured: set ${missing.join(', ')} too, or none of its variables`);
+      throw new ConfigError(missing[0]!, `set with ${present.join(', ')} (${platform} is partly configured: set ${missing.join(', ')} too, or none of its variables)`);
     }
     return Object.fromEntries(names.map((n) => [n, get(n) as string]));
   };
@@ -83,22 +81,22 @@ export function loadChannelsConfig(env: Env, chatOrigin: string): ChannelsConfig
       verifyToken: m['MESSENGER_VERIFY_TOKEN']!,
       pageToken: m['MESSENGER_PAGE_TOKEN']!,
       pageId: pathSegment(m['MESSENGER_PAGE_ID']!, 'MESSENGER_PAGE_ID'),
-      apiBase: baseUrl(get('MESSENGER_API_BASE') ?? DEFAULT_GRAPH_API_BASE, 'MESSENGER_API_BASE'),
+      apiBase: e.baseUrl('MESSENGER_API_BASE', DEFAULT_GRAPH_API_BASE),
     },
     whatsapp: w && {
       appSecret: w['WHATSAPP_APP_SECRET']!,
       verifyToken: w['WHATSAPP_VERIFY_TOKEN']!,
       token: w['WHATSAPP_TOKEN']!,
       phoneNumberId: pathSegment(w['WHATSAPP_PHONE_NUMBER_ID']!, 'WHATSAPP_PHONE_NUMBER_ID'),
-      apiBase: baseUrl(get('WHATSAPP_API_BASE') ?? DEFAULT_GRAPH_API_BASE, 'WHATSAPP_API_BASE'),
+      apiBase: e.baseUrl('WHATSAPP_API_BASE', DEFAULT_GRAPH_API_BASE),
       linkTemplate: template(get('WHATSAPP_LINK_TEMPLATE')),
     },
     sms: t && {
       accountSid: pathSegment(t['TWILIO_ACCOUNT_SID']!, 'TWILIO_ACCOUNT_SID'),
       authToken: t['TWILIO_AUTH_TOKEN']!,
       fromNumber: t['TWILIO_FROM_NUMBER']!,
-      apiBase: baseUrl(get('TWILIO_API_BASE') ?? DEFAULT_TWILIO_API_BASE, 'TWILIO_API_BASE'),
-      webhookUrl: absoluteUrl(get('TWILIO_WEBHOOK_URL') ?? `${chatOrigin}/webhooks/twilio/sms`, 'TWILIO_WEBHOOK_URL'),
+      apiBase: e.baseUrl('TWILIO_API_BASE', DEFAULT_TWILIO_API_BASE),
+      webhookUrl: e.url('TWILIO_WEBHOOK_URL', `${chatOrigin}/webhooks/twilio/sms`),
     },
   };
 }
@@ -108,27 +106,12 @@ function template(value: string | undefined): WhatsAppTemplate | null {
   if (value === undefined) return null;
   const [name, language, ...rest] = value.split(':');
   if (!name || !/^[a-z0-9_]{1,512}$/.test(name) || rest.length > 0 || (language !== undefined && !/^[A-Za-z_]{2,15}$/.test(language))) {
-    throw new Error('WHATSAPP_LINK_TEMPLATE must be a template name, optionally followed by :language (e.g. secure_link:en_US)');
+    throw new ConfigError('WHATSAPP_LINK_TEMPLATE', 'a template name, optionally followed by :language (e.g. secure_link:en_US)', value);
   }
   return { name, language: language ?? DEFAULT_TEMPLATE_LANGUAGE };
 }
 
 function pathSegment(value: string, name: string): string {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new Error(`${name} must be letters, digits, _ or - only`);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new ConfigError(name, 'letters, digits, _ or - only', value);
   return value;
-}
-
-function absoluteUrl(value: string, name: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new Error(`${name} must be an absolute URL, got "${value}"`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${name} must use http or https`);
-  return parsed.href;
-}
-
-function baseUrl(value: string, name: string): string {
-  return absoluteUrl(value, name).replace(/\/+$/, '');
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { fileURLToPath } from 'node:url';
+import { ConfigError, envReader, parseOrigin, type Env } from '../../protocol/env.ts';
 import { DEFAULT_TOKENIZE_RATE_PER_MINUTE } from './rate-limit.ts';
 
 export interface VaultTuning {
@@ -76,95 +77,44 @@ export interface VaultConfig {
   readonly requireVisibilityCheck?: boolean;
 }
 
-/** Normalise an origin; throws unless `value` is exactly a scheme + host + optional port. */
-export function parseOrigin(value: string, name: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error(`${name}: not a URL origin`);
-  }
-  const bare = (url.pathname === '/' || url.pathname === '') && !url.search && !url.hash && !url.username && !url.password;
-  if (!bare || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new Error(`${name}: must be an origin like https://host[:port]`);
-  return url.origin;
-}
-
-function parseUrl(value: string, name: string): string {
-  try {
-    const url = new URL(value);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error();
-    return url.href;
-  } catch {
-    throw new Error(`${name}: not an http(s) URL`);
-  }
-}
-
-function parseRate(value: string): number {
-  const rate = Number(value);
-  if (!Number.isInteger(rate) || rate < 0) throw new Error('VAULT_TOKENIZE_RATE_PER_MINUTE: a whole number >= 0');
-  return rate;
-}
-
-function parsePort(value: string, name: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name}: not a port`);
-  return port;
-}
+/** Origins are read by the rule every service shares (protocol/env.ts). */
+export { parseOrigin };
 
 /**
  * Read the vault's configuration from `env`.
  *
  * @example const config = loadVaultConfig(process.env);
  */
-export function loadVaultConfig(env: Record<string, string | undefined> = process.env): VaultConfig {
-  const get = (name: string, fallback: string): string => {
-    const value = env[name]?.trim();
-    return value ? value : fallback;
-  };
-  const bankPort = get('BANK_PORT', '8080');
-  const chatPort = get('CHAT_PORT', '8081');
-  const port = parsePort(get('VAULT_PORT', '8082'), 'VAULT_PORT');
-  const bankOrigin = parseOrigin(get('BANK_ORIGIN', `http://bank.localhost:${bankPort}`), 'BANK_ORIGIN');
-  const chatOrigin = parseOrigin(get('CHAT_ORIGIN', `http://chat.localhost:${chatPort}`), 'CHAT_ORIGIN');
-  const origin = parseOrigin(get('VAULT_ORIGIN', `http://vault.localhost:${port}`), 'VAULT_ORIGIN');
-  const chatInternal = parseUrl(get('CHAT_INTERNAL_URL', `http://127.0.0.1:${chatPort}`), 'CHAT_INTERNAL_URL').replace(/\/$/, '');
-  const allowedParentOrigins = [
-    ...new Set(
-      get('VAULT_ALLOWED_PARENT_ORIGINS', bankOrigin)
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-        .map((s) => parseOrigin(s, 'VAULT_ALLOWED_PARENT_ORIGINS')),
-    ),
-  ];
-  if (allowedParentOrigins.length === 0) throw new Error('VAULT_ALLOWED_PARENT_ORIGINS: at least one origin');
-  if (allowedParentOrigins.includes(origin)) throw new Error('VAULT_ALLOWED_PARENT_ORIGINS: must not contain the vault origin');
-  const clientJwksFile = env['VAULT_CLIENT_JWKS_FILE']?.trim() || undefined;
-  const processorUrl = env['VAULT_PROCESSOR_URL']?.trim() ? parseUrl(env['VAULT_PROCESSOR_URL'].trim(), 'VAULT_PROCESSOR_URL') : undefined;
-  if (clientJwksFile && !processorUrl) throw new Error('VAULT_PROCESSOR_URL: required when VAULT_CLIENT_JWKS_FILE is set');
+export function loadVaultConfig(env: Env = process.env): VaultConfig {
+  const e = envReader(env);
+  const bankPort = e.port('BANK_PORT', 8080);
+  const chatPort = e.port('CHAT_PORT', 8081);
+  const port = e.port('VAULT_PORT', 8082);
+  const bankOrigin = e.origin('BANK_ORIGIN', `http://bank.localhost:${bankPort}`);
+  const chatOrigin = e.origin('CHAT_ORIGIN', `http://chat.localhost:${chatPort}`);
+  const origin = e.origin('VAULT_ORIGIN', `http://vault.localhost:${port}`);
+  const chatInternal = e.baseUrl('CHAT_INTERNAL_URL', `http://127.0.0.1:${chatPort}`);
+  const allowedParentOrigins = e.origins('VAULT_ALLOWED_PARENT_ORIGINS', bankOrigin);
+  if (allowedParentOrigins.includes(origin)) throw new ConfigError('VAULT_ALLOWED_PARENT_ORIGINS', 'bank origins, not the vault origin');
+  const clientJwksFile = e.get('VAULT_CLIENT_JWKS_FILE');
+  const processorUrl = e.get('VAULT_PROCESSOR_URL') === undefined ? undefined : e.url('VAULT_PROCESSOR_URL', '');
+  if (clientJwksFile && !processorUrl) throw new ConfigError('VAULT_PROCESSOR_URL', 'set when VAULT_CLIENT_JWKS_FILE is set');
   return {
-    host: get('HOST', '127.0.0.1'),
+    host: e.get('HOST') ?? '127.0.0.1',
     port,
     origin,
-    dataDir: get('DATA_DIR', './data'),
+    dataDir: e.get('DATA_DIR') ?? './data',
     allowedParentOrigins,
-    trustedIssuer: parseOrigin(get('VAULT_TRUSTED_ISSUER', chatOrigin), 'VAULT_TRUSTED_ISSUER'),
-    issuerJwksUrl: parseUrl(get('VAULT_ISSUER_JWKS_URL', `${chatInternal}/.well-known/jwks.json`), 'VAULT_ISSUER_JWKS_URL'),
-    noticeUrl: parseUrl(get('VAULT_NOTICE_URL', `${chatInternal}/v1/vault/notices`), 'VAULT_NOTICE_URL'),
+    trustedIssuer: e.origin('VAULT_TRUSTED_ISSUER', chatOrigin),
+    issuerJwksUrl: e.url('VAULT_ISSUER_JWKS_URL', `${chatInternal}/.well-known/jwks.json`),
+    noticeUrl: e.url('VAULT_NOTICE_URL', `${chatInternal}/v1/vault/notices`),
     noticeAudience: chatOrigin,
-    logLevel: get('LOG_LEVEL', 'info'),
+    logLevel: e.get('LOG_LEVEL') ?? 'info',
     distDir: fileURLToPath(new URL('../../dist/vault/', import.meta.url)),
     tuning: DEFAULT_TUNING,
-    tokenizeRatePerMinute: parseRate(get('VAULT_TOKENIZE_RATE_PER_MINUTE', String(DEFAULT_TOKENIZE_RATE_PER_MINUTE))),
+    tokenizeRatePerMinute: e.wholeNumber('VAULT_TOKENIZE_RATE_PER_MINUTE', DEFAULT_TOKENIZE_RATE_PER_MINUTE, 0),
     clientJwksFile,
     processorUrl,
-    requireVisibilityCheck: parseFlag(get('VAULT_REQUIRE_VISIBILITY_CHECK', 'off'), 'VAULT_REQUIRE_VISIBILITY_CHECK'),
+    requireVisibilityCheck: e.flag('VAULT_REQUIRE_VISIBILITY_CHECK', false),
   };
-}
-
-function parseFlag(value: string, name: string): boolean {
-  const v = value.toLowerCase();
-  if (['1', 'true', 'on', 'yes'].includes(v)) return true;
-  if (['0', 'false', 'off', 'no', ''].includes(v)) return false;
-  throw new Error(`${name}: on or off, got "${value}"`);
 }
