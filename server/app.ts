@@ -105,7 +105,9 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
     bodyLimit: CHAT_MAX_BODY_BYTES,
     forceCloseConnections: true,
     return503OnClosing: true,
-    trustProxy: false,
+    // Off unless the operator names the proxies (CHAT_TRUST_PROXY): a client cannot pick its own
+    // address for the per-client limits with a forged X-Forwarded-For.
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
   });
 
   const store = options.store ?? (await createSqliteStore(config.dataDir, clock));

@@ -9,6 +9,7 @@
  * @module
  */
 import { fileURLToPath } from 'node:url';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { ConfigError, envReader, type Env } from '../protocol/env.ts';
 import { PivotError } from '../protocol/errors.ts';
@@ -53,6 +54,12 @@ export interface ChatConfig {
   readonly distDir: string;
   /** Public channels (Messenger, WhatsApp, Twilio SMS); see server/channels/config.ts. */
   readonly channels: ChannelsConfig;
+  /**
+   * Proxies whose `X-Forwarded-For` names the client (`CHAT_TRUST_PROXY`: addresses or CIDR
+   * ranges of the bank's load balancers). Empty: the connection's own address is the client,
+   * and a forwarded header is ignored. Every per-client limit counts this address.
+   */
+  readonly trustProxy: readonly string[];
 }
 
 export interface IdpConfig {
@@ -124,7 +131,23 @@ export function loadChatConfig(env: Env = process.env): ChatConfig {
     },
     distDir: DEFAULT_DIST_DIR,
     channels: loadChannelsConfig(env, chatOrigin),
+    trustProxy: proxies(e.get('CHAT_TRUST_PROXY')),
   };
+}
+
+/** `CHAT_TRUST_PROXY`: IPv4 or IPv6 addresses, each optionally a CIDR range (`10.0.0.0/8`). */
+function proxies(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const list = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of list) {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    if (family === 0 || rest.length > 0 || (prefix !== undefined && !(/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= bits))) {
+      throw new ConfigError('CHAT_TRUST_PROXY', 'proxy addresses or CIDR ranges, comma-separated', value);
+    }
+  }
+  return [...new Set(list)];
 }
 
 function algorithms(value: string): string[] {

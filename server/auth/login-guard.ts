@@ -139,9 +139,10 @@ export function accountKey(typed: string, known: boolean): string {
 }
 
 /**
- * The client a try is counted against: the connection's address (trustProxy is off), an
- * IPv4-mapped IPv6 address as its IPv4 form, and an IPv6 address as its /64, since one
- * subscriber routinely holds a whole /64 and could otherwise rotate through it.
+ * The client a try is counted against: the request's address (the connection's, or the one a
+ * trusted proxy forwarded: CHAT_TRUST_PROXY), an IPv4-mapped IPv6 address as its IPv4 form, and an
+ * IPv6 address as its /64, since one subscriber routinely holds a whole /64 and could otherwise
+ * rotate through it.
  */
 export function clientKey(address: string): string {
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
