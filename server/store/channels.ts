@@ -19,13 +19,12 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { Channel } from '../../protocol/chat.ts';
 import type { ConversationEvent } from '../../protocol/chat.ts';
 import type { ChannelIdentitiesTable, ChannelOutboxTable, ChatDatabase } from '../db/schema.ts';
-import type { SyncExecutor } from '../db/sync.ts';
-import type { Clock } from '../clock.ts';
 import { randomId } from '../ids.ts';
+import { SqliteTable } from './sqlite-table.ts';
 
 export type PublicChannel = Exclude<Channel, 'web'>;
 export const PUBLIC_CHANNELS: readonly PublicChannel[] = ['messenger', 'whatsapp', 'sms'];
@@ -109,40 +108,31 @@ export interface ChannelStore {
   markOutboundFailed(id: number, attempts: number, error: string): Promise<void>;
 }
 
-export class SqliteChannelStore implements ChannelStore {
-  readonly #db: Kysely<ChatDatabase>;
-  readonly #sync: SyncExecutor;
-  readonly #clock: Clock;
-
-  constructor(db: Kysely<ChatDatabase>, sync: SyncExecutor, clock: Clock) {
-    this.#db = db;
-    this.#sync = sync;
-    this.#clock = clock;
-  }
+export class SqliteChannelStore extends SqliteTable implements ChannelStore {
 
   async findIdentity(channel: PublicChannel, platformUserId: string): Promise<ChannelIdentityRecord | undefined> {
-    const row = this.#sync.first(
-      this.#db.selectFrom('channel_identities').selectAll().where('channel', '=', channel).where('platform_user_id', '=', platformUserId),
+    const row = this.sync.first(
+      this.db.selectFrom('channel_identities').selectAll().where('channel', '=', channel).where('platform_user_id', '=', platformUserId),
     );
     return row && toIdentity(row);
   }
 
   async getIdentity(id: string): Promise<ChannelIdentityRecord | undefined> {
-    const row = this.#sync.first(this.#db.selectFrom('channel_identities').selectAll().where('id', '=', id));
+    const row = this.sync.first(this.db.selectFrom('channel_identities').selectAll().where('id', '=', id));
     return row && toIdentity(row);
   }
 
   async identityForConversation(conversationId: string): Promise<ChannelIdentityRecord | undefined> {
-    const row = this.#sync.first(
-      this.#db.selectFrom('channel_identities').selectAll().where('conversation_id', '=', conversationId).limit(1),
+    const row = this.sync.first(
+      this.db.selectFrom('channel_identities').selectAll().where('conversation_id', '=', conversationId).limit(1),
     );
     return row && toIdentity(row);
   }
 
   async createIdentity(input: { channel: PublicChannel; platformUserId: string; customerId: string }): Promise<ChannelIdentityRecord> {
-    return this.#sync.transaction(() => {
-      this.#sync.run(
-        this.#db
+    return this.sync.transaction(() => {
+      this.sync.run(
+        this.db
           .insertInto('channel_identities')
           .values({
             id: randomId('chi'),
@@ -151,12 +141,12 @@ export class SqliteChannelStore implements ChannelStore {
             customer_id: input.customerId,
             conversation_id: null,
             last_inbound_at: null,
-            created_at: this.#clock(),
+            created_at: this.clock(),
           })
           .onConflict((oc) => oc.columns(['channel', 'platform_user_id']).doNothing()),
       );
-      const row = this.#sync.first(
-        this.#db
+      const row = this.sync.first(
+        this.db
           .selectFrom('channel_identities')
           .selectAll()
           .where('channel', '=', input.channel)
@@ -168,7 +158,7 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   async setIdentityConversation(identityId: string, conversationId: string): Promise<void> {
-    this.#sync.run(this.#db.updateTable('channel_identities').set({ conversation_id: conversationId }).where('id', '=', identityId));
+    this.sync.run(this.db.updateTable('channel_identities').set({ conversation_id: conversationId }).where('id', '=', identityId));
   }
 
   async lastWebActivity(conversationId: string): Promise<number | null> {
@@ -184,8 +174,8 @@ export class SqliteChannelStore implements ChannelStore {
    */
   queueRelaySync(event: ConversationEvent): boolean {
     if (event.kind !== 'message' || event.author.role !== 'agent') return false;
-    const row = this.#sync.first(
-      this.#db.selectFrom('channel_identities').selectAll().where('conversation_id', '=', event.conversationId).limit(1),
+    const row = this.sync.first(
+      this.db.selectFrom('channel_identities').selectAll().where('conversation_id', '=', event.conversationId).limit(1),
     );
     if (!row) return false;
     const web = this.#lastWebActivitySync(event.conversationId);
@@ -194,15 +184,15 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   #lastWebActivitySync(conversationId: string): number | null {
-    const session = this.#sync.first(
-      this.#db
+    const session = this.sync.first(
+      this.db
         .selectFrom('sessions')
         .select((eb) => eb.fn.max('created_at').as('at'))
         .where('conversation_id', '=', conversationId)
         .where('role', '=', 'customer'),
     );
-    const message = this.#sync.first(
-      this.#db
+    const message = this.sync.first(
+      this.db
         .selectFrom('events')
         .select((eb) => eb.fn.max('events.created_at').as('at'))
         .where('events.conversation_id', '=', conversationId)
@@ -224,8 +214,8 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   async touchInbound(identityId: string, at: number): Promise<void> {
-    this.#sync.run(
-      this.#db
+    this.sync.run(
+      this.db
         .updateTable('channel_identities')
         .set({ last_inbound_at: at })
         .where('id', '=', identityId)
@@ -235,9 +225,9 @@ export class SqliteChannelStore implements ChannelStore {
 
   async insertDelivery(platform: PublicChannel, body: Buffer): Promise<{ id: number; created: boolean }> {
     const sha = createHash('sha256').update(body).digest('hex');
-    return this.#sync.transaction(() => {
-      const changed = this.#sync.run(
-        this.#db
+    return this.sync.transaction(() => {
+      const changed = this.sync.run(
+        this.db
           .insertInto('channel_inbox')
           .values({
             platform,
@@ -245,13 +235,13 @@ export class SqliteChannelStore implements ChannelStore {
             body,
             status: 'pending',
             reason: null,
-            received_at: this.#clock(),
+            received_at: this.clock(),
             processed_at: null,
           })
           .onConflict((oc) => oc.columns(['platform', 'body_sha256']).doNothing()),
       );
-      const row = this.#sync.first(
-        this.#db.selectFrom('channel_inbox').select('id').where('platform', '=', platform).where('body_sha256', '=', sha),
+      const row = this.sync.first(
+        this.db.selectFrom('channel_inbox').select('id').where('platform', '=', platform).where('body_sha256', '=', sha),
       );
       if (!row || row.id === null) throw new Error('delivery not stored');
       return { id: row.id, created: changed > 0 };
@@ -259,51 +249,51 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   async insertUnreadableDelivery(platform: PublicChannel, reason: string): Promise<{ id: number; created: boolean }> {
-    const now = this.#clock();
-    return this.#sync.transaction(() => {
+    const now = this.clock();
+    return this.sync.transaction(() => {
       // No body, so nothing to dedupe by: each such delivery is its own row.
       const key = `unreadable:${randomId('dlv')}`;
-      this.#sync.run(
-        this.#db
+      this.sync.run(
+        this.db
           .insertInto('channel_inbox')
           .values({ platform, body_sha256: key, body: Buffer.alloc(0), status: 'failed', reason, received_at: now, processed_at: now }),
       );
-      const row = this.#sync.first(this.#db.selectFrom('channel_inbox').select('id').where('platform', '=', platform).where('body_sha256', '=', key));
+      const row = this.sync.first(this.db.selectFrom('channel_inbox').select('id').where('platform', '=', platform).where('body_sha256', '=', key));
       if (!row || row.id === null) throw new Error('delivery not stored');
       return { id: row.id, created: true };
     });
   }
 
   async getDelivery(id: number): Promise<InboxRecord | undefined> {
-    const row = this.#sync.first(this.#db.selectFrom('channel_inbox').selectAll().where('id', '=', id));
+    const row = this.sync.first(this.db.selectFrom('channel_inbox').selectAll().where('id', '=', id));
     return row && toInbox(row);
   }
 
   async pendingDeliveries(limit: number): Promise<InboxRecord[]> {
-    return this.#sync
-      .all(this.#db.selectFrom('channel_inbox').selectAll().where('status', '=', 'pending').orderBy('id', 'asc').limit(limit))
+    return this.sync
+      .all(this.db.selectFrom('channel_inbox').selectAll().where('status', '=', 'pending').orderBy('id', 'asc').limit(limit))
       .map(toInbox);
   }
 
   async markDelivery(id: number, status: Exclude<InboxStatus, 'pending'>, reason: string | null): Promise<void> {
-    this.#sync.run(
-      this.#db.updateTable('channel_inbox').set({ status, reason, processed_at: this.#clock() }).where('id', '=', id),
+    this.sync.run(
+      this.db.updateTable('channel_inbox').set({ status, reason, processed_at: this.clock() }).where('id', '=', id),
     );
   }
 
   async purgeDeliveries(input: { processedBefore: number; failedBefore: number }): Promise<number> {
-    return this.#sync.transaction(
+    return this.sync.transaction(
       () =>
-        this.#sync.run(
-          this.#db.deleteFrom('channel_inbox').where('status', '=', 'processed').where('processed_at', '<', input.processedBefore),
+        this.sync.run(
+          this.db.deleteFrom('channel_inbox').where('status', '=', 'processed').where('processed_at', '<', input.processedBefore),
         ) +
-        this.#sync.run(this.#db.deleteFrom('channel_inbox').where('status', '=', 'failed').where('processed_at', '<', input.failedBefore)),
+        this.sync.run(this.db.deleteFrom('channel_inbox').where('status', '=', 'failed').where('processed_at', '<', input.failedBefore)),
     );
   }
 
   async findMessage(platform: PublicChannel, platformMessageId: string): Promise<{ conversationId: string; seq: number } | undefined> {
-    const row = this.#sync.first(
-      this.#db
+    const row = this.sync.first(
+      this.db
         .selectFrom('channel_messages')
         .select(['conversation_id', 'seq'])
         .where('platform', '=', platform)
@@ -319,8 +309,8 @@ export class SqliteChannelStore implements ChannelStore {
     conversationId: string;
     seq: number;
   }): Promise<boolean> {
-    const changed = this.#sync.run(
-      this.#db
+    const changed = this.sync.run(
+      this.db
         .insertInto('channel_messages')
         .values({
           platform: input.platform,
@@ -328,7 +318,7 @@ export class SqliteChannelStore implements ChannelStore {
           inbox_id: input.inboxId,
           conversation_id: input.conversationId,
           seq: input.seq,
-          created_at: this.#clock(),
+          created_at: this.clock(),
         })
         .onConflict((oc) => oc.columns(['platform', 'platform_message_id']).doNothing()),
     );
@@ -340,9 +330,9 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   #enqueueSync(input: { conversationId: string; seq: number; identityId: string; text: string }): boolean {
-    const now = this.#clock();
-    const changed = this.#sync.run(
-      this.#db
+    const now = this.clock();
+    const changed = this.sync.run(
+      this.db
         .insertInto('channel_outbox')
         .values({
           conversation_id: input.conversationId,
@@ -362,9 +352,9 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   async dueOutbound(now: number, limit: number): Promise<OutboxRecord[]> {
-    return this.#sync
+    return this.sync
       .all(
-        this.#db
+        this.db
           .selectFrom('channel_outbox')
           .selectAll()
           .where('status', '=', 'pending')
@@ -376,24 +366,24 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   async getOutbound(id: number): Promise<OutboxRecord | undefined> {
-    const row = this.#sync.first(this.#db.selectFrom('channel_outbox').selectAll().where('id', '=', id));
+    const row = this.sync.first(this.db.selectFrom('channel_outbox').selectAll().where('id', '=', id));
     return row && toOutbox(row);
   }
 
   async markOutboundSent(id: number, attempts: number): Promise<void> {
-    this.#sync.run(
-      this.#db.updateTable('channel_outbox').set({ status: 'sent', attempts, sent_at: this.#clock(), last_error: null }).where('id', '=', id),
+    this.sync.run(
+      this.db.updateTable('channel_outbox').set({ status: 'sent', attempts, sent_at: this.clock(), last_error: null }).where('id', '=', id),
     );
   }
 
   async rescheduleOutbound(id: number, attempts: number, nextAttemptAt: number, error: string): Promise<void> {
-    this.#sync.run(
-      this.#db.updateTable('channel_outbox').set({ attempts, next_attempt_at: nextAttemptAt, last_error: error }).where('id', '=', id),
+    this.sync.run(
+      this.db.updateTable('channel_outbox').set({ attempts, next_attempt_at: nextAttemptAt, last_error: error }).where('id', '=', id),
     );
   }
 
   async markOutboundFailed(id: number, attempts: number, error: string): Promise<void> {
-    this.#sync.run(this.#db.updateTable('channel_outbox').set({ status: 'failed', attempts, last_error: error }).where('id', '=', id));
+    this.sync.run(this.db.updateTable('channel_outbox').set({ status: 'failed', attempts, last_error: error }).where('id', '=', id));
   }
 }
 

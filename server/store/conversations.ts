@@ -24,20 +24,16 @@ import type { SyncExecutor } from '../db/sync.ts';
 import { isoTime, type Clock } from '../clock.ts';
 import { randomId } from '../ids.ts';
 import type { ConversationRecord, ConversationStore, StartedConversation } from './store.ts';
+import { SqliteTable } from './sqlite-table.ts';
 
 /** Name agents see for a customer who gave none. */
 export const ANONYMOUS_CUSTOMER_NAME = 'Guest';
 
-export class SqliteConversationStore implements ConversationStore {
-  readonly #db: Kysely<ChatDatabase>;
-  readonly #sync: SyncExecutor;
-  readonly #clock: Clock;
+export class SqliteConversationStore extends SqliteTable implements ConversationStore {
   readonly #q;
 
   constructor(db: Kysely<ChatDatabase>, sync: SyncExecutor, clock: Clock) {
-    this.#db = db;
-    this.#sync = sync;
-    this.#clock = clock;
+    super(db, sync, clock);
     this.#q = {
       get: sync.prepare(['id'], (p) => db.selectFrom('conversations').selectAll().where('id', '=', p.id)),
       summary: sync.prepare(['id'], (p) => this.#summaries().where('conversations.id', '=', p.id)),
@@ -48,7 +44,7 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   async startForSession(sessionId: string, id: string = randomId('cnv')): Promise<StartedConversation | undefined> {
-    return this.#sync.transaction(() => {
+    return this.sync.transaction(() => {
       const session = this.#q.session.first({ id: sessionId });
       if (!session || session.role !== 'customer' || session.customer_id === null) return undefined;
       if (session.conversation_id !== null) {
@@ -57,8 +53,8 @@ export class SqliteConversationStore implements ConversationStore {
       }
       // Same transaction as the read above: two sockets of one session racing here create one.
       const conversation = this.#insert(id, session.customer_id, parseAcr(session.acr), 'web');
-      this.#sync.run(
-        this.#db.updateTable('sessions').set({ conversation_id: conversation.id }).where('id', '=', sessionId).where('conversation_id', 'is', null),
+      this.sync.run(
+        this.db.updateTable('sessions').set({ conversation_id: conversation.id }).where('id', '=', sessionId).where('conversation_id', 'is', null),
       );
       return { conversation, created: true };
     });
@@ -69,7 +65,7 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   #insert(id: string, customerId: string, acr: Acr, channel: Channel): ConversationRecord {
-    const now = this.#clock();
+    const now = this.clock();
     const row = {
       id,
       customer_id: customerId,
@@ -80,7 +76,7 @@ export class SqliteConversationStore implements ConversationStore {
       created_at: now,
       updated_at: now,
     };
-    this.#sync.run(this.#db.insertInto('conversations').values(row));
+    this.sync.run(this.db.insertInto('conversations').values(row));
     return toConversation(row);
   }
 
@@ -90,8 +86,8 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   async hasCustomerActivity(id: string): Promise<boolean> {
-    const row = this.#sync.first(
-      this.#db
+    const row = this.sync.first(
+      this.db
         .selectFrom('events')
         .select('seq')
         .where('conversation_id', '=', id)
@@ -102,8 +98,8 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   async latestForCustomer(customerId: string): Promise<ConversationRecord | undefined> {
-    const row = this.#sync.first(
-      this.#db
+    const row = this.sync.first(
+      this.db
         .selectFrom('conversations')
         .selectAll()
         .where('customer_id', '=', customerId)
@@ -115,14 +111,14 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   async raiseAcr(id: string, acr: Acr, customerId?: string): Promise<void> {
-    this.#sync.transaction(() => {
-      const row = this.#sync.first(this.#db.selectFrom('conversations').select(['acr']).where('id', '=', id));
+    this.sync.transaction(() => {
+      const row = this.sync.first(this.db.selectFrom('conversations').select(['acr']).where('id', '=', id));
       if (!row) return;
       const next = acrAtLeast(parseAcr(row.acr), acr) ? parseAcr(row.acr) : acr;
-      this.#sync.run(
-        this.#db
+      this.sync.run(
+        this.db
           .updateTable('conversations')
-          .set({ acr: next, updated_at: this.#clock(), ...(customerId ? { customer_id: customerId } : {}) })
+          .set({ acr: next, updated_at: this.clock(), ...(customerId ? { customer_id: customerId } : {}) })
           .where('id', '=', id),
       );
     });
@@ -145,7 +141,7 @@ export class SqliteConversationStore implements ConversationStore {
       );
     }
     // One more than the page: whether a next page exists, without a second query.
-    const rows = this.#sync.all(query.orderBy('conversations.updated_at', 'desc').orderBy('conversations.id', 'desc').limit(limit + 1));
+    const rows = this.sync.all(query.orderBy('conversations.updated_at', 'desc').orderBy('conversations.id', 'desc').limit(limit + 1));
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
@@ -156,7 +152,7 @@ export class SqliteConversationStore implements ConversationStore {
 
   /** Conversations agents may see: a customer wrote in it, or it came from a public channel. */
   #summaries() {
-    return this.#db
+    return this.db
       .selectFrom('conversations')
       .innerJoin('customers', 'customers.id', 'conversations.customer_id')
       .where((eb) => eb.or([eb('conversations.channel', '!=', 'web'), customerWrote(eb)]))

@@ -4,32 +4,22 @@
  *
  * @module
  */
-import type { Kysely, Selectable } from 'kysely';
-import type { ChatDatabase, CustomersTable } from '../db/schema.ts';
-import type { SyncExecutor } from '../db/sync.ts';
-import type { Clock } from '../clock.ts';
+import type { Selectable } from 'kysely';
+import type { CustomersTable } from '../db/schema.ts';
 import { randomId } from '../ids.ts';
 import { maskCardNumbers } from '../mask.ts';
 import type { CustomerRecord, CustomerStore } from './store.ts';
+import { SqliteTable } from './sqlite-table.ts';
 
-export class SqliteCustomerStore implements CustomerStore {
-  readonly #db: Kysely<ChatDatabase>;
-  readonly #sync: SyncExecutor;
-  readonly #clock: Clock;
-
-  constructor(db: Kysely<ChatDatabase>, sync: SyncExecutor, clock: Clock) {
-    this.#db = db;
-    this.#sync = sync;
-    this.#clock = clock;
-  }
+export class SqliteCustomerStore extends SqliteTable implements CustomerStore {
 
   async get(id: string): Promise<CustomerRecord | undefined> {
-    const row = this.#sync.first(this.#db.selectFrom('customers').selectAll().where('id', '=', id));
+    const row = this.sync.first(this.db.selectFrom('customers').selectAll().where('id', '=', id));
     return row && toCustomer(row);
   }
 
   async findBySubject(subject: string): Promise<CustomerRecord | undefined> {
-    const row = this.#sync.first(this.#db.selectFrom('customers').selectAll().where('subject', '=', subject));
+    const row = this.sync.first(this.db.selectFrom('customers').selectAll().where('subject', '=', subject));
     return row && toCustomer(row);
   }
 
@@ -41,15 +31,15 @@ export class SqliteCustomerStore implements CustomerStore {
       // The name is the customer's own text (typed on the bank's page, a WhatsApp profile name):
       // masked here, where every path that names a customer passes.
       display_name: input.displayName === null ? null : maskCardNumbers(input.displayName),
-      created_at: this.#clock(),
+      created_at: this.clock(),
     };
-    this.#sync.run(this.#db.insertInto('customers').values(row));
+    this.sync.run(this.db.insertInto('customers').values(row));
     return toCustomer(row);
   }
 
   async attachSubject(customerId: string, subject: string): Promise<void> {
-    this.#sync.run(
-      this.#db.updateTable('customers').set({ subject }).where('id', '=', customerId).where('subject', 'is', null),
+    this.sync.run(
+      this.db.updateTable('customers').set({ subject }).where('id', '=', customerId).where('subject', 'is', null),
     );
   }
 }

@@ -6,38 +6,28 @@
  *
  * @module
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import { ChannelSchema } from '../../protocol/chat.ts';
 import * as v from 'valibot';
-import type { ChatDatabase, PivotLinksTable } from '../db/schema.ts';
-import type { SyncExecutor } from '../db/sync.ts';
-import type { Clock } from '../clock.ts';
+import type { PivotLinksTable } from '../db/schema.ts';
 import type { NonceStore, PivotLinkRecord, PivotLinkStore } from './store.ts';
+import { SqliteTable } from './sqlite-table.ts';
 
-export class SqlitePivotLinkStore implements PivotLinkStore {
-  readonly #db: Kysely<ChatDatabase>;
-  readonly #sync: SyncExecutor;
-  readonly #clock: Clock;
-
-  constructor(db: Kysely<ChatDatabase>, sync: SyncExecutor, clock: Clock) {
-    this.#db = db;
-    this.#sync = sync;
-    this.#clock = clock;
-  }
+export class SqlitePivotLinkStore extends SqliteTable implements PivotLinkStore {
 
   async create(link: Omit<PivotLinkRecord, 'usedAt' | 'revokedAt'>): Promise<void> {
-    const now = this.#clock();
-    this.#sync.transaction(() => {
-      this.#sync.run(
-        this.#db
+    const now = this.clock();
+    this.sync.transaction(() => {
+      this.sync.run(
+        this.db
           .updateTable('pivot_links')
           .set({ revoked_at: now })
           .where('conversation_id', '=', link.conversationId)
           .where('used_at', 'is', null)
           .where('revoked_at', 'is', null),
       );
-      this.#sync.run(
-        this.#db.insertInto('pivot_links').values({
+      this.sync.run(
+        this.db.insertInto('pivot_links').values({
           code_hash: link.codeHash,
           conversation_id: link.conversationId,
           customer_id: link.customerId,
@@ -53,13 +43,13 @@ export class SqlitePivotLinkStore implements PivotLinkStore {
   }
 
   async find(codeHash: string): Promise<PivotLinkRecord | undefined> {
-    const row = this.#sync.first(this.#db.selectFrom('pivot_links').selectAll().where('code_hash', '=', codeHash));
+    const row = this.sync.first(this.db.selectFrom('pivot_links').selectAll().where('code_hash', '=', codeHash));
     return row && toLink(row);
   }
 
   async consume(codeHash: string, now: number): Promise<boolean> {
-    const changed = this.#sync.run(
-      this.#db
+    const changed = this.sync.run(
+      this.db
         .updateTable('pivot_links')
         .set({ used_at: now })
         .where('code_hash', '=', codeHash)
@@ -71,40 +61,31 @@ export class SqlitePivotLinkStore implements PivotLinkStore {
   }
 
   async delete(codeHash: string): Promise<void> {
-    this.#sync.run(this.#db.deleteFrom('pivot_links').where('code_hash', '=', codeHash));
+    this.sync.run(this.db.deleteFrom('pivot_links').where('code_hash', '=', codeHash));
   }
 
   async purgeExpired(before: number): Promise<number> {
-    return this.#sync.run(this.#db.deleteFrom('pivot_links').where('expires_at', '<', before));
+    return this.sync.run(this.db.deleteFrom('pivot_links').where('expires_at', '<', before));
   }
 }
 
-export class SqliteNonceStore implements NonceStore {
-  readonly #db: Kysely<ChatDatabase>;
-  readonly #sync: SyncExecutor;
-  readonly #clock: Clock;
-
-  constructor(db: Kysely<ChatDatabase>, sync: SyncExecutor, clock: Clock) {
-    this.#db = db;
-    this.#sync = sync;
-    this.#clock = clock;
-  }
+export class SqliteNonceStore extends SqliteTable implements NonceStore {
 
   async create(input: { nonceHash: string; sessionId: string; expiresAt: number }): Promise<void> {
-    this.#sync.run(
-      this.#db.insertInto('id_token_nonces').values({
+    this.sync.run(
+      this.db.insertInto('id_token_nonces').values({
         nonce_hash: input.nonceHash,
         session_id: input.sessionId,
         expires_at: input.expiresAt,
         used_at: null,
-        created_at: this.#clock(),
+        created_at: this.clock(),
       }),
     );
   }
 
   async consume(nonceHash: string, sessionId: string, now: number): Promise<boolean> {
-    const changed = this.#sync.run(
-      this.#db
+    const changed = this.sync.run(
+      this.db
         .updateTable('id_token_nonces')
         .set({ used_at: now })
         .where('nonce_hash', '=', nonceHash)
@@ -116,8 +97,8 @@ export class SqliteNonceStore implements NonceStore {
   }
 
   async purgeExpired(before: number): Promise<number> {
-    return this.#sync.run(
-      this.#db.deleteFrom('id_token_nonces').where((eb) => eb.or([eb('expires_at', '<', before), eb('used_at', '<', before)])),
+    return this.sync.run(
+      this.db.deleteFrom('id_token_nonces').where((eb) => eb.or([eb('expires_at', '<', before), eb('used_at', '<', before)])),
     );
   }
 }

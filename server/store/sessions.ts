@@ -13,17 +13,13 @@ import type { Clock } from '../clock.ts';
 import { randomId } from '../ids.ts';
 import { parseAcr } from './conversations.ts';
 import type { SessionRecord, SessionStore } from './store.ts';
+import { SqliteTable } from './sqlite-table.ts';
 
-export class SqliteSessionStore implements SessionStore {
-  readonly #db: Kysely<ChatDatabase>;
-  readonly #sync: SyncExecutor;
-  readonly #clock: Clock;
+export class SqliteSessionStore extends SqliteTable implements SessionStore {
   readonly #q;
 
   constructor(db: Kysely<ChatDatabase>, sync: SyncExecutor, clock: Clock) {
-    this.#db = db;
-    this.#sync = sync;
-    this.#clock = clock;
+    super(db, sync, clock);
     this.#q = {
       byHash: sync.prepare(['hash'], (p) => db.selectFrom('sessions').selectAll().where('token_hash', '=', p.hash)),
     };
@@ -39,10 +35,10 @@ export class SqliteSessionStore implements SessionStore {
       agent_id: input.agentId,
       conversation_id: input.conversationId,
       expires_at: input.expiresAt,
-      created_at: this.#clock(),
+      created_at: this.clock(),
       revoked_at: null,
     };
-    this.#sync.run(this.#db.insertInto('sessions').values(row));
+    this.sync.run(this.db.insertInto('sessions').values(row));
     return toSession(row);
   }
 
@@ -52,13 +48,13 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
-    const row = this.#sync.first(this.#db.selectFrom('sessions').selectAll().where('id', '=', id));
+    const row = this.sync.first(this.db.selectFrom('sessions').selectAll().where('id', '=', id));
     return row && toSession(row);
   }
 
   async raise(id: string, acr: Acr, customerId: string, conversationId?: string): Promise<void> {
-    this.#sync.run(
-      this.#db
+    this.sync.run(
+      this.db
         .updateTable('sessions')
         .set({ acr, customer_id: customerId, ...(conversationId !== undefined ? { conversation_id: conversationId } : {}) })
         .where('id', '=', id),
@@ -66,31 +62,31 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async revoke(id: string, now: number): Promise<boolean> {
-    return this.#sync.transaction(() => {
-      const changed = this.#sync.run(
-        this.#db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null),
+    return this.sync.transaction(() => {
+      const changed = this.sync.run(
+        this.db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null),
       );
       // A ticket taken before the sign-out must not open a socket after it.
-      this.#sync.run(this.#db.deleteFrom('ws_tickets').where('session_id', '=', id));
+      this.sync.run(this.db.deleteFrom('ws_tickets').where('session_id', '=', id));
       return changed > 0;
     });
   }
 
   async createTicket(input: { ticketHash: string; sessionId: string; expiresAt: number }): Promise<void> {
-    this.#sync.run(
-      this.#db.insertInto('ws_tickets').values({
+    this.sync.run(
+      this.db.insertInto('ws_tickets').values({
         ticket_hash: input.ticketHash,
         session_id: input.sessionId,
         expires_at: input.expiresAt,
         used_at: null,
-        created_at: this.#clock(),
+        created_at: this.clock(),
       }),
     );
   }
 
   async countOpenTickets(sessionId: string, now: number): Promise<number> {
-    const row = this.#sync.first(
-      this.#db
+    const row = this.sync.first(
+      this.db
         .selectFrom('ws_tickets')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('session_id', '=', sessionId)
@@ -101,8 +97,8 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async consumeTicket(ticketHash: string, now: number): Promise<string | undefined> {
-    const row = this.#sync.first(
-      this.#db
+    const row = this.sync.first(
+      this.db
         .updateTable('ws_tickets')
         .set({ used_at: now })
         .where('ticket_hash', '=', ticketHash)
@@ -114,9 +110,9 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async purgeExpired(before: number): Promise<void> {
-    this.#sync.transaction(() => {
-      this.#sync.run(this.#db.deleteFrom('ws_tickets').where('expires_at', '<', before));
-      this.#sync.run(this.#db.deleteFrom('sessions').where('expires_at', '<', before));
+    this.sync.transaction(() => {
+      this.sync.run(this.db.deleteFrom('ws_tickets').where('expires_at', '<', before));
+      this.sync.run(this.db.deleteFrom('sessions').where('expires_at', '<', before));
     });
   }
 }
