@@ -16,6 +16,11 @@ import type { NoticePayload, VaultStepKind } from './run-step.ts';
 /** Random bytes in an answer id (prefix + base64url). */
 export const ANSWER_ID_BYTES = 18;
 
+/** The columns every answer row has: which token, conversation, step and customer, and when. */
+export function answerColumns(claims: StepClaims<StepKind>, now: Date) {
+  return { pivot_jti: claims.jti, conversation_id: claims.cnv, step_id: claims.step.id, subject: claims.sub, created_at: now.toISOString() };
+}
+
 export interface DecisionSpec<K extends StepKind, Row extends Record<string, unknown>> {
   readonly kind: K;
   readonly requestSchema: v.GenericSchema<unknown, { readonly pivotToken: string; readonly decision: Decision }>;

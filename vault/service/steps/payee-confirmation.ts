@@ -8,7 +8,7 @@
 import type Database from 'better-sqlite3';
 import { PayeeConfirmationRequestSchema } from '../../../protocol/steps/index.ts';
 import type { PayeeAnswersTable } from '../db.ts';
-import { decisionStep } from './decision.ts';
+import { answerColumns, decisionStep } from './decision.ts';
 
 export function payeeConfirmationStep(deps: { readonly sqlite: Database.Database }) {
   return decisionStep<'payee_confirmation', PayeeAnswersTable & Record<string, unknown>>(deps.sqlite, {
@@ -19,16 +19,12 @@ export function payeeConfirmationStep(deps: { readonly sqlite: Database.Database
     idPrefix: 'pya',
     auditNoun: 'payee',
     logMessage: 'payee answer recorded',
-    row: (id, outcome, { step, jti, cnv, sub }, now) => ({
+    row: (id, outcome, claims, now) => ({
       id,
       outcome,
-      payee_name: step.payee.name,
-      payee_last4: step.payee.accountLast4,
-      pivot_jti: jti,
-      conversation_id: cnv,
-      step_id: step.id,
-      subject: sub,
-      created_at: now.toISOString(),
+      payee_name: claims.step.payee.name,
+      payee_last4: claims.step.payee.accountLast4,
+      ...answerColumns(claims, now),
     }),
     notice: (outcome, { step }) => ({
       event: outcome === 'confirmed' ? 'payee_confirmed' : 'payee_declined',

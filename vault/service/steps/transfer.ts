@@ -8,7 +8,7 @@
 import type Database from 'better-sqlite3';
 import { TransferConfirmationRequestSchema } from '../../../protocol/steps/index.ts';
 import type { TransferAnswersTable } from '../db.ts';
-import { decisionStep } from './decision.ts';
+import { answerColumns, decisionStep } from './decision.ts';
 
 export function transferStep(deps: { readonly sqlite: Database.Database }) {
   return decisionStep<'transfer', TransferAnswersTable & Record<string, unknown>>(deps.sqlite, {
@@ -21,18 +21,14 @@ export function transferStep(deps: { readonly sqlite: Database.Database }) {
     idPrefix: 'tra',
     auditNoun: 'transfer',
     logMessage: 'transfer answer recorded',
-    row: (id, outcome, { step, jti, cnv, sub }, now) => ({
+    row: (id, outcome, claims, now) => ({
       id,
       outcome,
-      amount_minor: step.amount.minor,
-      currency: step.amount.currency,
-      payee_name: step.payee.name,
-      payee_last4: step.payee.accountLast4,
-      pivot_jti: jti,
-      conversation_id: cnv,
-      step_id: step.id,
-      subject: sub,
-      created_at: now.toISOString(),
+      amount_minor: claims.step.amount.minor,
+      currency: claims.step.amount.currency,
+      payee_name: claims.step.payee.name,
+      payee_last4: claims.step.payee.accountLast4,
+      ...answerColumns(claims, now),
     }),
     notice: (outcome, { step }) => ({
       event: outcome === 'confirmed' ? 'transfer_confirmed' : 'transfer_declined',
