@@ -5,9 +5,8 @@
  * confirms there; the agent sees the answer.
  */
 import { expect, test } from '@playwright/test';
-import { ORIGINS } from './env.ts';
 import { agentLogin } from './agent.ts';
-import { storedMessage } from './stored.ts';
+import { openChatAndWrite, signInForStep } from './customer.ts';
 
 test('a new payee is confirmed inside the vault frame, and the agent sees the answer', async ({ browser }) => {
   const marker = `payee-${Date.now().toString(36)}`;
@@ -16,13 +15,7 @@ test('a new payee is confirmed inside the vault frame, and the agent sees the an
   const customer = await customerContext.newPage();
   const agent = await agentContext.newPage();
 
-  await customer.goto(`${ORIGINS.bank}/`);
-  await customer.getByTestId('chat-launcher').click();
-  await expect(customer.getByTestId('chat-status')).toHaveAttribute('data-status', 'online');
-  await customer.getByTestId('chat-input').fill(`I want to pay my new landlord (${marker}).`);
-  await customer.getByTestId('chat-send').click();
-  // Stored by the chat server before the agent signs in, so the console's first list has it.
-  await expect(storedMessage(customer, marker)).toBeVisible();
+  await openChatAndWrite(customer, `I want to pay my new landlord (${marker}).`, marker);
 
   await agentLogin(agent);
   await agent.getByTestId('conversation-item').filter({ hasText: marker }).first().click();
@@ -36,11 +29,7 @@ test('a new payee is confirmed inside the vault frame, and the agent sees the an
   await agent.getByTestId('pay-request').click();
 
   await expect(customer.getByTestId('step-card').last()).toContainText('Confirm new payee: B. Okafor');
-  await expect(customer.getByTestId('step-login-required')).toBeVisible();
-  await customer.getByTestId('bank-username').fill(`customer-${marker}`);
-  await customer.getByTestId('bank-password').fill('demo');
-  await customer.getByTestId('bank-sign-in-submit').click();
-  await expect(customer.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
+  await signInForStep(customer, `customer-${marker}`);
 
   const frame = customer.frameLocator('[data-testid="vault-frame"]');
   await expect(frame.getByText('To B. Okafor (account ending 9876)')).toBeVisible();

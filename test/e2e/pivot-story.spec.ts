@@ -11,7 +11,7 @@ import { FRAME_INITIAL_HEIGHT_PX } from '../../protocol/frame.ts';
 import { DATA_DIR, LOG_DIR, ORIGINS } from './env.ts';
 import { agentLogin } from './agent.ts';
 import { findLeaks, hostVisibleState, panVariants, readFiles, recordTraffic } from './leaks.ts';
-import { storedMessage } from './stored.ts';
+import { openChatAndWrite, submitBankLogin } from './customer.ts';
 import { secretsIn } from '../secret-scan.ts';
 
 const PAN = '4242424242424242';
@@ -34,13 +34,7 @@ test('a customer pays by card inside the vault frame and the agent sees only bra
   const agentTraffic = recordTraffic(agent, ORIGINS.vault);
 
   // The customer opens the chat on the bank's page and writes.
-  await customer.goto(`${ORIGINS.bank}/`);
-  await customer.getByTestId('chat-launcher').click();
-  await expect(customer.getByTestId('chat-status')).toHaveAttribute('data-status', 'online');
-  await customer.getByTestId('chat-input').fill('Hello, I would like to pay my invoice INV-2291.');
-  await customer.getByTestId('chat-send').click();
-  // Stored by the chat server before the agent signs in, so the console's first list has it.
-  await expect(storedMessage(customer, 'INV-2291')).toBeVisible();
+  await openChatAndWrite(customer, 'Hello, I would like to pay my invoice INV-2291.', 'INV-2291');
 
   // The agent sees it, answers, and asks for a card payment.
   await agentLogin(agent);
@@ -64,9 +58,7 @@ test('a customer pays by card inside the vault frame and the agent sees only bra
   await expect(customer.getByTestId('step-login-required')).toBeVisible();
   await expect(customer.locator('[data-testid="vault-frame"]')).toHaveCount(0);
   // The bank's page handles the login (its own UI), then the widget resumes the step by itself.
-  await customer.getByTestId('bank-username').fill('robert');
-  await customer.getByTestId('bank-password').fill('demo');
-  await customer.getByTestId('bank-sign-in-submit').click();
+  await submitBankLogin(customer, 'robert');
 
   // The vault frame appears inline, showing amount and purpose from the SIGNED token. Its height
   // is reserved before it loads, so nothing in the chat jumps when it does.

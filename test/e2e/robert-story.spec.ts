@@ -13,6 +13,7 @@ import { DATA_DIR, INTERNAL, LOG_DIR, ORIGINS } from './env.ts';
 import { agentLogin } from './agent.ts';
 import { findLeaks, panVariants, readFiles } from './leaks.ts';
 import { storedConversation } from './stored.ts';
+import { submitBankLogin } from './customer.ts';
 
 const PAN = '4242424242424242';
 const CVC = '737';
@@ -97,9 +98,7 @@ test('Robert moves from Messenger to the bank site: history kept, signed in in t
   await agent.getByTestId('pay-reference').fill('FUND-0042');
   await agent.getByTestId('pay-request').click();
   await expect(bank.getByTestId('step-login-required')).toBeVisible();
-  await bank.getByTestId('bank-username').fill('robert');
-  await bank.getByTestId('bank-password').fill('demo');
-  await bank.getByTestId('bank-sign-in-submit').click();
+  await submitBankLogin(bank, 'robert');
   await expect(agent.getByTestId('conversation-header').getByTestId('conversation-acr')).toHaveAttribute('data-acr', 'bank');
   await expect(bank.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
 

@@ -8,7 +8,7 @@ import { expect, test } from '@playwright/test';
 import { DATA_DIR, LOG_DIR, ORIGINS } from './env.ts';
 import { agentLogin } from './agent.ts';
 import { findLeaks, hostVisibleState, readFiles, recordTraffic } from './leaks.ts';
-import { storedMessage } from './stored.ts';
+import { openChatAndWrite, signInForStep } from './customer.ts';
 
 const STREET = '221B Baker Street';
 const POSTCODE = 'NW1 6XE';
@@ -26,13 +26,7 @@ test('an address change and a transfer confirmation happen inside the vault fram
   const customerTraffic = recordTraffic(customer, ORIGINS.vault);
   const agentTraffic = recordTraffic(agent, ORIGINS.vault);
 
-  await customer.goto(`${ORIGINS.bank}/`);
-  await customer.getByTestId('chat-launcher').click();
-  await expect(customer.getByTestId('chat-status')).toHaveAttribute('data-status', 'online');
-  await customer.getByTestId('chat-input').fill(`I have moved and need to update my address (${marker}).`);
-  await customer.getByTestId('chat-send').click();
-  // Stored by the chat server before the agent signs in, so the console's first list has it.
-  await expect(storedMessage(customer, marker)).toBeVisible();
+  await openChatAndWrite(customer, `I have moved and need to update my address (${marker}).`, marker);
 
   await agentLogin(agent);
   await agent.getByTestId('conversation-item').filter({ hasText: marker }).first().click();
@@ -43,11 +37,7 @@ test('an address change and a transfer confirmation happen inside the vault fram
   await agent.getByTestId('pay-reference').fill(`ADDR-${marker}`);
   await agent.getByTestId('pay-request').click();
 
-  await expect(customer.getByTestId('step-login-required')).toBeVisible();
-  await customer.getByTestId('bank-username').fill(`customer-${marker}`);
-  await customer.getByTestId('bank-password').fill('demo');
-  await customer.getByTestId('bank-sign-in-submit').click();
-  await expect(customer.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
+  await signInForStep(customer, `customer-${marker}`);
 
   const frame = customer.frameLocator('[data-testid="vault-frame"]');
   await expect(frame.getByText('Update of postal address').first()).toBeVisible();
