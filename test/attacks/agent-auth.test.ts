@@ -5,25 +5,15 @@
  * copied token after sign-out, and the published demo password outside the demo. Each asserts
  * the stable error code.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WS_CLOSE } from '../../protocol/chat.ts';
 import { ACCOUNT_FREE_FAILURES, ACCOUNT_LOCK_FAILURES, CLIENT_FREE_FAILURES, LOGIN_MAX_DELAY_MS } from '../../server/auth/login-guard.ts';
 import { runChatAgentsCommand } from '../../server/agents-cli.ts';
 import { DEMO_AGENT_PASSWORD } from '../../server/config.ts';
-import { AGENT_PASSWORD, T0, signIn, signOut, startClocked, type Clocked, type SignInAnswer } from '../server/agent-login-helpers.ts';
+import { AGENT_PASSWORD, signIn, signOut, type SignInAnswer, clockedChatPerTest } from '../server/agent-login-helpers.ts';
 import { CHAT, UpgradeRefused, agentSocket, call, openSocket, removeDir, startChat, tempDir, wsTicket } from '../server/helpers.ts';
 
-let dir: string;
-let c: Clocked;
-
-beforeEach(async () => {
-  dir = tempDir();
-  c = await startClocked(dir, { now: T0 });
-});
-afterEach(async () => {
-  await c.run.close();
-  removeDir(dir);
-});
+const t = clockedChatPerTest();
 
 /** The part of an answer an attacker sees, minus the token. */
 const shape = (a: SignInAnswer) => ({ status: a.status, body: a.body, retryAfter: a.retryAfter });
@@ -31,14 +21,14 @@ const shape = (a: SignInAnswer) => ({ status: a.status, body: a.body, retryAfter
 describe('attack: agent password guessing', () => {
   it('40 wrong passwords in a row from one client (the review\'s test): 4 are checked, the rest are 429 LOGIN_THROTTLED, and the right password is refused too', async () => {
     const answers: SignInAnswer[] = [];
-    for (let i = 0; i < 40; i++) answers.push(await signIn(c.run, 'agent', `guess-${i}`));
+    for (let i = 0; i < 40; i++) answers.push(await signIn(t.c.run, 'agent', `guess-${i}`));
     expect(answers.filter((a) => a.code === 'BAD_CREDENTIALS')).toHaveLength(ACCOUNT_FREE_FAILURES + 1);
     expect(answers.slice(ACCOUNT_FREE_FAILURES + 1).every((a) => a.status === 429 && a.code === 'LOGIN_THROTTLED' && a.retryAfter! >= 1)).toBe(true);
-    expect(await signIn(c.run, 'agent', AGENT_PASSWORD)).toMatchObject({ status: 429, code: 'LOGIN_THROTTLED', token: undefined });
+    expect(await signIn(t.c.run, 'agent', AGENT_PASSWORD)).toMatchObject({ status: 429, code: 'LOGIN_THROTTLED', token: undefined });
   });
 
   it('parallel guesses cannot outrun the counter: of 30 at once, only the free ones and one more are checked', async () => {
-    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => signIn(c.run, 'agent', `parallel-${i}`)));
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => signIn(t.c.run, 'agent', `parallel-${i}`)));
     expect(answers.filter((a) => a.code === 'BAD_CREDENTIALS')).toHaveLength(ACCOUNT_FREE_FAILURES + 1);
     expect(answers.filter((a) => a.code === 'LOGIN_THROTTLED')).toHaveLength(30 - ACCOUNT_FREE_FAILURES - 1);
   });
@@ -48,33 +38,33 @@ describe('attack: agent password guessing', () => {
     let last: SignInAnswer | undefined;
     // Waits honoured, from ever new client addresses: the account limit holds on its own.
     for (let i = 0; last?.code !== 'LOGIN_LOCKED'; i++) {
-      last = await signIn(c.run, 'agent', `guess-${i}`, `198.51.100.${i + 1}`);
+      last = await signIn(t.c.run, 'agent', `guess-${i}`, `198.51.100.${i + 1}`);
       if (last.code === 'BAD_CREDENTIALS' || last.code === 'LOGIN_LOCKED') checked++;
-      c.time.now += (last.retryAfter ?? 0) * 1000;
+      t.c.time.now += (last.retryAfter ?? 0) * 1000;
     }
     expect(checked).toBe(ACCOUNT_LOCK_FAILURES);
-    c.time.now += 365 * 24 * 3600 * 1000;
-    expect(await signIn(c.run, 'agent', AGENT_PASSWORD, '192.0.2.200')).toMatchObject({ status: 403, code: 'LOGIN_LOCKED', token: undefined });
+    t.c.time.now += 365 * 24 * 3600 * 1000;
+    expect(await signIn(t.c.run, 'agent', AGENT_PASSWORD, '192.0.2.200')).toMatchObject({ status: 403, code: 'LOGIN_LOCKED', token: undefined });
 
-    expect(await runChatAgentsCommand(['unlock', 'agent'], { dataDir: dir, out: () => {}, clock: () => c.time.now })).toBe(0);
-    expect((await signIn(c.run, 'agent', AGENT_PASSWORD, '192.0.2.200')).status).toBe(201);
+    expect(await runChatAgentsCommand(['unlock', 'agent'], { dataDir: t.dir, out: () => {}, clock: () => t.c.time.now })).toBe(0);
+    expect((await signIn(t.c.run, 'agent', AGENT_PASSWORD, '192.0.2.200')).status).toBe(201);
   });
 
   it('spraying many names from one client: past CLIENT_FREE_FAILURES every name is throttled, the real one with its right password included, and the wait caps at LOGIN_MAX_DELAY_MS', async () => {
     const client = '203.0.113.66';
     for (let i = 0; i <= CLIENT_FREE_FAILURES; i++) {
-      expect((await signIn(c.run, `spray-${i}`, 'Summer2030!', client)).code).toBe('BAD_CREDENTIALS');
+      expect((await signIn(t.c.run, `spray-${i}`, 'Summer2030!', client)).code).toBe('BAD_CREDENTIALS');
     }
-    expect(await signIn(c.run, 'agent', AGENT_PASSWORD, client)).toMatchObject({ status: 429, code: 'LOGIN_THROTTLED' });
-    expect(await signIn(c.run, 'fresh-name', 'x', client)).toMatchObject({ status: 429, code: 'LOGIN_THROTTLED' });
+    expect(await signIn(t.c.run, 'agent', AGENT_PASSWORD, client)).toMatchObject({ status: 429, code: 'LOGIN_THROTTLED' });
+    expect(await signIn(t.c.run, 'fresh-name', 'x', client)).toMatchObject({ status: 429, code: 'LOGIN_THROTTLED' });
     let retryAfter = 0;
     for (let i = 0; i < 20; i++) {
-      c.time.now += retryAfter * 1000;
-      retryAfter = (await signIn(c.run, `more-${i}`, 'Summer2030!', client)).retryAfter ?? 0;
+      t.c.time.now += retryAfter * 1000;
+      retryAfter = (await signIn(t.c.run, `more-${i}`, 'Summer2030!', client)).retryAfter ?? 0;
     }
     expect(retryAfter).toBe(LOGIN_MAX_DELAY_MS / 1000);
     // Another client is not held back by this one.
-    expect((await signIn(c.run, 'agent', AGENT_PASSWORD, '203.0.113.67')).status).toBe(201);
+    expect((await signIn(t.c.run, 'agent', AGENT_PASSWORD, '203.0.113.67')).status).toBe(201);
   });
 });
 
@@ -83,16 +73,16 @@ describe('attack: user-name oracle', () => {
     const walk = async (name: string, client: string) => {
       const seen: Array<ReturnType<typeof shape>> = [];
       for (let i = 0; i < 2 * ACCOUNT_LOCK_FAILURES + 3; i++) {
-        const answer = await signIn(c.run, name, `guess-${i}`, client);
+        const answer = await signIn(t.c.run, name, `guess-${i}`, client);
         seen.push(shape(answer));
         // Every other try comes at once, without waiting as told.
-        if (i % 2 === 0) c.time.now += (answer.retryAfter ?? 0) * 1000;
+        if (i % 2 === 0) t.c.time.now += (answer.retryAfter ?? 0) * 1000;
       }
       return seen;
     };
-    const start = c.time.now;
+    const start = t.c.time.now;
     const known = await walk('agent', '198.51.100.10');
-    c.time.now = start;
+    t.c.time.now = start;
     const unknown = await walk('agemt', '198.51.100.11');
     expect(unknown).toEqual(known);
     expect(new Set(known.map((k) => k.body['error'] && (k.body['error'] as { code: string }).code))).toEqual(new Set(['BAD_CREDENTIALS', 'LOGIN_THROTTLED', 'LOGIN_LOCKED']));
@@ -101,14 +91,14 @@ describe('attack: user-name oracle', () => {
 
 describe('attack: a copied agent token after sign-out', () => {
   it('is refused on REST (SESSION_REVOKED), cannot take a WebSocket ticket, and its open socket is closed', async () => {
-    const token = (await signIn(c.run, 'agent', AGENT_PASSWORD)).token!;
-    const socket = await agentSocket(c.run, token);
-    const ticket = await wsTicket(c.run, token, CHAT);
-    expect((await signOut(c.run, token)).status).toBe(204);
+    const token = (await signIn(t.c.run, 'agent', AGENT_PASSWORD)).token!;
+    const socket = await agentSocket(t.c.run, token);
+    const ticket = await wsTicket(t.c.run, token, CHAT);
+    expect((await signOut(t.c.run, token)).status).toBe(204);
 
-    expect(await call(c.run, 'GET', '/v1/agent/conversations', { origin: CHAT, token })).toMatchObject({ status: 401, body: { error: { code: 'SESSION_REVOKED' } } });
-    expect(await call(c.run, 'POST', '/v1/ws-tickets', { origin: CHAT, token })).toMatchObject({ status: 401, body: { error: { code: 'SESSION_REVOKED' } } });
-    const upgrade = await openSocket(c.run, ticket, CHAT).then(
+    expect(await call(t.c.run, 'GET', '/v1/agent/conversations', { origin: CHAT, token })).toMatchObject({ status: 401, body: { error: { code: 'SESSION_REVOKED' } } });
+    expect(await call(t.c.run, 'POST', '/v1/ws-tickets', { origin: CHAT, token })).toMatchObject({ status: 401, body: { error: { code: 'SESSION_REVOKED' } } });
+    const upgrade = await openSocket(t.c.run, ticket, CHAT).then(
       () => 'ACCEPTED',
       (err: unknown) => (err instanceof UpgradeRefused ? (JSON.parse(err.body) as { error: { code: string } }).error.code : String(err)),
     );

@@ -3,7 +3,8 @@
  * captured, and sign-in / sign-out calls from any client address (`app.inject` sets the
  * connection's address, which is what the guard counts).
  */
-import { CHAT, startChat, type Running } from './helpers.ts';
+import { afterEach, beforeEach } from 'vitest';
+import { CHAT, removeDir, startChat, tempDir, type Running } from './helpers.ts';
 
 /** The password startChat seeds `agent` with (test/server/helpers.ts). */
 export const AGENT_PASSWORD = 'correct horse';
@@ -77,4 +78,22 @@ export async function signOut(run: Running, token: string): Promise<{ status: nu
 /** The log lines of refused sign-ins. */
 export function refusals(lines: ReadonlyArray<Record<string, unknown>>): Array<Record<string, unknown>> {
   return lines.filter((l) => l['msg'] === 'agent sign-in refused');
+}
+
+/**
+ * A fresh data directory and clocked chat server for each test of the calling file, closed and
+ * removed after it: `const t = clockedChatPerTest()`, then `t.c` and `t.dir` inside the tests
+ * (a test may replace `t.c`, e.g. to restart the server on the same directory).
+ */
+export function clockedChatPerTest(): { dir: string; c: Clocked } {
+  const holder = {} as { dir: string; c: Clocked };
+  beforeEach(async () => {
+    holder.dir = tempDir();
+    holder.c = await startClocked(holder.dir, { now: T0 });
+  });
+  afterEach(async () => {
+    await holder.c.run.close();
+    removeDir(holder.dir);
+  });
+  return holder;
 }

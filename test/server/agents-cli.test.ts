@@ -3,49 +3,39 @@
  * list, unlock an account (even the right password is refused until then), unlock a client,
  * the audit trail, and its usage limits.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACCOUNT_LOCK_FAILURES, CLIENT_FREE_FAILURES } from '../../server/auth/login-guard.ts';
 import { AUDIT_DEFAULT_ROWS, AUDIT_MAX_ROWS, USAGE, runChatAgentsCommand } from '../../server/agents-cli.ts';
-import { AGENT_PASSWORD, T0, signIn, startClocked, type Clocked } from './agent-login-helpers.ts';
+import { AGENT_PASSWORD, signIn, clockedChatPerTest } from './agent-login-helpers.ts';
 import { removeDir, tempDir } from './helpers.ts';
 
-let dir: string;
-let c: Clocked;
-
-beforeEach(async () => {
-  dir = tempDir();
-  c = await startClocked(dir, { now: T0 });
-});
-afterEach(async () => {
-  await c.run.close();
-  removeDir(dir);
-});
+const t = clockedChatPerTest();
 
 async function agents(...args: string[]): Promise<{ code: number; out: string[] }> {
   const out: string[] = [];
-  const code = await runChatAgentsCommand(args, { dataDir: dir, out: (line) => void out.push(line), clock: () => c.time.now });
+  const code = await runChatAgentsCommand(args, { dataDir: t.dir, out: (line) => void out.push(line), clock: () => t.c.time.now });
   return { code, out };
 }
 
 /** Locks `name` from one client, waiting out each delay on the fake clock. */
 async function lock(name: string, client = '198.51.100.1'): Promise<void> {
   for (let i = 0; i < ACCOUNT_LOCK_FAILURES; i++) {
-    const answer = await signIn(c.run, name, `wrong-${i}`, client);
-    c.time.now += (answer.retryAfter ?? 0) * 1000;
+    const answer = await signIn(t.c.run, name, `wrong-${i}`, client);
+    t.c.time.now += (answer.retryAfter ?? 0) * 1000;
   }
 }
 
 describe('npm run chat:agents', () => {
   it('lists agents and locked accounts; unlock lifts the lock so the right password works again', async () => {
     await lock('agent');
-    expect(await signIn(c.run, 'agent', AGENT_PASSWORD, '198.51.100.2')).toMatchObject({ status: 403, code: 'LOGIN_LOCKED' });
+    expect(await signIn(t.c.run, 'agent', AGENT_PASSWORD, '198.51.100.2')).toMatchObject({ status: 403, code: 'LOGIN_LOCKED' });
     const listed = await agents('list');
     expect(listed.code).toBe(0);
     expect(listed.out[0]).toBe('agents (1):');
     expect(listed.out.join('\n')).toMatch(/agent agent {2}LOCKED since 2030-01-01T09:\d\d:\d\d\.\d{3}Z {2}10 failures/);
 
     expect(await agents('unlock', 'agent')).toEqual({ code: 0, out: ['agent: unlocked'] });
-    expect((await signIn(c.run, 'agent', AGENT_PASSWORD, '198.51.100.2')).status).toBe(201);
+    expect((await signIn(t.c.run, 'agent', AGENT_PASSWORD, '198.51.100.2')).status).toBe(201);
     expect(await agents('unlock', 'agent')).toEqual({ code: 1, out: ['agent: nothing to unlock'] });
   });
 
@@ -56,16 +46,16 @@ describe('npm run chat:agents', () => {
   });
 
   it('unlock-client lifts a client address\'s delay', async () => {
-    for (let i = 0; i <= CLIENT_FREE_FAILURES; i++) await signIn(c.run, `name-${i}`, 'wrong', '203.0.113.5');
-    expect(await signIn(c.run, 'agent', AGENT_PASSWORD, '203.0.113.5')).toMatchObject({ status: 429, code: 'LOGIN_THROTTLED' });
+    for (let i = 0; i <= CLIENT_FREE_FAILURES; i++) await signIn(t.c.run, `name-${i}`, 'wrong', '203.0.113.5');
+    expect(await signIn(t.c.run, 'agent', AGENT_PASSWORD, '203.0.113.5')).toMatchObject({ status: 429, code: 'LOGIN_THROTTLED' });
     expect((await agents('list')).out.join('\n')).toContain('client 203.0.113.5  waits 1 s');
     expect(await agents('unlock-client', '203.0.113.5')).toEqual({ code: 0, out: ['203.0.113.5: unlocked'] });
-    expect((await signIn(c.run, 'agent', AGENT_PASSWORD, '203.0.113.5')).status).toBe(201);
+    expect((await signIn(t.c.run, 'agent', AGENT_PASSWORD, '203.0.113.5')).status).toBe(201);
   });
 
   it(`audit prints the newest rows (AUDIT_DEFAULT_ROWS = ${AUDIT_DEFAULT_ROWS} unless told), unlocks included`, async () => {
     for (let i = 0; i < AUDIT_DEFAULT_ROWS + 2; i++) {
-      await signIn(c.run, `name-${i}`, 'wrong', `192.0.2.${i}`);
+      await signIn(t.c.run, `name-${i}`, 'wrong', `192.0.2.${i}`);
     }
     await agents('unlock', 'name-0');
     const all = await agents('audit');
