@@ -25,14 +25,25 @@ const entries: Record<Realm, { entry: string; outDir: string; fileName: string; 
 /**
  * Collapses the whitespace of Lit `css` templates in `*.styles.ts` files: the bank page pays for
  * every byte of the widget (docs/design.md budgets), and a template literal is shipped as written.
- * Only whitespace goes (runs become one space; none around `{ } ; ,` nor after `:`) and the `;`
- * before a `}`, so selectors, quoted font names and values read the same. A template with `${...}`
+ * Only whitespace goes (runs become one space; none around `{ } ; ,` nor after `:`), the `;`
+ * before a `}` and the leading zero of a fraction (`0.25` -> `.25`), so selectors, quoted font
+ * names and values read the same. A template with `${...}`
  * is left as it is.
  */
 export function minifyCssTemplates(code: string): string {
   return code.replace(/css`([^`]*)`/g, (whole, body: string) =>
-    body.includes('${') ? whole : `css\`${body.replace(/\s+/g, ' ').replace(/\s*([{};,])\s*/g, '$1').replace(/:\s+/g, ':').replace(/;}/g, '}').trim()}\``,
+    body.includes('${') ? whole : `css\`${body.replace(/\s+/g, ' ').replace(/\s*([{};,])\s*/g, '$1').replace(/:\s+/g, ':').replace(/;}/g, '}').replace(/(^|[^\w.])0\.(\d)/g, '$1.$2').trim()}\``,
   );
+}
+
+/**
+ * Drops the indentation after line breaks in the browser code of widget/: in code the minifier
+ * drops it anyway; inside Lit `html` templates a line break stays, so HTML's whitespace rules
+ * render the same (the widget has no multi-line template of any other kind and no `pre` text in
+ * a template's static parts; test/tooling/css-minify.test.ts checks both).
+ */
+export function dropTemplateIndentation(code: string): string {
+  return code.replace(/\n[ \t]+/g, '\n');
 }
 
 export default defineConfig(({ mode }) => {
@@ -46,6 +57,11 @@ export default defineConfig(({ mode }) => {
         name: 'minify-css-templates',
         apply: 'build',
         transform: (code: string, id: string) => (id.endsWith('.styles.ts') ? { code: minifyCssTemplates(code), map: null } : null),
+      },
+      {
+        name: 'drop-template-indentation',
+        apply: 'build',
+        transform: (code: string, id: string) => (/[\\/]widget[\\/].*\.ts$/.test(id) ? { code: dropTemplateIndentation(code), map: null } : null),
       },
     ],
     build: {

@@ -269,32 +269,37 @@ export const ClientFrameSchema = v.variant('type', [
 ]);
 export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
 
+const helloFrame = v.strictObject({
+  type: v.literal('hello'),
+  role: v.picklist(['customer', 'agent']),
+  conversationId: v.nullable(ConversationIdSchema),
+  acr: v.nullable(AcrSchema),
+});
+const eventFrame = v.strictObject({ type: v.literal('event'), event: ConversationEventSchema });
+/**
+ * After a `resume`, marks that the replay is complete up to `lastSeq`. `conversationId` is null
+ * for a customer who has not written yet: there is no conversation, nothing to replay.
+ */
+const replayedFrame = v.strictObject({ type: v.literal('replayed'), conversationId: v.nullable(ConversationIdSchema), lastSeq: seq });
+const ackFrame = v.strictObject({ type: v.literal('ack'), clientMsgId: ClientMsgIdSchema, seq: v.pipe(v.number(), v.integer(), v.minValue(1)) });
+/** Agent role: a conversation's summary changed (new conversation, new acr, new message). */
+const conversationFrame = v.strictObject({ type: v.literal('conversation'), conversation: ConversationSummarySchema });
+const sessionFrame = v.strictObject({ type: v.literal('session'), acr: AcrSchema });
+const errorFrame = v.strictObject({
+  type: v.literal('error'),
+  code: v.string(),
+  message: v.string(),
+  clientMsgId: v.optional(v.string()),
+});
+const pongFrame = v.strictObject({ type: v.literal('pong') });
+
 /** Server -> client frames. */
-export const ServerFrameSchema = v.variant('type', [
-  v.strictObject({
-    type: v.literal('hello'),
-    role: v.picklist(['customer', 'agent']),
-    conversationId: v.nullable(ConversationIdSchema),
-    acr: v.nullable(AcrSchema),
-  }),
-  v.strictObject({ type: v.literal('event'), event: ConversationEventSchema }),
-  /**
-   * After a `resume`, marks that the replay is complete up to `lastSeq`. `conversationId` is null
-   * for a customer who has not written yet: there is no conversation, nothing to replay.
-   */
-  v.strictObject({ type: v.literal('replayed'), conversationId: v.nullable(ConversationIdSchema), lastSeq: seq }),
-  v.strictObject({ type: v.literal('ack'), clientMsgId: ClientMsgIdSchema, seq: v.pipe(v.number(), v.integer(), v.minValue(1)) }),
-  /** Agent role: a conversation's summary changed (new conversation, new acr, new message). */
-  v.strictObject({ type: v.literal('conversation'), conversation: ConversationSummarySchema }),
-  v.strictObject({ type: v.literal('session'), acr: AcrSchema }),
-  v.strictObject({
-    type: v.literal('error'),
-    code: v.string(),
-    message: v.string(),
-    clientMsgId: v.optional(v.string()),
-  }),
-  v.strictObject({ type: v.literal('pong') }),
-]);
+export const ServerFrameSchema = v.variant('type', [helloFrame, eventFrame, replayedFrame, ackFrame, conversationFrame, sessionFrame, errorFrame, pongFrame]);
+/**
+ * The frames a customer's socket receives: all but the agents' conversation summaries (the
+ * widget validates against this, so the bank page's bundle carries no agent-only schema).
+ */
+export const CustomerServerFrameSchema = v.variant('type', [helloFrame, eventFrame, replayedFrame, ackFrame, sessionFrame, errorFrame, pongFrame]);
 export type ServerFrame = v.InferOutput<typeof ServerFrameSchema>;
 
 /** Close codes used on `/v1/ws` besides the standard ones (1008 policy, 1009 too big). */

@@ -25,6 +25,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatConfig } from './config.ts';
 import { sendError } from './http-errors.ts';
+import { AGENT_PREFIX, API_PREFIX, CSP_REPORTS_PATH, VAULT_NOTICES_PATH, WS_PATH, WS_TICKETS_PATH } from '../protocol/chat-paths.ts';
 
 /** How long a browser may cache a preflight answer, in seconds. */
 export const CORS_MAX_AGE_S = 600;
@@ -40,12 +41,12 @@ export const CSP_REPORT_ALLOW_METHODS = 'POST';
 export const CSP_REPORT_ALLOW_HEADERS = 'Content-Type';
 
 export function originPolicyFor(path: string): OriginPolicy {
-  if (path === '/v1/ws') return 'none';
-  if (path === '/v1/vault/notices') return 'server-only';
-  if (path === '/v1/csp-reports') return 'report';
-  if (path === '/v1/ws-tickets') return 'customer-or-agent';
-  if (path === '/v1/agent' || path.startsWith('/v1/agent/')) return 'agent';
-  if (path.startsWith('/v1/')) return 'customer';
+  if (path === WS_PATH) return 'none';
+  if (path === VAULT_NOTICES_PATH) return 'server-only';
+  if (path === CSP_REPORTS_PATH) return 'report';
+  if (path === WS_TICKETS_PATH) return 'customer-or-agent';
+  if (path === AGENT_PREFIX || path.startsWith(`${AGENT_PREFIX}/`)) return 'agent';
+  if (path.startsWith(`${API_PREFIX}/`)) return 'customer';
   if (path.startsWith('/widget/')) return 'script';
   return 'none';
 }
@@ -116,5 +117,5 @@ export function installCors(app: FastifyInstance, config: ChatConfig): void {
   });
 
   // Preflights need a route to land on; the hook above answers them.
-  app.options('/v1/*', async (_request, reply) => reply.code(204).send());
+  app.options(`${API_PREFIX}/*`, async (_request, reply) => reply.code(204).send());
 }

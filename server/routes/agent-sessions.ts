@@ -24,6 +24,7 @@ import { isoTime } from '../clock.ts';
 import type { ChatContext } from '../context.ts';
 import { parseOr400 } from '../http-errors.ts';
 import type { LoginAuditOutcome } from '../store/agent-logins.ts';
+import { AGENT_CURRENT_SESSION_PATH, AGENT_SESSIONS_PATH } from '../../protocol/chat-paths.ts';
 
 function retryAfter(reply: FastifyReply, ms: number): number {
   const seconds = Math.max(1, Math.ceil(ms / 1000));
@@ -48,7 +49,7 @@ function logRefusal(log: FastifyBaseLogger, refusal: Refusal): void {
 export function agentSessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
   const { store, clock, bus } = ctx;
 
-  app.post('/v1/agent/sessions', async (request, reply) => {
+  app.post(AGENT_SESSIONS_PATH, async (request, reply) => {
     const body = parseOr400(AgentLoginRequestSchema, request.body);
     const agent = await store.agents.findByName(body.name);
     const keys = { account: accountKey(body.name, agent !== undefined), client: clientKey(request.ip) };
@@ -91,7 +92,7 @@ export function agentSessionRoutes(app: FastifyInstance, ctx: ChatContext): void
     throw new PivotError(decision.accountLocked ? 'LOGIN_LOCKED' : 'BAD_CREDENTIALS');
   });
 
-  app.delete('/v1/agent/sessions/current', async (request, reply) => {
+  app.delete(AGENT_CURRENT_SESSION_PATH, async (request, reply) => {
     const { session } = await authenticate(request, store, clock, 'agent');
     await revokeSession(store, bus, clock, session);
     return reply.code(204).header('cache-control', 'no-store').send();

@@ -26,6 +26,7 @@ import { PivotError } from '../../protocol/errors.ts';
 import { authenticate } from '../auth/sessions.ts';
 import type { ChatContext } from '../context.ts';
 import { parseOr400 } from '../http-errors.ts';
+import { AGENT_CONVERSATIONS_PATH, AGENT_EVENTS_ROUTE, AGENT_MESSAGES_ROUTE, AGENT_STEPS_ROUTE } from '../../protocol/chat-paths.ts';
 
 const EventsQuerySchema = v.object({
   after: v.optional(
@@ -43,7 +44,7 @@ export function agentRoutes(app: FastifyInstance, ctx: ChatContext): void {
     return id;
   };
 
-  app.get('/v1/agent/conversations', async (request, reply) => {
+  app.get(AGENT_CONVERSATIONS_PATH, async (request, reply) => {
     await authenticate(request, store, clock, 'agent');
     const cursor = (request.query as Record<string, unknown> | undefined)?.['cursor'];
     if (cursor !== undefined && typeof cursor !== 'string') throw new PivotError('CURSOR_INVALID');
@@ -51,7 +52,7 @@ export function agentRoutes(app: FastifyInstance, ctx: ChatContext): void {
     return reply.header('cache-control', 'no-store').send(page);
   });
 
-  app.get('/v1/agent/conversations/:id/events', async (request, reply) => {
+  app.get(AGENT_EVENTS_ROUTE, async (request, reply) => {
     await authenticate(request, store, clock, 'agent');
     const conversationId = await conversationOf(request.params);
     const { after } = parseOr400(EventsQuerySchema, request.query ?? {});
@@ -62,7 +63,7 @@ export function agentRoutes(app: FastifyInstance, ctx: ChatContext): void {
     return reply.header('cache-control', 'no-store').send({ events, lastSeq });
   });
 
-  app.post('/v1/agent/conversations/:id/messages', async (request, reply) => {
+  app.post(AGENT_MESSAGES_ROUTE, async (request, reply) => {
     const { session } = await authenticate(request, store, clock, 'agent');
     const conversationId = await conversationOf(request.params);
     const raw = request.body as { text?: unknown } | undefined;
@@ -78,7 +79,7 @@ export function agentRoutes(app: FastifyInstance, ctx: ChatContext): void {
     return reply.header('cache-control', 'no-store').send({ type: 'ack', clientMsgId: body.clientMsgId, seq });
   });
 
-  app.post('/v1/agent/conversations/:id/steps', async (request, reply) => {
+  app.post(AGENT_STEPS_ROUTE, async (request, reply) => {
     const { session } = await authenticate(request, store, clock, 'agent');
     const conversationId = await conversationOf(request.params);
     const body = parseOr400(StepRequestSchema, request.body);

@@ -27,6 +27,7 @@ import {
 } from '../../protocol/vault-api.ts';
 import type { ChatContext } from '../context.ts';
 import { parseOr400 } from '../http-errors.ts';
+import { VAULT_NOTICES_PATH } from '../../protocol/chat-paths.ts';
 
 /** Apply one verified notice; rejects with a {@link PivotError}. */
 async function apply(ctx: ChatContext, log: FastifyBaseLogger, claims: VaultNoticeClaims): Promise<number> {
@@ -51,7 +52,7 @@ async function batchResult(ctx: ChatContext, log: FastifyBaseLogger, notice: str
 }
 
 export function noticeRoutes(app: FastifyInstance, ctx: ChatContext): void {
-  app.post('/v1/vault/notices', { bodyLimit: VAULT_NOTICE_MAX_BODY_BYTES }, async (request, reply) => {
+  app.post(VAULT_NOTICES_PATH, { bodyLimit: VAULT_NOTICE_MAX_BODY_BYTES }, async (request, reply) => {
     const envelope = parseOr400(VaultNoticeEnvelopeSchema, request.body);
     if ('notice' in envelope) {
       const seq = await apply(ctx, request.log, await ctx.verifyNotice(envelope.notice));

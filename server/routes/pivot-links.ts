@@ -19,11 +19,12 @@ import { isoTime } from '../clock.ts';
 import type { ChatContext } from '../context.ts';
 import { parseOr400 } from '../http-errors.ts';
 import { createPivotLink, redeemPivotLink } from '../pivot-links.ts';
+import { AGENT_PIVOT_LINKS_ROUTE, PIVOT_LINK_REDEEM_PATH } from '../../protocol/chat-paths.ts';
 
 export function pivotLinkRoutes(app: FastifyInstance, ctx: ChatContext): void {
   const { store, clock } = ctx;
 
-  app.post('/v1/agent/conversations/:id/pivot-links', async (request, reply) => {
+  app.post(AGENT_PIVOT_LINKS_ROUTE, async (request, reply) => {
     await authenticate(request, store, clock, 'agent');
     const id = (request.params as { id?: unknown }).id;
     if (!v.is(ConversationIdSchema, id) || !(await store.conversations.get(id))) throw new PivotError('CONVERSATION_NOT_FOUND');
@@ -31,7 +32,7 @@ export function pivotLinkRoutes(app: FastifyInstance, ctx: ChatContext): void {
     return reply.code(201).header('cache-control', 'no-store').send(created);
   });
 
-  app.post('/v1/pivot-links/redeem', async (request, reply) => {
+  app.post(PIVOT_LINK_REDEEM_PATH, async (request, reply) => {
     // The bank page's call: a browser always sends Origin on a cross-origin POST.
     const origin = request.headers.origin;
     if (origin === undefined || !ctx.config.allowedOrigins.includes(origin)) throw new PivotError('ORIGIN_NOT_ALLOWED');

@@ -14,6 +14,7 @@ import { epochSeconds, isoTime } from '../clock.ts';
 import type { ChatContext } from '../context.ts';
 import { signPivotToken } from '../pivot-token.ts';
 import { copyStep } from '../steps/index.ts';
+import { PIVOT_TOKEN_ROUTE } from '../../protocol/chat-paths.ts';
 
 /** Pivot tokens one step may be issued (each retry of the card form asks for a fresh one). */
 export const MAX_PIVOT_TOKENS_PER_STEP = 50;
@@ -21,7 +22,7 @@ export const MAX_PIVOT_TOKENS_PER_STEP = 50;
 export function pivotTokenRoutes(app: FastifyInstance, ctx: ChatContext): void {
   const { store, clock, config, keys } = ctx;
 
-  app.post('/v1/steps/:stepId/pivot-token', async (request, reply) => {
+  app.post(PIVOT_TOKEN_ROUTE, async (request, reply) => {
     const { session } = await authenticate(request, store, clock, 'customer');
     const origin = request.headers.origin;
     if (origin === undefined || !config.allowedOrigins.includes(origin)) throw new PivotError('ORIGIN_NOT_ALLOWED');

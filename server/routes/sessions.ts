@@ -39,6 +39,7 @@ import type { ConversationRecord, SessionRecord } from '../store/store.ts';
 import { parseOr400 } from '../http-errors.ts';
 import { hashToken, randomToken } from '../ids.ts';
 import { appendSystemEvent, channelName } from '../pivot-links.ts';
+import { SESSIONS_PATH, SESSION_NONCE_PATH, SESSION_STEP_UP_PATH, WS_TICKETS_PATH } from '../../protocol/chat-paths.ts';
 
 /**
  * Sessions one client address may create: a page load needs one (a reload keeps it), so a burst
@@ -78,7 +79,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
   const ticketLimiter = new ClientRateLimiter(TICKETS_PER_CLIENT, clock);
 
   app.post(
-    '/v1/sessions',
+    SESSIONS_PATH,
     {
       // Counted before the body is read, so malformed floods are limited too.
       onRequest: async (request, reply) => {
@@ -101,7 +102,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
     },
   );
 
-  app.post('/v1/sessions/nonce', async (request, reply) => {
+  app.post(SESSION_NONCE_PATH, async (request, reply) => {
     const { session } = await authenticate(request, store, clock, 'customer');
     const nonce = randomToken();
     const expiresAt = clock() + ID_TOKEN_NONCE_TTL_S * 1000;
@@ -110,7 +111,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
     return reply.code(201).header('cache-control', 'no-store').send(response);
   });
 
-  app.post('/v1/sessions/step-up', async (request, reply) => {
+  app.post(SESSION_STEP_UP_PATH, async (request, reply) => {
     const { token, session } = await authenticate(request, store, clock, 'customer');
     const body = parseOr400(StepUpRequestSchema, request.body);
     if (session.customerId === null) throw new PivotError('FORBIDDEN');
@@ -156,7 +157,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
   });
 
   app.post(
-    '/v1/ws-tickets',
+    WS_TICKETS_PATH,
     {
       onRequest: async (request, reply) => {
         const taken = ticketLimiter.take(request.ip);

@@ -30,6 +30,7 @@ import { ANONYMOUS_CUSTOMER_NAME } from '../store/conversations.ts';
 import type { SessionRecord } from '../store/store.ts';
 import { ChatConnection, type ConnectionIdentity } from './connection.ts';
 import { SharedBudgets, budgetKey } from './rate-limit.ts';
+import { WS_PATH } from '../../protocol/chat-paths.ts';
 
 /** Interval between server pings; a socket that missed one is terminated at the next. */
 export const WS_HEARTBEAT_INTERVAL_MS = 30_000;
@@ -66,7 +67,7 @@ export async function installWebSocket(app: FastifyInstance, ctx: ChatContext): 
     identities.set(request.raw, { session, name: await authorName(ctx, session) });
   };
 
-  app.get('/v1/ws', { websocket: true, preValidation }, (socket, request) => {
+  app.get(WS_PATH, { websocket: true, preValidation }, (socket, request) => {
     const identity = identities.get(request.raw);
     if (!identity) {
       socket.close(1008, 'unauthenticated');

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { WS_CLOSE, WS_MAX_FRAME_BYTES, type ServerFrame } from '../../protocol/chat.ts';
+import { WS_CLOSE, WS_MAX_FRAME_BYTES, type ServerFrame, CustomerServerFrameSchema, ServerFrameSchema } from '../../protocol/chat.ts';
 import { RECONNECT_BASE_DELAY_MS } from '../../widget/shared/backoff.ts';
 import { ChatConnection, parseServerFrame, type ConnectionStatus } from '../../widget/shared/chat-connection.ts';
 import { RequestError } from '../../widget/shared/rest.ts';
@@ -47,6 +47,7 @@ let opened = 0;
 
 function connection(url: () => Promise<string> = async () => `ws://chat.test/v1/ws?ticket=t${++tickets}`) {
   return new ChatConnection({
+    frames: CustomerServerFrameSchema,
     url,
     onOpen: () => void opened++,
     onFrame: (frame) => void frames.push(frame),
@@ -189,8 +190,17 @@ describe('ChatConnection', () => {
 
 describe('parseServerFrame', () => {
   it('accepts a valid frame and rejects anything else', () => {
-    expect(parseServerFrame('{"type":"session","acr":"bank"}')).toEqual({ type: 'session', acr: 'bank' });
-    expect(parseServerFrame('{"type":"session","acr":"root"}')).toBeNull();
-    expect(parseServerFrame({ type: 'pong' })).toBeNull();
+    expect(parseServerFrame('{"type":"session","acr":"bank"}', CustomerServerFrameSchema)).toEqual({ type: 'session', acr: 'bank' });
+    expect(parseServerFrame('{"type":"session","acr":"root"}', CustomerServerFrameSchema)).toBeNull();
+    expect(parseServerFrame({ type: 'pong' }, CustomerServerFrameSchema)).toBeNull();
+  });
+
+  it("drops an agent's conversation summary on a customer's socket, and takes it on an agent's", () => {
+    const summary = JSON.stringify({
+      type: 'conversation',
+      conversation: { id: 'cnv_0123456789abcdef', customerName: 'Ada', acr: 'none', channel: 'web', lastSeq: 1, lastText: 'hi', updatedAt: '2030-01-01T00:00:00.000Z' },
+    });
+    expect(parseServerFrame(summary, CustomerServerFrameSchema)).toBeNull();
+    expect(parseServerFrame(summary, ServerFrameSchema)).toMatchObject({ type: 'conversation' });
   });
 });

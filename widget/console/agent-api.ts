@@ -16,6 +16,14 @@ import {
   type PivotLinkCreated,
   type StepRequest,
 } from '../../protocol/chat.ts';
+import {
+  AGENT_CONVERSATIONS_PATH,
+  AGENT_CURRENT_SESSION_PATH,
+  AGENT_SESSIONS_PATH,
+  WS_PATH,
+  WS_TICKETS_PATH,
+  agentConversationPath,
+} from '../../protocol/chat-paths.ts';
 import { requestJson, toWebSocketOrigin } from '../shared/rest.ts';
 
 export interface AgentSession {
@@ -29,20 +37,20 @@ const STORAGE_KEY = 'spc:agent';
 export const HISTORY_MAX_PAGES = 100;
 
 export function login(server: string, name: string, password: string): Promise<AgentSession> {
-  return requestJson(server, '/v1/agent/sessions', { body: { name, password }, schema: AgentLoginResponseSchema });
+  return requestJson(server, AGENT_SESSIONS_PATH, { body: { name, password }, schema: AgentLoginResponseSchema });
 }
 
 /** One page of the conversation list: the first, or the one after `cursor` (a page's `nextCursor`). */
 export function listConversations(server: string, token: string, cursor: string | null = null): Promise<ConversationList> {
   const query = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
-  return requestJson(server, `/v1/agent/conversations${query}`, { token, schema: ConversationListSchema });
+  return requestJson(server, `${AGENT_CONVERSATIONS_PATH}${query}`, { token, schema: ConversationListSchema });
 }
 
 /** Every event of a conversation after `after`, following pages until the server's lastSeq. */
 export async function loadHistory(server: string, token: string, conversationId: string, after = 0): Promise<ConversationEvent[]> {
   const events: ConversationEvent[] = [];
   for (let page = 0; page < HISTORY_MAX_PAGES; page++) {
-    const path = `/v1/agent/conversations/${encodeURIComponent(conversationId)}/events?after=${after}`;
+    const path = `${agentConversationPath(conversationId, 'events')}?after=${after}`;
     const result = await requestJson(server, path, { token, schema: EventPageSchema });
     events.push(...result.events);
     const last = result.events.at(-1)?.seq ?? after;
@@ -53,7 +61,7 @@ export async function loadHistory(server: string, token: string, conversationId:
 }
 
 export function requestStep(server: string, token: string, conversationId: string, body: StepRequest) {
-  return requestJson(server, `/v1/agent/conversations/${encodeURIComponent(conversationId)}/steps`, {
+  return requestJson(server, agentConversationPath(conversationId, 'steps'), {
     token,
     body,
     schema: StepCreatedSchema,
@@ -65,7 +73,7 @@ export function requestStep(server: string, token: string, conversationId: strin
  * names the channel and the expiry; the link's code never reaches the console.
  */
 export function sendSecureLink(server: string, token: string, conversationId: string): Promise<PivotLinkCreated> {
-  return requestJson(server, `/v1/agent/conversations/${encodeURIComponent(conversationId)}/pivot-links`, {
+  return requestJson(server, agentConversationPath(conversationId, 'pivot-links'), {
     method: 'POST',
     token,
     schema: PivotLinkCreatedSchema,
@@ -79,7 +87,7 @@ export function sendSecureLink(server: string, token: string, conversationId: st
  */
 export async function signOut(server: string, token: string): Promise<boolean> {
   try {
-    const response = await fetch(`${server}/v1/agent/sessions/current`, {
+    const response = await fetch(`${server}${AGENT_CURRENT_SESSION_PATH}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${token}` },
       credentials: 'omit',
@@ -94,8 +102,8 @@ export async function signOut(server: string, token: string): Promise<boolean> {
 }
 
 export async function webSocketUrl(server: string, token: string): Promise<string> {
-  const { ticket } = await requestJson(server, '/v1/ws-tickets', { method: 'POST', token, schema: WsTicketResponseSchema });
-  return `${toWebSocketOrigin(server)}/v1/ws?ticket=${encodeURIComponent(ticket)}`;
+  const { ticket } = await requestJson(server, WS_TICKETS_PATH, { method: 'POST', token, schema: WsTicketResponseSchema });
+  return `${toWebSocketOrigin(server)}${WS_PATH}?ticket=${encodeURIComponent(ticket)}`;
 }
 
 export function loadAgentSession(): AgentSession | null {

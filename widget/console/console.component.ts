@@ -15,6 +15,7 @@
 import { LitElement, html, nothing, type TemplateResult } from 'lit';
 import {
   MESSAGE_MAX_CHARS,
+  ServerFrameSchema,
   type Channel,
   type ConversationEvent,
   type ConversationList,
@@ -119,6 +120,7 @@ export class SpcConsole extends LitElement {
     }
     this.#connection?.stop();
     const connection = new ChatConnection({
+      frames: ServerFrameSchema,
       url: () => webSocketUrl(this.server, this.#agent?.session ?? ''),
       onOpen: () => {
         for (const sync of this.#syncs.values()) sync.opened();

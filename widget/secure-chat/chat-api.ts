@@ -14,27 +14,36 @@ import {
   type SessionResponse,
 } from '../../protocol/chat.ts';
 import { requestJson, toWebSocketOrigin } from '../shared/rest.ts';
+import {
+  PIVOT_LINK_REDEEM_PATH,
+  SESSION_NONCE_PATH,
+  SESSION_STEP_UP_PATH,
+  SESSIONS_PATH,
+  WS_PATH,
+  WS_TICKETS_PATH,
+  pivotTokenPath,
+} from '../../protocol/chat-paths.ts';
 
 export function createSession(server: string, body: SessionRequest): Promise<SessionResponse> {
-  return requestJson(server, '/v1/sessions', { body, schema: SessionResponseSchema });
+  return requestJson(server, SESSIONS_PATH, { body, schema: SessionResponseSchema });
 }
 
 /** Continues a conversation from a pivot link: the code travels in the body only. */
 export function redeemPivotLink(server: string, code: string): Promise<SessionResponse> {
-  return requestJson(server, '/v1/pivot-links/redeem', { body: { code }, schema: SessionResponseSchema });
+  return requestJson(server, PIVOT_LINK_REDEEM_PATH, { body: { code }, schema: SessionResponseSchema });
 }
 
 /** A single-use nonce for the bank IdP's id_token, bound to this session. */
 export async function requestNonce(server: string, token: string): Promise<string> {
-  return (await requestJson(server, '/v1/sessions/nonce', { method: 'POST', token, schema: NonceResponseSchema })).nonce;
+  return (await requestJson(server, SESSION_NONCE_PATH, { method: 'POST', token, schema: NonceResponseSchema })).nonce;
 }
 
 export function stepUp(server: string, token: string, assertion: IdentityAssertion): Promise<SessionResponse> {
-  return requestJson(server, '/v1/sessions/step-up', { token, body: { assertion }, schema: SessionResponseSchema });
+  return requestJson(server, SESSION_STEP_UP_PATH, { token, body: { assertion }, schema: SessionResponseSchema });
 }
 
 export function requestPivotToken(server: string, token: string, stepId: string): Promise<PivotTokenResponse> {
-  return requestJson(server, `/v1/steps/${encodeURIComponent(stepId)}/pivot-token`, {
+  return requestJson(server, pivotTokenPath(stepId), {
     method: 'POST',
     token,
     schema: PivotTokenResponseSchema,
@@ -43,6 +52,6 @@ export function requestPivotToken(server: string, token: string, stepId: string)
 
 /** A WebSocket URL with a fresh single-use ticket (the ticket is the only thing in the URL). */
 export async function webSocketUrl(server: string, token: string): Promise<string> {
-  const { ticket } = await requestJson(server, '/v1/ws-tickets', { method: 'POST', token, schema: WsTicketResponseSchema });
-  return `${toWebSocketOrigin(server)}/v1/ws?ticket=${encodeURIComponent(ticket)}`;
+  const { ticket } = await requestJson(server, WS_TICKETS_PATH, { method: 'POST', token, schema: WsTicketResponseSchema });
+  return `${toWebSocketOrigin(server)}${WS_PATH}?ticket=${encodeURIComponent(ticket)}`;
 }

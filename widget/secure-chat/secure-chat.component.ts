@@ -9,7 +9,7 @@
  */
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { safeParse } from 'valibot';
-import { MESSAGE_MAX_CHARS, type IdentityAssertion, type ServerFrame, type SessionResponse } from '../../protocol/chat.ts';
+import { CustomerServerFrameSchema, MESSAGE_MAX_CHARS, type IdentityAssertion, type ServerFrame, type SessionResponse } from '../../protocol/chat.ts';
 import { LocaleSchema, ThemeSchema, type BeginArgs } from '../../protocol/frame.ts';
 import { acrAtLeast, type Acr } from '../../protocol/pivot-token.ts';
 import { CUSTOMER_VIEWS, type StepKind } from '../../protocol/steps/index.ts';
@@ -252,6 +252,7 @@ export class SecureChat extends LitElement {
 
   #connect(server: string): void {
     const connection = new ChatConnection({
+      frames: CustomerServerFrameSchema,
       url: () => webSocketUrl(server, this.#session?.session ?? ''),
       onOpen: () => this.#sync?.opened(),
       onFrame: (frame) => this.#onFrame(frame),

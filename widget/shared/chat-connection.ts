@@ -1,13 +1,13 @@
 /**
  * One WebSocket to the chat server that keeps itself connected: a fresh single-use ticket per
  * attempt, exponential backoff between attempts, a keep-alive ping, and every incoming frame
- * validated with `ServerFrameSchema` (anything else is dropped). Delivery logic (resume, outbox,
+ * validated with the side's frame schema (anything else is dropped). Delivery logic (resume, outbox,
  * dedupe) is not here but in {@link ChatSync}, which the owner feeds from `onOpen` / `onFrame`.
  *
  * @module
  */
-import { safeParse } from 'valibot';
-import { ServerFrameSchema, WS_CLOSE, WS_MAX_FRAME_BYTES, type ClientFrame, type ServerFrame } from '../../protocol/chat.ts';
+import { safeParse, type GenericSchema } from 'valibot';
+import { WS_CLOSE, WS_MAX_FRAME_BYTES, type ClientFrame, type ServerFrame } from '../../protocol/chat.ts';
 import { backoffDelay } from './backoff.ts';
 import { RequestError } from './rest.ts';
 
@@ -31,6 +31,8 @@ export interface ChatConnectionOptions {
   readonly onInvalidFrame?: () => void;
   readonly WebSocket?: typeof WebSocket;
   readonly random?: () => number;
+  /** The frames this side accepts: a customer's (CustomerServerFrameSchema) or an agent's (ServerFrameSchema). */
+  readonly frames: GenericSchema<unknown, ServerFrame>;
 }
 
 export class ChatConnection {
@@ -113,7 +115,7 @@ export class ChatConnection {
     };
     socket.onmessage = (message: MessageEvent) => {
       this.#lastFrameAt = Date.now();
-      const frame = parseServerFrame(message.data);
+      const frame = parseServerFrame(message.data, this.#options.frames);
       if (frame) this.#options.onFrame(frame);
       else this.#options.onInvalidFrame?.();
     };
@@ -165,7 +167,7 @@ export class ChatConnection {
 }
 
 /** Parses and validates one incoming WebSocket message; `null` for anything not in the contract. */
-export function parseServerFrame(data: unknown): ServerFrame | null {
+export function parseServerFrame(data: unknown, schema: GenericSchema<unknown, ServerFrame>): ServerFrame | null {
   if (typeof data !== 'string' || data.length > WS_MAX_FRAME_BYTES) return null;
   let json: unknown;
   try {
@@ -173,6 +175,6 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
   } catch {
     return null;
   }
-  const parsed = safeParse(ServerFrameSchema, json);
+  const parsed = safeParse(schema, json);
   return parsed.success ? parsed.output : null;
 }
