@@ -17,7 +17,8 @@
  * {@link PAN_MIN_DIGITS}..{@link PAN_MAX_DIGITS} consecutive digits is Luhn-checked, wherever
  * the groups as typed begin or end (so a number followed by its CVC in one 19-digit run is found).
  * A valid window has all its digits but the last {@link PAN_VISIBLE_DIGITS} replaced by
- * {@link MASK_CHAR}; separators are kept, so "4242 4242 4242 4242" reads "•••• •••• •••• 4242".
+ * {@link MASK_CHAR}; separators are kept, so a 16-digit number typed in four groups of four reads
+ * "•••• •••• •••• " followed by its last four digits.
  * After a card number, every group of {@link CVC_MIN_DIGITS}..{@link CVC_MAX_DIGITS} digits that
  * starts within {@link CVC_LOOKAHEAD_CHARS} characters is masked whole: "cvc 123" becomes
  * "cvc •••", and so does a code typed onto the number itself (an expiry "11/29" is two 2-digit
@@ -272,8 +273,9 @@ function maskRun(tokens: Tokens, from: number, to: number, masked: Uint8Array, t
  * maximal sequence of digit tokens with nothing between them (format characters are not tokens,
  * so "1\u200B23" is one group). Digits typed right after a card number of at least
  * {@link GLUED_CODE_MIN_PAN_DIGITS} digits with no separator are a group of their own:
- * "4242 4242 4242 4242123" has its code masked, while in "5555555555554444" the Luhn-valid
- * 13-digit window "5555555555554" does not make "444" a code. Returns the operations spent.
+ * a 3-digit code typed onto the last group of a 16-digit number is masked, while a 16-digit number
+ * typed as one run whose first 13 digits happen to be Luhn-valid too does not make its last 3
+ * digits a code. Returns the operations spent.
  */
 function maskSecurityCodes(tokens: Tokens, panEnd: number, panDigits: number, masked: Uint8Array): number {
   const n = tokens.kind.length;
