@@ -155,3 +155,30 @@ describe('migrations: upgrade from 0006_step_kinds', () => {
     }
   });
 });
+
+describe('migrations: 0010_step_kinds_from_registry', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => removeDir(dir));
+
+  it('stores a step of a kind that 0006 did not list (a payee confirmation: a payee, no amount), read back through its schema', async () => {
+    const store = await createSqliteStore(dir, () => T0);
+    try {
+      const customer = await store.customers.create({ subject: null, displayName: 'Ada' });
+      const conversation = await store.conversations.create(customer.id, 'bank');
+      const step = { id: 'stp_payee0123456789abcd', kind: 'payee_confirmation', payee: { name: 'B. Okafor', accountLast4: '9876' }, purpose: 'New payee', reference: 'PAY-1' } as const;
+      await store.steps.create({ ...step, conversationId: conversation.id, requiredAcr: 'bank' }, { role: 'agent', name: 'agent' });
+      expect(await store.steps.get(step.id)).toEqual({ ...step, conversationId: conversation.id, requiredAcr: 'bank', status: 'open', card: null });
+      // What every kind must satisfy still holds: an amount comes with its currency.
+      expect(() =>
+        store.db.sqlite
+          .prepare("update steps set amount_minor = 100 where id = ?")
+          .run(step.id),
+      ).toThrow(/CHECK/);
+    } finally {
+      await store.close();
+    }
+  });
+});
