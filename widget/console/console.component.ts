@@ -38,6 +38,7 @@ import {
   type AgentSession,
 } from './agent-api.ts';
 import { styles } from './console.styles.ts';
+import { mergeSummary } from './conversation-list.ts';
 import { SIGNED_OUT_LOCALLY_ONLY, acrLabel, canSendSecureLink, channelLabel, secureLinkErrorText, secureLinkSentText, viaLabel } from './labels.ts';
 import { CONSOLE_CURRENCIES } from './money.ts';
 import {
@@ -79,6 +80,8 @@ export class SpcConsole extends LitElement {
   #conversations = new Map<string, ConversationSummary>();
   /** Where the next page of older conversations starts; null when every page is loaded. */
   #nextCursor: string | null = null;
+  /** The first page has been merged once (its cursor taken). */
+  #listLoaded = false;
   #loadingMore = false;
   #selected: string | null = null;
   #syncs = new Map<string, ChatSync>();
@@ -113,17 +116,15 @@ export class SpcConsole extends LitElement {
   async #startAgent(): Promise<void> {
     const agent = this.#agent;
     if (!agent) return;
-    try {
-      this.#addPage(await listConversations(this.server, agent.session));
-    } catch (error) {
-      return this.#onRequestError(error);
-    }
     this.#connection?.stop();
     const connection = new ChatConnection({
       frames: ServerFrameSchema,
       url: () => webSocketUrl(this.server, this.#agent?.session ?? ''),
       onOpen: () => {
         for (const sync of this.#syncs.values()) sync.opened();
+        // Summaries pushed before this socket was listening (at start, or while it was
+        // reconnecting) are in a fresh first page.
+        void this.#loadFirstPage(agent);
       },
       onClose: () => {
         for (const sync of this.#syncs.values()) sync.closed();
@@ -138,11 +139,26 @@ export class SpcConsole extends LitElement {
     this.#connection = connection;
     connection.start();
     this.requestUpdate();
+    await this.#loadFirstPage(agent);
   }
 
-  /** Adds a page of the list; a summary already known (e.g. pushed live) is the newer one and stays. */
+  /** Merges the first page of the list; its cursor is taken only the first time (later pages stay). */
+  async #loadFirstPage(agent: AgentSession): Promise<void> {
+    try {
+      const page = await listConversations(this.server, agent.session);
+      if (this.#agent !== agent) return;
+      for (const summary of page.conversations) mergeSummary(this.#conversations, summary);
+      if (!this.#listLoaded) this.#nextCursor = page.nextCursor;
+      this.#listLoaded = true;
+      this.requestUpdate();
+    } catch (error) {
+      this.#onRequestError(error);
+    }
+  }
+
+  /** Adds a later page of the list. */
   #addPage(page: ConversationList): void {
-    for (const summary of page.conversations) if (!this.#conversations.has(summary.id)) this.#conversations.set(summary.id, summary);
+    for (const summary of page.conversations) mergeSummary(this.#conversations, summary);
     this.#nextCursor = page.nextCursor;
   }
 
@@ -165,7 +181,7 @@ export class SpcConsole extends LitElement {
   #onFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'conversation':
-        this.#conversations.set(frame.conversation.id, frame.conversation);
+        mergeSummary(this.#conversations, frame.conversation);
         break;
       case 'event':
         this.#syncs.get(frame.event.conversationId)?.receive(frame);
@@ -220,6 +236,7 @@ export class SpcConsole extends LitElement {
     saveAgentSession(null);
     this.#conversations.clear();
     this.#nextCursor = null;
+    this.#listLoaded = false;
     this.#syncs.clear();
     this.#links.clear();
     this.#selected = null;
