@@ -5,11 +5,11 @@
  */
 import type { ChannelGateway } from './channels/gateway.ts';
 import type { ChatConfig } from './config.ts';
-import type { ChatService } from './chat-service.ts';
-import type { Clock } from './clock.ts';
-import type { PivotKeyRing } from './keys.ts';
-import type { NoticeVerifier } from './notices.ts';
-import type { PubSub } from './pubsub.ts';
+import type { ChatService } from './conversations/chat-service.ts';
+import type { Clock } from './lib/clock.ts';
+import type { PivotKeyRing } from './keys/pivot-key-ring.ts';
+import type { NoticeVerifier } from './steps/vault-notices.ts';
+import type { PubSub } from './lib/pubsub.ts';
 import type { ChatStore } from './store/store.ts';
 
 export interface ChatContext {

@@ -9,7 +9,7 @@
  *   fingerprint -> one better-sqlite3 transaction: insert used jti (primary key = replay guard)
  *   + insert the card row -> 201 with brand/last4/expiry and the token.
  *
- * SQLite pragmas are the vault's (vault/service/db.ts): WAL, synchronous NORMAL, busy_timeout,
+ * SQLite pragmas are the vault's (vault/service/store/db.ts): WAL, synchronous NORMAL, busy_timeout,
  * foreign_keys, secure_delete.
  *
  * Env: HOST, PORT, DATA_DIR, PUBLIC_JWK (JSON, with kid), ISSUER, AUDIENCE (= the vault origin the

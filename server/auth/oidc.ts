@@ -17,7 +17,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import * as v from 'valibot';
 import { PivotError, type ErrorCode } from '../../protocol/errors.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { IdpConfig } from '../config.ts';
 
 /** Tolerated clock difference with the IdP for `exp`, `iat` and `nbf`, in seconds. */

@@ -9,9 +9,9 @@ import type { FastifyRequest } from 'fastify';
 import { SESSION_TTL_S } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import type { Acr } from '../../protocol/pivot-token.ts';
-import type { Clock } from '../clock.ts';
-import { hashToken, randomToken } from '../ids.ts';
-import { sessionTopic, type PubSub } from '../pubsub.ts';
+import type { Clock } from '../lib/clock.ts';
+import { hashToken, randomToken } from '../lib/ids.ts';
+import { sessionTopic, type PubSub } from '../lib/pubsub.ts';
 import type { ChatStore, SessionRecord, SessionRole } from '../store/store.ts';
 
 /** Longest Authorization header considered, in characters. */

@@ -6,7 +6,7 @@
  * The signature is checked over the raw bytes first (server/routes/webhooks.ts); after that the
  * raw bytes are not needed. Each adapter ADMITS a delivery:
  * - the body is decoded (JSON for Meta, the form for Twilio) and every string is masked
- *   (server/mask.ts) EXCEPT the platform's identifiers, which carry no customer text and which
+ *   (server/conversations/mask.ts) EXCEPT the platform's identifiers, which carry no customer text and which
  *   dedupe, routing and replies need exactly as sent; then it is re-encoded and that is what is
  *   stored (and hashed for dedupe). Decoding first is what catches a number hidden behind JSON
  *   escapes (`\u0034`) or form encoding (`%34`);
@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { maskCardNumbers } from '../mask.ts';
+import { maskCardNumbers } from '../conversations/mask.ts';
 
 /** Keys of Messenger webhooks whose values are Meta's identifiers (page, user, message), stored as sent. */
 export const MESSENGER_ID_KEYS: ReadonlySet<string> = new Set(['id', 'mid']);

@@ -115,7 +115,7 @@ const initial: Migration = {
   },
 };
 
-/** Steps flagged to the agent because their pivot tokens all expired unused (see chat-service.ts). */
+/** Steps flagged to the agent because their pivot tokens all expired unused (see conversations/chat-service.ts). */
 const stepUnusedPivotFlag: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('steps').addColumn('unused_pivot_flagged_at', 'integer').execute();

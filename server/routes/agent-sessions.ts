@@ -1,5 +1,5 @@
 /**
- * Agent sign-in and sign-out (Origin: CHAT_ORIGIN only, see cors.ts).
+ * Agent sign-in and sign-out (Origin: CHAT_ORIGIN only, see http/cors.ts).
  *
  *   POST   /v1/agent/sessions           name + password -> agent session (201)
  *   DELETE /v1/agent/sessions/current * signs that session out (204): the token, its unused
@@ -20,9 +20,9 @@ import { PivotError } from '../../protocol/errors.ts';
 import { accountKey, auditName, beginAttempt, clientKey, settleSuccess } from '../auth/login-guard.ts';
 import { verifyPassword } from '../auth/passwords.ts';
 import { authenticate, issueSession, revokeSession } from '../auth/sessions.ts';
-import { isoTime } from '../clock.ts';
+import { isoTime } from '../lib/clock.ts';
 import type { ChatContext } from '../context.ts';
-import { parseOr400 } from '../http-errors.ts';
+import { parseOr400 } from '../http/errors.ts';
 import type { LoginAuditOutcome } from '../store/agent-logins.ts';
 import { AGENT_CURRENT_SESSION_PATH, AGENT_SESSIONS_PATH } from '../../protocol/chat-paths.ts';
 

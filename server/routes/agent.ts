@@ -1,5 +1,5 @@
 /**
- * Agent console API (Origin: CHAT_ORIGIN only, see cors.ts).
+ * Agent console API (Origin: CHAT_ORIGIN only, see http/cors.ts).
  *
  *   POST|DELETE /v1/agent/sessions[/current]      sign-in and sign-out: routes/agent-sessions.ts
  *   GET  /v1/agent/conversations?cursor=         * one page (CONVERSATION_PAGE_SIZE) of the summaries
@@ -25,7 +25,7 @@ import {
 import { PivotError } from '../../protocol/errors.ts';
 import { authenticate } from '../auth/sessions.ts';
 import type { ChatContext } from '../context.ts';
-import { parseOr400 } from '../http-errors.ts';
+import { parseOr400 } from '../http/errors.ts';
 import { AGENT_CONVERSATIONS_PATH, AGENT_EVENTS_ROUTE, AGENT_MESSAGES_ROUTE, AGENT_STEPS_ROUTE } from '../../protocol/chat-paths.ts';
 
 const EventsQuerySchema = v.object({

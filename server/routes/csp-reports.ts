@@ -13,7 +13,7 @@
  * protocol/csp-report.ts drop them before this code sees the report).
  *
  * Origin: browsers send these reports without CORS (`report-uri`, Origin often `null` under
- * `Referrer-Policy: no-referrer`) or after a preflight (Chromium's Reporting API); see cors.ts.
+ * `Referrer-Policy: no-referrer`) or after a preflight (Chromium's Reporting API); see http/cors.ts.
  *
  * @module
  */
@@ -30,9 +30,9 @@ import {
   ReportingApiBatchSchema,
 } from '../../protocol/csp-report.ts';
 import { PivotError } from '../../protocol/errors.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { ChatContext } from '../context.ts';
-import { parseOr400 } from '../http-errors.ts';
+import { parseOr400 } from '../http/errors.ts';
 
 /** Distinct client IPs tracked by the rate limiter before expired windows are swept. */
 export const CSP_REPORT_MAX_TRACKED_IPS = 10_000;

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/vault/notices` (server-to-server; any Origin is refused by cors.ts): the vault
+ * `POST /v1/vault/notices` (server-to-server; any Origin is refused by http/cors.ts): the vault
  * reports a step's result (a tokenized card, a changed address, a confirmed or declined transfer).
  * Each notice is verified against the vault's JWKS, then applied atomically by the store:
  * replay -> NOTICE_REPLAYED; unknown step/pivot jti, or a result not of the step's kind
@@ -26,7 +26,7 @@ import {
   type VaultNoticeResult,
 } from '../../protocol/vault-api.ts';
 import type { ChatContext } from '../context.ts';
-import { parseOr400 } from '../http-errors.ts';
+import { parseOr400 } from '../http/errors.ts';
 import { VAULT_NOTICES_PATH } from '../../protocol/chat-paths.ts';
 
 /** Apply one verified notice; rejects with a {@link PivotError}. */

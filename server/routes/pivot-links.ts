@@ -1,9 +1,9 @@
 /**
- * Pivot links (server/pivot-links.ts).
+ * Pivot links (server/channels/pivot-link-codes.ts).
  *
  *   POST /v1/agent/conversations/:id/pivot-links  * agent: create and send a link on the
  *                                                    conversation's channel -> PivotLinkCreated
- *   POST /v1/pivot-links/redeem                      bank page (CHAT_ALLOWED_ORIGINS, cors.ts):
+ *   POST /v1/pivot-links/redeem                      bank page (CHAT_ALLOWED_ORIGINS, http/cors.ts):
  *                                                    PivotLinkRedeemRequest -> SessionResponse (acr channel)
  *
  * Nothing here answers a GET: fetching the link (a preview crawler) never touches a code.
@@ -15,10 +15,10 @@ import * as v from 'valibot';
 import { ConversationIdSchema, PivotLinkRedeemRequestSchema, type SessionResponse } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import { authenticate } from '../auth/sessions.ts';
-import { isoTime } from '../clock.ts';
+import { isoTime } from '../lib/clock.ts';
 import type { ChatContext } from '../context.ts';
-import { parseOr400 } from '../http-errors.ts';
-import { createPivotLink, redeemPivotLink } from '../pivot-links.ts';
+import { parseOr400 } from '../http/errors.ts';
+import { createPivotLink, redeemPivotLink } from '../channels/pivot-link-codes.ts';
 import { AGENT_PIVOT_LINKS_ROUTE, PIVOT_LINK_REDEEM_PATH } from '../../protocol/chat-paths.ts';
 
 export function pivotLinkRoutes(app: FastifyInstance, ctx: ChatContext): void {

@@ -10,9 +10,9 @@ import type { PivotTokenResponse } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import { PIVOT_TOKEN_TTL_S, acrAtLeast } from '../../protocol/pivot-token.ts';
 import { authenticate } from '../auth/sessions.ts';
-import { epochSeconds, isoTime } from '../clock.ts';
+import { epochSeconds, isoTime } from '../lib/clock.ts';
 import type { ChatContext } from '../context.ts';
-import { signPivotToken } from '../pivot-token.ts';
+import { signPivotToken } from '../keys/sign-pivot-token.ts';
 import { copyStep } from '../steps/index.ts';
 import { PIVOT_TOKEN_ROUTE } from '../../protocol/chat-paths.ts';
 

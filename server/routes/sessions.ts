@@ -2,7 +2,7 @@
  * Customer sessions and WebSocket tickets.
  *
  *   POST /v1/sessions            an anonymous session (acr none) and no conversation yet: the
- *                                customer's first message creates it (ws/connection.ts), so a
+ *                                customer's first message creates it (ws/socket-session.ts), so a
  *                                session nobody writes in costs agents nothing. Per client address
  *                                SESSIONS_PER_CLIENT (429 RATE_LIMITED + Retry-After)
  *   POST /v1/sessions/nonce    * a single-use nonce for the bank IdP's id_token (ID_TOKEN_NONCE_TTL_S)
@@ -32,13 +32,13 @@ import { acrAtLeast } from '../../protocol/pivot-token.ts';
 import { authenticate, issueSession } from '../auth/sessions.ts';
 import { verifyAssertion } from '../auth/identity.ts';
 import { createIdTokenVerifier } from '../auth/oidc.ts';
-import { ClientRateLimiter, sendRateLimited, type BucketRate } from '../client-rate-limit.ts';
-import { isoTime } from '../clock.ts';
+import { ClientRateLimiter, sendRateLimited, type BucketRate } from '../http/client-rate-limit.ts';
+import { isoTime } from '../lib/clock.ts';
 import type { ChatContext } from '../context.ts';
 import type { ConversationRecord, SessionRecord } from '../store/store.ts';
-import { parseOr400 } from '../http-errors.ts';
-import { hashToken, randomToken } from '../ids.ts';
-import { appendSystemEvent, channelName } from '../pivot-links.ts';
+import { parseOr400 } from '../http/errors.ts';
+import { hashToken, randomToken } from '../lib/ids.ts';
+import { appendSystemEvent, channelName } from '../channels/pivot-link-codes.ts';
 import { SESSIONS_PATH, SESSION_NONCE_PATH, SESSION_STEP_UP_PATH, WS_TICKETS_PATH } from '../../protocol/chat-paths.ts';
 
 /**

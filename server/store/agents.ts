@@ -5,7 +5,7 @@
  */
 import type { Selectable } from 'kysely';
 import type { AgentsTable } from '../db/schema.ts';
-import { randomId } from '../ids.ts';
+import { randomId } from '../lib/ids.ts';
 import type { AgentRecord, AgentStore } from './store.ts';
 import { SqliteTable } from './sqlite-table.ts';
 

@@ -23,7 +23,7 @@ import type { Selectable } from 'kysely';
 import type { Channel } from '../../protocol/chat.ts';
 import type { ConversationEvent } from '../../protocol/chat.ts';
 import type { ChannelIdentitiesTable, ChannelOutboxTable, ChatDatabase } from '../db/schema.ts';
-import { randomId } from '../ids.ts';
+import { randomId } from '../lib/ids.ts';
 import { SqliteTable } from './sqlite-table.ts';
 
 export type PublicChannel = Exclude<Channel, 'web'>;

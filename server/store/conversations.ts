@@ -21,8 +21,8 @@ import { PivotError } from '../../protocol/errors.ts';
 import { ACR_LEVELS, acrAtLeast, type Acr } from '../../protocol/pivot-token.ts';
 import type { ChatDatabase, ConversationsTable } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
-import { isoTime, type Clock } from '../clock.ts';
-import { randomId } from '../ids.ts';
+import { isoTime, type Clock } from '../lib/clock.ts';
+import { randomId } from '../lib/ids.ts';
 import type { ConversationRecord, ConversationStore, StartedConversation } from './store.ts';
 import { SqliteTable } from './sqlite-table.ts';
 

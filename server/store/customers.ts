@@ -6,8 +6,8 @@
  */
 import type { Selectable } from 'kysely';
 import type { CustomersTable } from '../db/schema.ts';
-import { randomId } from '../ids.ts';
-import { maskCardNumbers } from '../mask.ts';
+import { randomId } from '../lib/ids.ts';
+import { maskCardNumbers } from '../conversations/mask.ts';
 import type { CustomerRecord, CustomerStore } from './store.ts';
 import { SqliteTable } from './sqlite-table.ts';
 

@@ -10,8 +10,8 @@ import { STEP_DEFINITIONS, type Step } from '../../protocol/steps/index.ts';
 import { formatAmount } from '../../protocol/values.ts';
 import type { ChatDatabase, EventsTable } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
-import type { Clock } from '../clock.ts';
-import { isoTime } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
+import { isoTime } from '../lib/clock.ts';
 import type { AppendResult, EventStore, NewEvent } from './store.ts';
 
 /** Longest `lastText` kept on a conversation for the agents' list. */

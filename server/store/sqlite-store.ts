@@ -4,7 +4,7 @@
  * @module
  */
 import { openChatDb, type ChatDb } from '../db/database.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import { SqliteAgentLoginStore } from './agent-logins.ts';
 import { SqliteAgentStore } from './agents.ts';
 import { SqliteChannelStore } from './channels.ts';

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Kysely } from 'kysely';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { ChatDatabase } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
 

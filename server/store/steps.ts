@@ -12,7 +12,7 @@ import { StepSchema } from '../../protocol/steps/index.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import type { ChatDatabase, StepsTable } from '../db/schema.ts';
 import type { SyncExecutor } from '../db/sync.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import { parseAcr } from './conversations.ts';
 import type { SqliteEventStore } from './events.ts';
 import { copyStep, serverStepKind } from '../steps/index.ts';

@@ -11,7 +11,7 @@
  * @module
  */
 import { WS_MAX_MESSAGES_PER_SECOND } from '../../protocol/chat.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { SessionRecord } from '../store/store.ts';
 
 /** Dropped frames tolerated within the abuse window before the connection is closed. */

@@ -25,10 +25,10 @@ import type { IncomingMessage } from 'node:http';
 import { WS_CLOSE, WS_MAX_FRAME_BYTES, WS_MAX_SOCKETS_PER_SESSION } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import type { ChatContext } from '../context.ts';
-import { hashToken } from '../ids.ts';
+import { hashToken } from '../lib/ids.ts';
 import { ANONYMOUS_CUSTOMER_NAME } from '../store/conversations.ts';
 import type { SessionRecord } from '../store/store.ts';
-import { ChatConnection, type ConnectionIdentity } from './connection.ts';
+import { SocketSession, type ConnectionIdentity } from './socket-session.ts';
 import { SharedBudgets, budgetKey } from './rate-limit.ts';
 import { WS_PATH } from '../../protocol/chat-paths.ts';
 
@@ -43,7 +43,7 @@ export async function installWebSocket(app: FastifyInstance, ctx: ChatContext): 
   });
 
   const identities = new WeakMap<IncomingMessage, Omit<ConnectionIdentity, 'bucket'>>();
-  const connections = new Set<ChatConnection>();
+  const connections = new Set<SocketSession>();
   /** Open sockets per session id, in this process. */
   const openSockets = new Map<string, number>();
   const budgets = new SharedBudgets(ctx.clock);
@@ -83,7 +83,7 @@ export async function installWebSocket(app: FastifyInstance, ctx: ChatContext): 
     }
     openSockets.set(sessionId, open + 1);
     const key = budgetKey(identity.session);
-    const connection = new ChatConnection(socket, ctx, { ...identity, bucket: budgets.acquire(key) }, request.log);
+    const connection = new SocketSession(socket, ctx, { ...identity, bucket: budgets.acquire(key) }, request.log);
     connections.add(connection);
     socket.on('close', () => {
       connections.delete(connection);

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { WS_CLOSE } from '../../protocol/chat.ts';
 import { ACCOUNT_FREE_FAILURES, ACCOUNT_LOCK_FAILURES, CLIENT_FREE_FAILURES, LOGIN_MAX_DELAY_MS } from '../../server/auth/login-guard.ts';
-import { runChatAgentsCommand } from '../../server/agents-cli.ts';
+import { runChatAgentsCommand } from '../../server/cli/agents.ts';
 import { DEMO_AGENT_PASSWORD } from '../../server/config.ts';
 import { AGENT_PASSWORD, signIn, signOut, type SignInAnswer, clockedChatPerTest } from '../server/agent-login-helpers.ts';
 import { CHAT, UpgradeRefused, agentSocket, call, openSocket, removeDir, startChat, tempDir, wsTicket } from '../server/helpers.ts';

@@ -9,7 +9,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { metaJson, metaSignatureOf, twilioSignatureOf, DEMO_USER, type Platform } from '../../demo/platforms/server.ts';
 import { FOREIGN_IDS_LOGGED_MAX } from '../../server/channels/redact.ts';
-import { maskCardNumbers } from '../../server/mask.ts';
+import { maskCardNumbers } from '../../server/conversations/mask.ts';
 import { removeDir, tempDir } from '../server/helpers.ts';
 import { rows, SECRETS, settle, startHarness, TWILIO_URL, type Harness } from '../channels/helpers.ts';
 

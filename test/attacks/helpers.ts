@@ -11,7 +11,7 @@
  */
 import { expect } from 'vitest';
 import { decodeJwt } from 'jose';
-import { postJson, type PostJson } from '../../vault/service/post-json.ts';
+import { postJson, type PostJson } from '../../vault/service/http/post-json.ts';
 import type { VaultService } from '../../vault/service/app.ts';
 import { logCapture, listen, postTokens, startVault, tokenizeBody, type TestServer, type VaultFixture } from '../vault/helpers.ts';
 import { agentSession, call, createStep, customerSession, removeDir, startChat, tempDir as chatTempDir, type Running } from '../server/helpers.ts';

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGE_MAX_CHARS } from '../../protocol/chat.ts';
-import { MASK_CHAR } from '../../server/mask.ts';
+import { MASK_CHAR } from '../../server/conversations/mask.ts';
 import { agentSession, call, CHAT, customerSession, customerSocket, msgId, removeDir, startChat, tempDir, type Running } from '../server/helpers.ts';
 import { rows } from '../channels/helpers.ts';
 import { dbFilesHoldingPan, holdsPan } from '../channels/pan-scan.ts';

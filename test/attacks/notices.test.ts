@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VAULT_NOTICE_TYP } from '../../protocol/vault-api.ts';
-import { signNotice, type StoredNoticeClaims } from '../../vault/service/notices.ts';
+import { signNotice, type StoredNoticeClaims } from '../../vault/service/notices/outbox.ts';
 import { postTokens, tokenizeBody, waitFor } from '../vault/helpers.ts';
 import { CHAT, VAULT, call } from '../server/helpers.ts';
 import { startPivotSystem, type PivotSystem } from './helpers.ts';

@@ -10,7 +10,7 @@ import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey } from 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PIVOT_TOKEN_CLOCK_SKEW_S, PIVOT_TOKEN_MAX_LIFETIME_S, PIVOT_TOKEN_TYP } from '../../protocol/pivot-token.ts';
 import { VAULT_NOTICE_TYP } from '../../protocol/vault-api.ts';
-import { signNotice } from '../../vault/service/notices.ts';
+import { signNotice } from '../../vault/service/notices/outbox.ts';
 import { CHAT_ORIGIN, VAULT_ORIGIN, b64url, listen, nowS, pivotClaims, startVault, type TestServer, type VaultFixture } from '../vault/helpers.ts';
 import { expectRefusal, tryTokenize } from './helpers.ts';
 

@@ -10,7 +10,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acrAtLeast } from '../../protocol/pivot-token.ts';
 import { requiredAcrFor } from '../../server/steps/index.ts';
-import { signNotice } from '../../vault/service/notices.ts';
+import { signNotice } from '../../vault/service/notices/outbox.ts';
 import { VAULT_ORIGIN, postTokens, tokenizeBody, waitFor } from '../vault/helpers.ts';
 import { CHAT, agentSession, call, customerSession } from '../server/helpers.ts';
 import { startPivotSystem, type PivotSystem } from './helpers.ts';

@@ -12,7 +12,7 @@ import {
   LOGIN_AUDIT_RETENTION_MS,
   LOGIN_DELAY_BASE_MS,
 } from '../../server/auth/login-guard.ts';
-import { CORS_AGENT_ALLOW_METHODS } from '../../server/cors.ts';
+import { CORS_AGENT_ALLOW_METHODS } from '../../server/http/cors.ts';
 import type { SqliteChatStore } from '../../server/store/sqlite-store.ts';
 import { AGENT_PASSWORD, T0, refusals, signIn, signOut, startClocked, clockedChatPerTest } from './agent-login-helpers.ts';
 import { BANK, CHAT, UpgradeRefused, agentSocket, call, openSocket, wsTicket } from './helpers.ts';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT_LOCK_FAILURES, CLIENT_FREE_FAILURES } from '../../server/auth/login-guard.ts';
-import { AUDIT_DEFAULT_ROWS, AUDIT_MAX_ROWS, USAGE, runChatAgentsCommand } from '../../server/agents-cli.ts';
+import { AUDIT_DEFAULT_ROWS, AUDIT_MAX_ROWS, USAGE, runChatAgentsCommand } from '../../server/cli/agents.ts';
 import { AGENT_PASSWORD, signIn, clockedChatPerTest } from './agent-login-helpers.ts';
 import { removeDir, tempDir } from './helpers.ts';
 

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGE_MAX_CHARS, WS_MAX_MESSAGES_PER_SECOND } from '../../protocol/chat.ts';
-import { hashToken } from '../../server/ids.ts';
+import { hashToken } from '../../server/lib/ids.ts';
 import {
   CHAT,
   agentSession,

@@ -14,7 +14,7 @@ import { createChatServer, type ChatServer, type ChatServerOptions } from '../..
 import { loadChatConfig, type ChatConfig } from '../../server/config.ts';
 import * as v from 'valibot';
 import { ServerFrameSchema, type ServerFrame } from '../../protocol/chat.ts';
-import { hashToken } from '../../server/ids.ts';
+import { hashToken } from '../../server/lib/ids.ts';
 import { testIdp } from './bank-idp.ts';
 
 export const BANK = 'http://bank.localhost:8080';

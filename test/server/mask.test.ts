@@ -11,7 +11,7 @@ import {
   luhnValid,
   maskCardNumbers,
   maskWithCost,
-} from '../../server/mask.ts';
+} from '../../server/conversations/mask.ts';
 
 /** Fixed seeds: the generated cases are the same on every run (no luck involved). */
 const RUNS = { seed: 0x5eed_0001, numRuns: 400 } as const;

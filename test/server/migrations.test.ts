@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConversationEventSchema } from '../../protocol/chat.ts';
 import { CHAT_DB_FILE } from '../../server/db/database.ts';
 import { MIGRATIONS, migrationProvider } from '../../server/db/migrations.ts';
-import { isoTime } from '../../server/clock.ts';
+import { isoTime } from '../../server/lib/clock.ts';
 import { createSqliteStore } from '../../server/store/sqlite-store.ts';
 import { removeDir, tempDir } from './helpers.ts';
 

@@ -12,7 +12,7 @@ import {
   VaultNoticeBatchResponseSchema,
 } from '../../protocol/vault-api.ts';
 import * as v from 'valibot';
-import { cardProvidedText } from '../../server/chat-service.ts';
+import { cardProvidedText } from '../../server/conversations/chat-service.ts';
 import {
   BANK,
   CHAT,

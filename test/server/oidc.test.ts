@@ -4,10 +4,10 @@ import { SignJWT, UnsecuredJWT, exportJWK, exportSPKI, generateKeyPair, type Cry
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ID_TOKEN_MAX_CHARS, ID_TOKEN_NONCE_TTL_S } from '../../protocol/chat.ts';
 import type { ChannelGateway, ChannelIdentity, OutboundLink } from '../../server/channels/gateway.ts';
-import { hashToken } from '../../server/ids.ts';
+import { hashToken } from '../../server/lib/ids.ts';
 import { ID_TOKEN_CLOCK_SKEW_S, ID_TOKEN_MAX_AGE_S } from '../../server/auth/oidc.ts';
 import { channelLinkedText } from '../../server/routes/sessions.ts';
-import { STEP_UP_TEXT } from '../../server/chat-service.ts';
+import { STEP_UP_TEXT } from '../../server/conversations/chat-service.ts';
 import { startBankServer, type BankServer } from '../../demo/bank-server.ts';
 import { BANK, CHAT, agentSession, call, customerSession, removeDir, startChat, tempDir, type Running } from './helpers.ts';
 

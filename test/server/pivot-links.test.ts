@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PIVOT_LINK_CODE_BYTES, PIVOT_LINK_TTL_S } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import type { ChannelGateway, ChannelIdentity, OutboundLink } from '../../server/channels/gateway.ts';
-import { PIVOT_LINK_REDEEMED_TEXT, PIVOT_LINK_TEXT, PIVOT_LINK_TITLE, pivotLinkSentText } from '../../server/pivot-links.ts';
-import { hashToken } from '../../server/ids.ts';
+import { PIVOT_LINK_REDEEMED_TEXT, PIVOT_LINK_TEXT, PIVOT_LINK_TITLE, pivotLinkSentText } from '../../server/channels/pivot-link-codes.ts';
+import { hashToken } from '../../server/lib/ids.ts';
 import { BANK, CHAT, EVIL, agentSession, call, customerSession, customerSocket, removeDir, startChat, tempDir, type Running } from './helpers.ts';
 
 /** Our own gateway interface, recording what the server asked it to send. */

@@ -4,8 +4,8 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as v from 'valibot';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PIVOT_TOKEN_MAX_LIFETIME_S, PIVOT_TOKEN_TYP, PivotClaimsSchema } from '../../protocol/pivot-token.ts';
-import { STEP_UP_TEXT } from '../../server/chat-service.ts';
-import { PivotKeyRing } from '../../server/keys.ts';
+import { STEP_UP_TEXT } from '../../server/conversations/chat-service.ts';
+import { PivotKeyRing } from '../../server/keys/pivot-key-ring.ts';
 import { MAX_PIVOT_TOKENS_PER_STEP } from '../../server/routes/pivot-tokens.ts';
 import {
   BANK,

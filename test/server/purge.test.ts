@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ID_TOKEN_NONCE_TTL_S, PIVOT_LINK_TTL_S } from '../../protocol/chat.ts';
 import { CHANNEL_INBOX_FAILED_RETENTION_MS, CHANNEL_INBOX_PROCESSED_RETENTION_MS, PURGE_GRACE_MS } from '../../server/app.ts';
-import { hashToken } from '../../server/ids.ts';
+import { hashToken } from '../../server/lib/ids.ts';
 import type { SqliteChatStore } from '../../server/store/sqlite-store.ts';
 import { call, customerSession, removeDir, startChat, tempDir, type Running } from './helpers.ts';
 

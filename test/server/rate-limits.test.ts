@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WS_MAX_MESSAGES_PER_SECOND } from '../../protocol/chat.ts';
-import { CLIENT_LIMITER_MAX_TRACKED, ClientRateLimiter } from '../../server/client-rate-limit.ts';
+import { CLIENT_LIMITER_MAX_TRACKED, ClientRateLimiter } from '../../server/http/client-rate-limit.ts';
 import { SESSIONS_PER_CLIENT, TICKETS_PER_CLIENT } from '../../server/routes/sessions.ts';
 import { SharedBudgets, WS_ABUSE_WINDOW_MS, budgetKey } from '../../server/ws/rate-limit.ts';
 

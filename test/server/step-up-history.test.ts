@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PIVOT_LINK_CODE_BYTES, PIVOT_LINK_TTL_S } from '../../protocol/chat.ts';
-import { STEP_UP_TEXT } from '../../server/chat-service.ts';
-import { hashToken } from '../../server/ids.ts';
+import { STEP_UP_TEXT } from '../../server/conversations/chat-service.ts';
+import { hashToken } from '../../server/lib/ids.ts';
 import { agentSession, call, createStep, customerSession, newSession, removeDir, signIn, startChat, tempDir, type Running } from './helpers.ts';
 
 let dir: string;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStore, type SqliteChatStore } from '../../server/store/sqlite-store.ts';
-import { systemClock } from '../../server/clock.ts';
+import { systemClock } from '../../server/lib/clock.ts';
 import { msgId, removeDir, tempDir } from './helpers.ts';
 
 describe('chat store (SQLite)', () => {

@@ -7,7 +7,7 @@ import {
   UNUSED_PIVOT_SWEEP_INTERVAL_MS,
   cardProvidedText,
   unusedPivotText,
-} from '../../server/chat-service.ts';
+} from '../../server/conversations/chat-service.ts';
 import {
   CHAT,
   agentSession,

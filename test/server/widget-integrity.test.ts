@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { INTEGRITY_CACHE_MAX_AGE_S, sriSha384 } from '../../server/static.ts';
+import { INTEGRITY_CACHE_MAX_AGE_S, sriSha384 } from '../../server/http/static.ts';
 import { BANK, EVIL, call, removeDir, startChat, tempDir, type Running } from './helpers.ts';
 
 const LOADER = 'console.log("loader");\n';

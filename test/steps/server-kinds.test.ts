@@ -41,7 +41,7 @@ describe('every kind on the chat server', () => {
 
 describe('the agent\'s step text', () => {
   it('is masked like a message: a card number in the purpose, reference or payee name never reaches storage or the token', async () => {
-    const { maskStepText } = await import('../../server/chat-service.ts');
+    const { maskStepText } = await import('../../server/conversations/chat-service.ts');
     const pan = '4210 9606 3188 9196';
     const step = {
       id: 'stp_transfer0123456789',

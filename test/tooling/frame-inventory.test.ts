@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadFrameAssets, renderFramePage } from '../../vault/service/frame-page.ts';
+import { loadFrameAssets, renderFramePage } from '../../vault/service/http/frame-page.ts';
 import { buildInventory, compareInventory, describeChanges, parseInventory, scanFramePage } from '../../scripts/lib/inventory.ts';
 
 const root = resolve(import.meta.dirname, '../..');

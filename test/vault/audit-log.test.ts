@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_GENESIS_HASH, auditHash, canonicalAuditContent, openAuditLog, type AuditEntryInput } from '../../vault/service/audit-log.ts';
-import { DB_FILE_NAME, openVaultStore } from '../../vault/service/db.ts';
+import { AUDIT_GENESIS_HASH, auditHash, canonicalAuditContent, openAuditLog, type AuditEntryInput } from '../../vault/service/store/audit-log.ts';
+import { DB_FILE_NAME, openVaultStore } from '../../vault/service/store/db.ts';
 import { AMEX, VAULT_ORIGIN, nowS, pivotClaims, tempDir } from './helpers.ts';
 import { CLIENT_ID, chargeBody, startChargeVault, type ChargeVault } from './charge-fixtures.ts';
 import { JWT_PATTERN, secretsIn } from '../secret-scan.ts';
@@ -21,7 +21,7 @@ const entry = (i: number): AuditEntryInput => ({
 
 /** `npm run vault:audit -- verify` on `dataDir`. */
 function cliVerify(dataDir: string): { status: number | null; stdout: string } {
-  const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'vault/service/audit-cli.ts'), 'verify'], {
+  const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'vault/service/cli/audit.ts'), 'verify'], {
     env: { ...process.env, DATA_DIR: dataDir },
     encoding: 'utf8',
     timeout: 30_000,

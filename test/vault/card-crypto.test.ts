@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fingerprintPan, openCard, sealCard } from '../../vault/service/card-crypto.ts';
+import { fingerprintPan, openCard, sealCard } from '../../vault/service/keys/card-crypto.ts';
 import { AMEX, VISA } from './helpers.ts';
 
 const key = { kid: 'dk_testkey001', key: randomBytes(32) };

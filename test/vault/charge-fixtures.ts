@@ -11,7 +11,7 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { CHARGES_PATH, VAULT_CLIENT_TYP, type ProcessorChargeRequest } from '../../protocol/vault-api.ts';
 import { createVaultService, type VaultService } from '../../vault/service/app.ts';
 import { DEFAULT_TUNING, type VaultConfig, type VaultTuning } from '../../vault/service/config.ts';
-import { postJson } from '../../vault/service/post-json.ts';
+import { postJson } from '../../vault/service/http/post-json.ts';
 import {
   BANK_ORIGIN,
   CHAT_ORIGIN,

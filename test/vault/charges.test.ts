@@ -9,9 +9,9 @@ import {
   VAULT_CLIENT_TYP,
 } from '../../protocol/vault-api.ts';
 import * as v from 'valibot';
-import { loadClientKeys } from '../../vault/service/client-auth.ts';
+import { loadClientKeys } from '../../vault/service/charges/client-auth.ts';
 import { loadVaultConfig } from '../../vault/service/config.ts';
-import { CVC_TTL_MS, createMemoryCvcStore } from '../../vault/service/cvc-store.ts';
+import { CVC_TTL_MS, createMemoryCvcStore } from '../../vault/service/charges/cvc-store.ts';
 import { AMEX, MASTERCARD, VISA, VAULT_ORIGIN, b64url, startVault, tempDir } from './helpers.ts';
 import { CLIENT_ID, CLIENT_KID, HANG_TIMEOUT_MS, chargeBody, idemKey, startChargeVault, type ChargeVault } from './charge-fixtures.ts';
 import { JWT_PATTERN, secretsIn } from '../secret-scan.ts';

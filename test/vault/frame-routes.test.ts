@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from 'valibot';
 import { DEFAULT_TUNING } from '../../vault/service/config.ts';
-import { securityHeaders } from '../../vault/service/headers.ts';
+import { securityHeaders } from '../../vault/service/http/headers.ts';
 import { FRAME_CONFIG_ELEMENT_ID, FrameConfigSchema } from '../../vault/shared/frame-config.ts';
 import { BANK_ORIGIN, CHAT_ORIGIN, OTHER_BANK_ORIGIN, VAULT_ORIGIN, createIssuer, logCapture, startVault, tempDir, type VaultFixture } from './helpers.ts';
 

@@ -1,10 +1,10 @@
 /**
- * The vault's copy of the trusted issuer's keys (vault/service/issuer-keys.ts): when it fetches,
+ * The vault's copy of the trusted issuer's keys (vault/service/keys/issuer-keys.ts): when it fetches,
  * measured on the vault's clock (here a number the test moves), never on the wall clock.
  */
 import { errors, type JWK } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createIssuerKeys } from '../../vault/service/issuer-keys.ts';
+import { createIssuerKeys } from '../../vault/service/keys/issuer-keys.ts';
 import { createIssuer, listen, type TestServer } from './helpers.ts';
 
 const MAX_AGE_MS = 60_000;

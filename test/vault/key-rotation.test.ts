@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAuditLog, type AuditEntry } from '../../vault/service/audit-log.ts';
-import { openCard, openJson, sealJson } from '../../vault/service/card-crypto.ts';
-import { DB_FILE_NAME, openVaultStore } from '../../vault/service/db.ts';
+import { openAuditLog, type AuditEntry } from '../../vault/service/store/audit-log.ts';
+import { openCard, openJson, sealJson } from '../../vault/service/keys/card-crypto.ts';
+import { DB_FILE_NAME, openVaultStore } from '../../vault/service/store/db.ts';
 import {
   DATA_KEY_RETIRE_GRACE_MS,
   DEFAULT_REWRAP_BATCH,
@@ -12,8 +12,8 @@ import {
   SEALED_TABLES,
   runKeysCommand,
   sealedTablesInDatabase,
-} from '../../vault/service/keys-cli.ts';
-import { KEY_FILE_CHECK_INTERVAL_MS, KEY_FILE_NAME, createFileKeyProvider, readKeyFile } from '../../vault/service/keys.ts';
+} from '../../vault/service/cli/keys.ts';
+import { KEY_FILE_CHECK_INTERVAL_MS, KEY_FILE_NAME, createFileKeyProvider, readKeyFile } from '../../vault/service/keys/key-provider.ts';
 import { MASTERCARD, VISA, logCapture, pivotClaims, postTokens, startVault, tempDir, tokenizeBody, type VaultFixture } from './helpers.ts';
 
 let dir: { path: string; remove(): void };

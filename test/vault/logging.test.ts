@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scrub } from '../../vault/service/logging.ts';
-import { createFileKeyProvider, type KeyProvider } from '../../vault/service/keys.ts';
+import { scrub } from '../../vault/service/http/logging.ts';
+import { createFileKeyProvider, type KeyProvider } from '../../vault/service/keys/key-provider.ts';
 import { AMEX, logCapture, pivotClaims, startVault, tempDir, tokenizeBody, type VaultFixture } from './helpers.ts';
 import { JWT_PATTERN, secretsIn } from '../secret-scan.ts';
 

@@ -3,7 +3,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from '
 import { afterEach, describe, expect, it } from 'vitest';
 import * as v from 'valibot';
 import { VAULT_NOTICE_BATCH_MAX, VAULT_NOTICE_TTL_S, VAULT_NOTICE_TYP, VaultNoticeClaimsSchema, VaultNoticeEnvelopeSchema } from '../../protocol/vault-api.ts';
-import { NOTICE_BATCH_SIZE, backoffMs, readAnswer } from '../../vault/service/notices.ts';
+import { NOTICE_BATCH_SIZE, backoffMs, readAnswer } from '../../vault/service/notices/outbox.ts';
 import { CHAT_ORIGIN, VAULT_ORIGIN, createIssuer, listen, logCapture, pivotClaims, postTokens, startVault, tempDir, tokenizeBody, waitFor, type TestServer, type VaultFixture } from './helpers.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];

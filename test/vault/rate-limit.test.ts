@@ -7,7 +7,7 @@ import {
   MAX_ATTEMPTS_PER_PIVOT_TOKEN,
   createAttemptLimiter,
   createClientLimiter,
-} from '../../vault/service/rate-limit.ts';
+} from '../../vault/service/steps/rate-limit.ts';
 import { pivotClaims, postTokens, startVault, tokenizeBody, type VaultFixture } from './helpers.ts';
 
 const open: VaultFixture[] = [];

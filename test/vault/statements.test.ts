@@ -1,14 +1,14 @@
 /**
- * The step transaction (vault/service/statements.ts): a replay is told by the jti's own insert,
+ * The step transaction (vault/service/store/statements.ts): a replay is told by the jti's own insert,
  * not by any unique constraint that fails inside it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openAuditLog } from '../../vault/service/audit-log.ts';
-import { openVaultStore } from '../../vault/service/db.ts';
-import { prepareVaultStatements } from '../../vault/service/statements.ts';
+import { openAuditLog } from '../../vault/service/store/audit-log.ts';
+import { openVaultStore } from '../../vault/service/store/db.ts';
+import { prepareVaultStatements } from '../../vault/service/store/statements.ts';
 
 const dirs: string[] = [];
 afterEach(() => {

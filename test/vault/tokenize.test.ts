@@ -2,8 +2,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKENIZE_MAX_BODY_BYTES } from '../../protocol/vault-api.ts';
-import { openCard } from '../../vault/service/card-crypto.ts';
-import { KEY_FILE_NAME } from '../../vault/service/keys.ts';
+import { openCard } from '../../vault/service/keys/card-crypto.ts';
+import { KEY_FILE_NAME } from '../../vault/service/keys/key-provider.ts';
 import { AMEX, MASTERCARD, VISA, nowS, pivotClaims, postTokens, startVault, tokenizeBody, type VaultFixture } from './helpers.ts';
 import { secretsIn } from '../secret-scan.ts';
 

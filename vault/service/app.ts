@@ -24,20 +24,20 @@ import { CHARGE_MAX_BODY_BYTES, CHARGES_PATH } from '../../protocol/vault-api.ts
 import { STEP_DEFINITIONS, STEP_KINDS } from '../../protocol/steps/index.ts';
 import { FRAME_ASSETS_PATH, ISSUER_JWKS_PATH, VAULT_JWKS_PATH } from '../shared/frame-config.ts';
 import type { VaultConfig } from './config.ts';
-import { DB_FILE_NAME, openVaultStore, type VaultDatabase } from './db.ts';
-import { postJson, type PostJson } from './post-json.ts';
-import { openAuditLog, type SqliteAuditLog } from './audit-log.ts';
-import { authenticateClient, charge, type ChargeDeps } from './charges.ts';
-import { loadClientKeys } from './client-auth.ts';
-import { createMemoryCvcStore, type CvcStore } from './cvc-store.ts';
-import { createClientLimiter } from './rate-limit.ts';
-import { prepareVaultStatements } from './statements.ts';
-import { loadFrameAssets, renderFramePage } from './frame-page.ts';
-import { registerSecurityHeaders } from './headers.ts';
-import { createIssuerKeys } from './issuer-keys.ts';
-import { createFileKeyProvider, type KeyProvider } from './keys.ts';
-import { loggerOptions } from './logging.ts';
-import { createNoticeOutbox, type NoticeOutbox } from './notices.ts';
+import { DB_FILE_NAME, openVaultStore, type VaultDatabase } from './store/db.ts';
+import { postJson, type PostJson } from './http/post-json.ts';
+import { openAuditLog, type SqliteAuditLog } from './store/audit-log.ts';
+import { authenticateClient, charge, type ChargeDeps } from './charges/charges.ts';
+import { loadClientKeys } from './charges/client-auth.ts';
+import { createMemoryCvcStore, type CvcStore } from './charges/cvc-store.ts';
+import { createClientLimiter } from './steps/rate-limit.ts';
+import { prepareVaultStatements } from './store/statements.ts';
+import { loadFrameAssets, renderFramePage } from './http/frame-page.ts';
+import { registerSecurityHeaders } from './http/headers.ts';
+import { createIssuerKeys } from './keys/issuer-keys.ts';
+import { createFileKeyProvider, type KeyProvider } from './keys/key-provider.ts';
+import { loggerOptions } from './http/logging.ts';
+import { createNoticeOutbox, type NoticeOutbox } from './notices/outbox.ts';
 import { registerStepRoutes, vaultStepKinds } from './steps/index.ts';
 import { systemClock, type Clock } from '../../protocol/clock.ts';
 
@@ -47,13 +47,13 @@ export const USED_JTI_RETENTION_S = 24 * 60 * 60;
 export interface VaultDeps {
   /** Where log lines go (default stdout). */
   readonly logStream?: NodeJS.WritableStream;
-  /** Outbound HTTP for notices (default: keep-alive node:http POST, post-json.ts). */
+  /** Outbound HTTP for notices (default: keep-alive node:http POST, http/post-json.ts). */
   readonly post?: PostJson;
   /** Key provider (default: the file provider in DATA_DIR). */
   readonly keyProvider?: KeyProvider;
-  /** Where CVCs wait for the first charge (default: in memory, cvc-store.ts). */
+  /** Where CVCs wait for the first charge (default: in memory, charges/cvc-store.ts). */
   readonly cvcStore?: CvcStore;
-  /** Outbound HTTP to the processor (default: post-json.ts). */
+  /** Outbound HTTP to the processor (default: http/post-json.ts). */
   readonly processorPost?: PostJson;
   /** "Now" for tokens, limits, retries, the audit log and the CVC store (tests move it). */
   readonly clock?: Clock;
@@ -64,7 +64,7 @@ export interface VaultService {
   readonly db: Kysely<VaultDatabase>;
   readonly keys: KeyProvider;
   readonly notices: NoticeOutbox;
-  /** The hash-chained audit log (audit-log.ts), on the service's own connection. */
+  /** The hash-chained audit log (store/audit-log.ts), on the service's own connection. */
   readonly audit: SqliteAuditLog;
   readonly cvcs: CvcStore;
   close(): Promise<void>;

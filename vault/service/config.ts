@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, envReader, parseOrigin, type Env } from '../../protocol/env.ts';
-import { DEFAULT_TOKENIZE_RATE_PER_MINUTE } from './rate-limit.ts';
+import { DEFAULT_TOKENIZE_RATE_PER_MINUTE } from './steps/rate-limit.ts';
 
 export interface VaultTuning {
   /** How long the issuer JWKS is cached, in ms. */

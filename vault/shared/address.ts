@@ -4,7 +4,7 @@
  * catalog code naming the field; the values themselves never appear in a result or an error.
  *
  * The service additionally checks that the country is an ASSIGNED ISO 3166-1 alpha-2 code
- * (vault/service/countries.ts); the frame only checks the shape, to keep its bundle small.
+ * (vault/service/steps/countries.ts); the frame only checks the shape, to keep its bundle small.
  *
  * @module
  */

@@ -3,7 +3,7 @@
  *
  *     <script type="application/json" id="spc-vault-config">{...}</script>
  *
- * The service writes it (vault/service/frame-page.ts); the frame reads and validates it
+ * The service writes it (vault/service/http/frame-page.ts); the frame reads and validates it
  * (vault/frame/config.ts). Nothing in it is secret: it is what the page's own CSP already says.
  *
  * @module

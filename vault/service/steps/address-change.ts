@@ -19,10 +19,10 @@ import {
   type PostalAddress,
 } from '../../../protocol/steps/index.ts';
 import { checkAddress } from '../../shared/address.ts';
-import { sealJson } from '../card-crypto.ts';
-import { isAssignedCountry } from '../countries.ts';
-import type { AddressesTable } from '../db.ts';
-import type { KeyProvider } from '../keys.ts';
+import { sealJson } from '../keys/card-crypto.ts';
+import { isAssignedCountry } from './countries.ts';
+import type { AddressesTable } from '../store/db.ts';
+import type { KeyProvider } from '../keys/key-provider.ts';
 import type { VaultStepKind } from './run-step.ts';
 
 /** Random bytes in an address record id (`adr_` + base64url). */

@@ -4,7 +4,7 @@
  * Checks: Luhn, brand, length, expiry, CVC length (vault/shared/card.ts) -> 422 CARD_*.
  * Stored: the card sealed with AES-256-GCM under the current data key (bound to the card token),
  * the keyed PAN fingerprint, display data (brand, last 4, expiry). The CVC is never written: it
- * goes to the CVC store (cvc-store.ts: sealed, in memory, `CVC_TTL_MS`) for the card's first
+ * goes to the CVC store (charges/cvc-store.ts: sealed, in memory, `CVC_TTL_MS`) for the card's first
  * charge, after the row is stored.
  *
  * @module
@@ -18,10 +18,10 @@ import {
   type TokenizeRequest,
 } from '../../../protocol/steps/index.ts';
 import { validateCard } from '../../shared/card.ts';
-import { fingerprintPan, sealCard } from '../card-crypto.ts';
-import type { CvcStore } from '../cvc-store.ts';
-import type { CardsTable } from '../db.ts';
-import type { KeyProvider } from '../keys.ts';
+import { fingerprintPan, sealCard } from '../keys/card-crypto.ts';
+import type { CvcStore } from '../charges/cvc-store.ts';
+import type { CardsTable } from '../store/db.ts';
+import type { KeyProvider } from '../keys/key-provider.ts';
 import type { VaultStepKind } from './run-step.ts';
 
 /** Random bytes in a card token (`tok_` + base64url). */

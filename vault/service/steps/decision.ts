@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type * as v from 'valibot';
 import { outcomeOf, STEP_DEFINITIONS, type Decision, type DecisionOutcome, type StepKind } from '../../../protocol/steps/index.ts';
-import type { StepClaims } from '../step-token.ts';
+import type { StepClaims } from './step-token.ts';
 import type { NoticePayload, VaultStepKind } from './run-step.ts';
 
 /** Random bytes in an answer id (prefix + base64url). */

@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import { PayeeConfirmationRequestSchema } from '../../../protocol/steps/index.ts';
-import type { PayeeAnswersTable } from '../db.ts';
+import type { PayeeAnswersTable } from '../store/db.ts';
 import { answerColumns, decisionStep } from './decision.ts';
 
 export function payeeConfirmationStep(deps: { readonly sqlite: Database.Database }) {

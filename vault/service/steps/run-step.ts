@@ -22,11 +22,11 @@ import { randomBytes } from 'node:crypto';
 import * as v from 'valibot';
 import { PivotError, type ErrorCode } from '../../../protocol/errors.ts';
 import type { StepKind } from '../../../protocol/steps/index.ts';
-import type { AuditEntryInput } from '../audit-log.ts';
-import type { StoredNoticeClaims } from '../notices.ts';
-import type { AttemptLimiter } from '../rate-limit.ts';
-import type { VaultStatements } from '../statements.ts';
-import { verifyStepToken, type StepClaims, type StepTokenDeps } from '../step-token.ts';
+import type { AuditEntryInput } from '../store/audit-log.ts';
+import type { StoredNoticeClaims } from '../notices/outbox.ts';
+import type { AttemptLimiter } from './rate-limit.ts';
+import type { VaultStatements } from '../store/statements.ts';
+import { verifyStepToken, type StepClaims, type StepTokenDeps } from './step-token.ts';
 import type { Clock } from '../../../protocol/clock.ts';
 
 /** Random bytes in a notice id (`ntc_` + base64url). */

@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import { TransferConfirmationRequestSchema } from '../../../protocol/steps/index.ts';
-import type { TransferAnswersTable } from '../db.ts';
+import type { TransferAnswersTable } from '../store/db.ts';
 import { answerColumns, decisionStep } from './decision.ts';
 
 export function transferStep(deps: { readonly sqlite: Database.Database }) {
