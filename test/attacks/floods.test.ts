@@ -5,7 +5,7 @@
  * the HTTP status + stable `error.code`, or the frames' codes, and that nothing was stored.
  * Time is the server's injected clock: it stands still unless a test moves it.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   WS_MAX_MESSAGES_PER_SECOND,
   WS_MAX_OPEN_TICKETS_PER_SESSION,
@@ -23,30 +23,26 @@ import {
   msgId,
   newSession,
   openSocket,
-  removeDir,
   signIn,
   startChat,
-  tempDir,
   wsTicket,
   type Running,
   type TestSocket,
+  chatPerTest,
 } from '../server/helpers.ts';
 
-let dir: string;
 let run: Running;
 let now: number;
 
-beforeEach(async () => {
-  dir = tempDir();
-  now = Date.UTC(2030, 0, 15, 9);
   // A server in demo mode, with the old demo-login switch on too: neither may bring the
   // demo assertion back.
-  run = await startChat(dir, { DEMO_MODE: 'on', DEMO_LOGIN: '1' }, { clock: () => now });
-});
-afterEach(async () => {
-  await run.close();
-  removeDir(dir);
-});
+chatPerTest(
+  (dir) => {
+    now = Date.UTC(2030, 0, 15, 9);
+    return startChat(dir, { DEMO_MODE: 'on', DEMO_LOGIN: '1' }, { clock: () => now });
+  },
+  (r) => (run = r),
+);
 
 /** POST /v1/sessions from `address`, as a script would send it (no Origin needed). */
 function postSession(address: string, body: unknown = {}) {

@@ -3,25 +3,24 @@
  * newest activity first with an id tiebreak, in pages of CONVERSATION_PAGE_SIZE behind an opaque
  * cursor; a malformed cursor is CURSOR_INVALID. The clock stands still unless a test moves it.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { CONVERSATION_CURSOR_MAX_CHARS, CONVERSATION_PAGE_SIZE, type ConversationSummary } from '../../protocol/chat.ts';
 import { encodeConversationCursor } from '../../server/store/conversations.ts';
-import { CHAT, agentSession, call, customerSession, msgId, removeDir, startChat, tempDir, type Running } from './helpers.ts';
+import { CHAT, agentSession, call, customerSession, msgId, startChat, type Running, chatPerTest } from './helpers.ts';
 
-let dir: string;
 let run: Running;
 let now: number;
 let agent: string;
 
+chatPerTest(
+  (dir) => {
+    now = Date.UTC(2030, 5, 1, 8);
+    return startChat(dir, {}, { clock: () => now });
+  },
+  (r) => (run = r),
+);
 beforeEach(async () => {
-  dir = tempDir();
-  now = Date.UTC(2030, 5, 1, 8);
-  run = await startChat(dir, {}, { clock: () => now });
   agent = await agentSession(run);
-});
-afterEach(async () => {
-  await run.close();
-  removeDir(dir);
 });
 
 /** A conversation its customer wrote in (started as the first message starts it). */

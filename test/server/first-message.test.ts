@@ -3,7 +3,7 @@
  * when two sockets of the session race, and every socket of the session ends up following it.
  * The frame budget is the customer's, across their sockets and sessions. The clock stands still.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MESSAGE_MAX_CHARS, WS_MAX_MESSAGES_PER_SECOND } from '../../protocol/chat.ts';
 import { hashToken } from '../../server/lib/ids.ts';
 import {
@@ -14,27 +14,18 @@ import {
   customerSocket,
   msgId,
   newSession,
-  removeDir,
   schemaViolations,
   signIn,
   startChat,
-  tempDir,
   type Running,
+  chatPerTest,
 } from './helpers.ts';
 
-let dir: string;
 let run: Running;
 const now = Date.UTC(2030, 6, 1, 12);
 
-beforeEach(async () => {
-  dir = tempDir();
-  run = await startChat(dir, {}, { clock: () => now });
-});
-afterEach(async () => {
-  await run.close();
-  removeDir(dir);
-  expect(schemaViolations).toEqual([]);
-});
+chatPerTest((dir) => startChat(dir, {}, { clock: () => now }), (r) => (run = r));
+afterEach(() => expect(schemaViolations).toEqual([]));
 
 function conversationsCount(): number {
   const { sqlite } = (run.server.context.store as unknown as { db: { sqlite: import('better-sqlite3').Database } }).db;

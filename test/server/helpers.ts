@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
 import WebSocket from 'ws';
 import { createChatServer, type ChatServer, type ChatServerOptions } from '../../server/app.ts';
 import { loadChatConfig, type ChatConfig } from '../../server/config.ts';
@@ -288,4 +289,25 @@ export async function agentSocket(run: Running, agentToken: string): Promise<Tes
 
 export function msgId(n: number | string): string {
   return `msg_${String(n).padStart(8, '0')}`;
+}
+
+/**
+ * A fresh chat server on its own data directory for each test of the calling file, closed and
+ * removed after it: `start` starts it (with the file's clock and variables), `use` hands it to
+ * the file's own variables. Replaces the same before/after pair in every server test.
+ */
+export function chatPerTest(start: (dir: string) => Promise<Running>, use: (run: Running, dir: string) => void): void {
+  let dir: string | undefined;
+  let run: Running | undefined;
+  beforeEach(async () => {
+    dir = tempDir();
+    run = await start(dir);
+    use(run, dir);
+  });
+  afterEach(async () => {
+    await run?.close();
+    if (dir) removeDir(dir);
+    run = undefined;
+    dir = undefined;
+  });
 }

@@ -4,24 +4,16 @@
  * pivot link.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PIVOT_LINK_CODE_BYTES, PIVOT_LINK_TTL_S } from '../../protocol/chat.ts';
 import { STEP_UP_TEXT } from '../../server/conversations/chat-service.ts';
 import { hashToken } from '../../server/lib/ids.ts';
-import { agentSession, call, createStep, customerSession, newSession, removeDir, signIn, startChat, tempDir, type Running } from './helpers.ts';
+import { agentSession, call, createStep, customerSession, newSession, signIn, startChat, type Running, chatPerTest } from './helpers.ts';
 
-let dir: string;
 let run: Running;
 let now = Date.UTC(2030, 3, 1, 9);
 
-beforeEach(async () => {
-  dir = tempDir();
-  run = await startChat(dir, {}, { clock: () => now });
-});
-afterEach(async () => {
-  await run.close();
-  removeDir(dir);
-});
+chatPerTest((dir) => startChat(dir, {}, { clock: () => now }), (r) => (run = r));
 
 const stepUp = (token: string, subject: string) => signIn(run, token, subject);
 
