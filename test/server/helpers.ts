@@ -294,9 +294,11 @@ export function msgId(n: number | string): string {
 /**
  * A fresh chat server on its own data directory for each test of the calling file, closed and
  * removed after it: `start` starts it (with the file's clock and variables), `use` hands it to
- * the file's own variables. Replaces the same before/after pair in every server test.
+ * the file's own variables. A test that restarts the server on the same directory passes
+ * `current`, so that the server it left running is closed too (closing is idempotent).
+ * Replaces the same before/after pair in every server test.
  */
-export function chatPerTest(start: (dir: string) => Promise<Running>, use: (run: Running, dir: string) => void): void {
+export function chatPerTest(start: (dir: string) => Promise<Running>, use: (run: Running, dir: string) => void, current?: () => Running | undefined): void {
   let dir: string | undefined;
   let run: Running | undefined;
   beforeEach(async () => {
@@ -306,6 +308,8 @@ export function chatPerTest(start: (dir: string) => Promise<Running>, use: (run:
   });
   afterEach(async () => {
     await run?.close();
+    const latest = current?.();
+    if (latest && latest !== run) await latest.close();
     if (dir) removeDir(dir);
     run = undefined;
     dir = undefined;

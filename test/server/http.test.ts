@@ -27,6 +27,7 @@ import {
   startChat,
   tempDir,
   wsTicket,
+  chatPerTest,
   type Running,
 } from './helpers.ts';
 
@@ -35,15 +36,17 @@ describe('chat server HTTP API', () => {
   let run: Running;
   let offsetMs = 0;
 
-  beforeEach(async () => {
-    dir = tempDir();
-    offsetMs = 0;
-    run = await startChat(dir, {}, { clock: () => Date.now() + offsetMs });
-  });
-  afterEach(async () => {
-    await run.close();
-    removeDir(dir);
-  });
+  chatPerTest(
+    (d) => {
+      offsetMs = 0;
+      return startChat(d, {}, { clock: () => Date.now() + offsetMs });
+    },
+    (r, d) => {
+      run = r;
+      dir = d;
+    },
+    () => run,
+  );
 
   describe('CORS', () => {
     const preflight = (url: string, origin: string) =>

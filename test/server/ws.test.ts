@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MESSAGE_MAX_CHARS, REPLAY_PAGE_SIZE, WS_CLOSE, WS_MAX_FRAME_BYTES, WS_MAX_MESSAGES_PER_SECOND, WS_TICKET_TTL_S } from '../../protocol/chat.ts';
 import {
   BANK,
@@ -15,11 +15,10 @@ import {
   msgId,
   newSession,
   openSocket,
-  removeDir,
   schemaViolations,
   startChat,
-  tempDir,
   wsTicket,
+  chatPerTest,
   type Running,
 } from './helpers.ts';
 
@@ -38,16 +37,18 @@ describe('WebSocket /v1/ws', () => {
   let run: Running;
   let offsetMs = 0;
 
-  beforeEach(async () => {
-    dir = tempDir();
-    offsetMs = 0;
-    run = await startChat(dir, {}, { clock: () => Date.now() + offsetMs });
-  });
-  afterEach(async () => {
-    await run.close();
-    removeDir(dir);
-    expect(schemaViolations).toEqual([]);
-  });
+  chatPerTest(
+    (d) => {
+      offsetMs = 0;
+      return startChat(d, {}, { clock: () => Date.now() + offsetMs });
+    },
+    (r, d) => {
+      run = r;
+      dir = d;
+    },
+    () => run,
+  );
+  afterEach(() => expect(schemaViolations).toEqual([]));
 
   it('says hello with the role, conversation and acr of the session', async () => {
     const { token, conversationId } = await customerSession(run);
