@@ -3,7 +3,8 @@
  *
  *   inbound:  POST application/x-www-form-urlencoded (From, To, Body, MessageSid, AccountSid...),
  *             signed with `X-Twilio-Signature` over TWILIO_WEBHOOK_URL + the sorted parameters.
- *             A delivery whose AccountSid is not TWILIO_ACCOUNT_SID is not stored.
+ *             A delivery whose AccountSid is not TWILIO_ACCOUNT_SID, or whose To is not
+ *             TWILIO_FROM_NUMBER, is not stored.
  *   outbound: POST {TWILIO_API_BASE}/2010-04-01/Accounts/{SID}/Messages.json, form To/From/Body,
  *             HTTP Basic SID:auth token. A link is plain text followed by the URL.
  *
@@ -47,7 +48,11 @@ export class TwilioSmsAdapter implements ChannelAdapter {
 
   admitDelivery(raw: Buffer): AdmittedDelivery {
     const params = formParams(raw);
-    const foreign = params.filter(([name, value]) => name === 'AccountSid' && value !== this.#config.accountSid).map(([, value]) => value);
+    // Another account, or a message to another number of this account (another service of the
+    // bank, or a number this chat does not answer for): not the chat's to store.
+    const foreign = params
+      .filter(([name, value]) => (name === 'AccountSid' && value !== this.#config.accountSid) || (name === 'To' && value !== this.#config.fromNumber))
+      .map(([, value]) => value);
     if (foreign.length > 0) return { kind: 'foreign', foreign };
     return { kind: 'store', body: maskForm(params, TWILIO_ID_PARAMS), foreign: [] };
   }
@@ -56,6 +61,7 @@ export class TwilioSmsAdapter implements ChannelAdapter {
     const parsed = v.safeParse(TwilioSmsWebhookSchema, Object.fromEntries(formParams(raw)));
     if (!parsed.success) throw new MalformedDelivery(`not a Twilio incoming message (${v.getDotPath(parsed.issues[0]) ?? 'root'})`);
     if (parsed.output.AccountSid !== this.#config.accountSid) throw new MalformedDelivery('AccountSid is not this account');
+    if (parsed.output.To !== this.#config.fromNumber) throw new MalformedDelivery('To is not this number');
     const body = parsed.output.Body;
     return [
       {

@@ -154,6 +154,18 @@ describe('attack: a signed delivery for another page, number or account', () => 
     expect(JSON.stringify(logs)).not.toContain(SECRET_TEXT);
   });
 
+  it('Twilio, this account but another number (To): nothing stored, one warning', async () => {
+    const otherNumber = '+15005559999';
+    const body = new URLSearchParams({ MessageSid: `SM${'2'.repeat(32)}`, AccountSid: SECRETS.TWILIO_ACCOUNT_SID, From: DEMO_USER.phone, To: otherNumber, Body: SECRET_TEXT }).toString();
+    const res = await post('sms', body);
+    expect(res.status).toBe(200);
+    await settle(h.chat);
+    expectNothingStored();
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ channel: 'sms', dropped: 1 });
+    expect(JSON.stringify(logs)).not.toContain(SECRET_TEXT);
+  });
+
   it('the bank own deliveries are stored and raise no warning', async () => {
     for (const platform of ['messenger', 'whatsapp', 'sms'] as const) {
       expect((await h.platforms.deliver(platform, platform === 'messenger' ? DEMO_USER.psid : platform === 'whatsapp' ? DEMO_USER.waId : DEMO_USER.phone, 'hello')).status).toBe(200);
