@@ -82,7 +82,14 @@ export default defineConfig(({ mode }) => {
       rollupOptions: {
         // Lib mode leaves ES output unminified (whitespace, comments) for re-bundling; these are
         // final browser bundles measured min+gzip, so minify them fully.
-        output: { inlineDynamicImports: true, minify: true, comments: false },
+        // The widget loads the vault frame's host code when the first step needs it (a chunk of
+        // its own beside secure-chat.js); every other realm is one file.
+        output: {
+          codeSplitting: realm === 'widget',
+          chunkFileNames: 'secure-chat-[hash].js',
+          minify: true,
+          comments: false,
+        },
       },
     },
     define: {

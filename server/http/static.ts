@@ -34,7 +34,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 /** Browser cache lifetime of /widget/integrity.json, in seconds (a release changes it). */
 export const INTEGRITY_CACHE_MAX_AGE_S = 60;
-/** The widget files whose SRI hash /widget/integrity.json publishes. */
+/** The widget files whose SRI hash /widget/integrity.json publishes (with the chunks they load). */
 export const INTEGRITY_FILES = ['loader.js', 'secure-chat.js'] as const;
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -62,15 +62,27 @@ export function sriSha384(bytes: Uint8Array): string {
   return `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
 }
 
-/** SRI hashes of the built widget files in `widgetDir`; undefined when one is not built. */
+/** A chunk of the widget that `secure-chat.js` (or another chunk) names: `./secure-chat-<hash>.js`. */
+const WIDGET_CHUNK_REFERENCE = /["'`]\.\/(secure-chat-[A-Za-z0-9_-]{1,64}\.js)["'`]/g;
+
+/**
+ * SRI hashes of the built widget files in `widgetDir`: the loader, `secure-chat.js`, and every
+ * chunk it loads (at open or with the first step), so that a bank's script inventory (PCI DSS
+ * 6.4.3) knows each file; undefined when one is not built.
+ */
 export function widgetIntegrity(widgetDir: string): Record<string, string> | undefined {
   const out: Record<string, string> = {};
-  for (const name of INTEGRITY_FILES) {
+  const pending: string[] = [...INTEGRITY_FILES];
+  for (let name = pending.shift(); name !== undefined; name = pending.shift()) {
+    if (name in out) continue;
+    let bytes: Buffer;
     try {
-      out[name] = sriSha384(readFileSync(join(widgetDir, name)));
+      bytes = readFileSync(join(widgetDir, name));
     } catch {
       return undefined;
     }
+    out[name] = sriSha384(bytes);
+    if (name !== 'loader.js') for (const [, chunk] of bytes.toString('utf8').matchAll(WIDGET_CHUNK_REFERENCE)) pending.push(chunk!);
   }
   return out;
 }

@@ -6,7 +6,10 @@ import { INTEGRITY_CACHE_MAX_AGE_S, sriSha384 } from '../../server/http/static.t
 import { BANK, EVIL, call, removeDir, startChat, tempDir, type Running } from './helpers.ts';
 
 const LOADER = 'console.log("loader");\n';
-const BUNDLE = 'export const widget = 1;\n';
+const CHUNK = 'secure-chat-Ab12_x.js';
+const BUNDLE = `import{a}from"./${CHUNK}";export const widget = () => import(\`./secure-chat-Cd34.js\`);\n`;
+const CHUNK_TEXT = 'export const a = 1;\n';
+const STEP_CHUNK = 'export const b = 2;\n';
 const sri = (text: string) => `sha384-${createHash('sha384').update(text).digest('base64')}`;
 
 describe('widget SRI hashes and cross-origin loading', () => {
@@ -19,6 +22,10 @@ describe('widget SRI hashes and cross-origin loading', () => {
     mkdirSync(join(dist, 'widget'), { recursive: true });
     writeFileSync(join(dist, 'widget', 'loader.js'), LOADER);
     writeFileSync(join(dist, 'widget', 'secure-chat.js'), BUNDLE);
+    writeFileSync(join(dist, 'widget', CHUNK), CHUNK_TEXT);
+    writeFileSync(join(dist, 'widget', 'secure-chat-Cd34.js'), STEP_CHUNK);
+    // A chunk of an older build that nothing loads any more is not published.
+    writeFileSync(join(dist, 'widget', 'secure-chat-Old9.js'), 'old');
     run = await startChat(dir, {}, {}, { distDir: dist });
   });
   afterEach(async () => {
@@ -26,10 +33,15 @@ describe('widget SRI hashes and cross-origin loading', () => {
     removeDir(dir);
   });
 
-  it('serves GET /widget/integrity.json with the sha384 of loader.js and secure-chat.js, briefly cacheable', async () => {
+  it('serves GET /widget/integrity.json with the sha384 of loader.js, secure-chat.js and each chunk it loads, briefly cacheable', async () => {
     const res = await call(run, 'GET', '/widget/integrity.json', { origin: null });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ 'loader.js': sri(LOADER), 'secure-chat.js': sri(BUNDLE) });
+    expect(res.body).toEqual({
+      'loader.js': sri(LOADER),
+      'secure-chat.js': sri(BUNDLE),
+      [CHUNK]: sri(CHUNK_TEXT),
+      'secure-chat-Cd34.js': sri(STEP_CHUNK),
+    });
     expect(res.headers['cache-control']).toBe(`public, max-age=${INTEGRITY_CACHE_MAX_AGE_S}`);
     expect(sriSha384(Buffer.from(LOADER))).toBe(sri(LOADER));
   });

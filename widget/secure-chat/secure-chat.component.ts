@@ -25,7 +25,13 @@ import { clearSession, loadSession, saveSession, type StoredSession } from './se
 import { styles } from './secure-chat.styles.ts';
 import { renderMessage, renderStep, type StepView } from './secure-chat.templates.ts';
 import { buildTimeline, openSteps, stepResult } from './timeline.ts';
-import { VaultFrame, type VaultFrameUpdate } from './vault-frame.ts';
+import type { VaultFrame, VaultFrameUpdate } from './vault-frame.ts';
+
+/**
+ * The vault frame's host code (and Comlink) is not part of the chat's first open: it is loaded
+ * when the first step needs a frame, once per page.
+ */
+let vaultFrameCode: Promise<typeof import('./vault-frame.ts')> | undefined;
 
 /** Consecutive "session refused -> new session" rounds before the widget gives up. */
 export const MAX_SESSION_RESTARTS = 3;
@@ -102,6 +108,8 @@ export class SecureChat extends LitElement {
   #pivotError: string | null = null;
   #steps = new Map<string, StepView>();
   #frames = new Map<string, VaultFrame>();
+  /** The frame host's class, once its code is loaded (see vaultFrameCode). */
+  #VaultFrame: typeof VaultFrame | undefined;
   #awaitingStepUp = new Set<string>();
   #completedEmitted = new Set<string>();
   #scrollPending = false;
@@ -399,6 +407,17 @@ export class SecureChat extends LitElement {
     if (!server || !session || !step || phase === 'loading' || phase === 'frame' || phase === 'done') return;
     const generation = this.#generation;
     this.#setStep(stepId, { phase: 'loading' });
+    try {
+      this.#VaultFrame ??= (await (vaultFrameCode ??= import('./vault-frame.ts'))).VaultFrame;
+    } catch {
+      vaultFrameCode = undefined;
+      if (generation !== this.#generation) return;
+      const message = 'The secure payment form could not be started.';
+      this.#setStep(stepId, { phase: 'error', message });
+      this.#fail('VAULT_FRAME_UNAVAILABLE', message, false);
+      return;
+    }
+    if (generation !== this.#generation) return;
     // The step names the level it needs: step up first (silently, if the page's login already
     // vouches for the customer) instead of collecting a predictable 403.
     let silentTried = false;
@@ -452,7 +471,7 @@ export class SecureChat extends LitElement {
   }
 
   #openFrame(stepId: string, vaultOrigin: string, kind: StepKind): VaultFrame {
-    const frame: VaultFrame = new VaultFrame({
+    const frame: VaultFrame = new this.#VaultFrame!({
       vaultOrigin,
       stepId,
       title: CUSTOMER_VIEWS[kind].frameTitle,
