@@ -13,7 +13,7 @@ import { ChatService, UNUSED_PIVOT_SWEEP_INTERVAL_MS } from './conversations/cha
 import { assertAgentPasswordAllowed, type ChatConfig } from './config.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import type { ChatContext } from './context.ts';
-import { installCors } from './http/cors.ts';
+import { originGroup } from './http/cors.ts';
 import { installErrorHandlers } from './http/errors.ts';
 import { PivotKeyRing } from './keys/pivot-key-ring.ts';
 import { loggerOptions, type LoggerDestination } from './lib/logger.ts';
@@ -25,10 +25,10 @@ import { cspReportRoutes } from './routes/csp-reports.ts';
 import { jwksRoutes } from './routes/jwks.ts';
 import { noticeRoutes } from './routes/notices.ts';
 import { pivotTokenRoutes } from './routes/pivot-tokens.ts';
-import { pivotLinkRoutes } from './routes/pivot-links.ts';
-import { sessionRoutes } from './routes/sessions.ts';
+import { agentPivotLinkRoutes, pivotLinkRedeemRoutes } from './routes/pivot-links.ts';
+import { sessionRoutes, wsTicketRoutes } from './routes/sessions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
-import { installStatic } from './http/static.ts';
+import { consoleFileRoutes, widgetFileRoutes } from './http/static.ts';
 import { createSqliteStore } from './store/sqlite-store.ts';
 import type { ChatStore } from './store/store.ts';
 import { purgeCutoffs } from './auth/login-guard.ts';
@@ -153,18 +153,27 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
     installErrorHandlers(app);
     installJsonParser(app);
     installSecurityHeaders(app);
-    installCors(app, config);
+    // Route groups, each with its own Origin policy (http/cors.ts).
+    originGroup(app, config, 'customer', (group) => {
+      sessionRoutes(group, context);
+      pivotTokenRoutes(group, context);
+      pivotLinkRedeemRoutes(group, context);
+    });
+    originGroup(app, config, 'customer-or-agent', (group) => wsTicketRoutes(group, context));
+    originGroup(app, config, 'agent', (group) => {
+      agentSessionRoutes(group, context);
+      agentRoutes(group, context);
+      agentPivotLinkRoutes(group, context);
+    });
+    originGroup(app, config, 'server-only', (group) => noticeRoutes(group, context));
+    originGroup(app, config, 'report', (group) => cspReportRoutes(group, context));
+    originGroup(app, config, 'script', (group) => widgetFileRoutes(group, config));
+    // No Origin policy: the WebSocket checks Origin per ticket role (ws/route.ts); the JWKS,
+    // webhooks and the console page are not called cross-origin by a browser with credentials.
     const ws = await installWebSocket(app, context);
-    sessionRoutes(app, context);
-    pivotTokenRoutes(app, context);
-    pivotLinkRoutes(app, context);
-    agentSessionRoutes(app, context);
-    agentRoutes(app, context);
-    noticeRoutes(app, context);
     jwksRoutes(app, context);
-    cspReportRoutes(app, context);
     webhookRoutes(app, channels);
-    installStatic(app, config);
+    consoleFileRoutes(app, config);
 
     const purge = setInterval(() => {
       purgeStale(store, clock()).catch((err: unknown) => app.log.warn({ err }, 'purge failed'));

@@ -1,14 +1,15 @@
 /**
- * CORS and Origin enforcement, as one onRequest hook (no @fastify/cors).
+ * CORS and Origin enforcement: each group of routes (server/app.ts) is an encapsulated plugin with
+ * one onRequest hook for its policy (no @fastify/cors); a path that is no group's gets none.
  *
- * | path                 | allowed Origin                           | disallowed Origin |
+ * | group                | allowed Origin                           | disallowed Origin |
  * | -------------------- | ---------------------------------------- | ----------------- |
  * | /v1/agent/*          | CHAT_ORIGIN (the console; GET, POST, DELETE) | 403            |
  * | /v1/ws-tickets       | CHAT_ALLOWED_ORIGINS + CHAT_ORIGIN        | 403               |
  * | /v1/vault/notices    | none: server-to-server, any Origin        | 403               |
  * | /v1/ws               | checked per ticket role in ws/route.ts    | 403, no upgrade   |
  * | /v1/csp-reports      | POST: any (see below); preflight: CHAT_ALLOWED_ORIGINS + CHAT_ORIGIN | preflight 403 |
- * | other /v1/*          | CHAT_ALLOWED_ORIGINS (bank pages)         | 403               |
+ * | customer routes      | CHAT_ALLOWED_ORIGINS (bank pages): sessions, pivot tokens, link redeem | 403 |
  * | /widget/*            | CHAT_ALLOWED_ORIGINS get ACAO (ES modules)| no ACAO           |
  *
  * CSP reports are write-only, rate limited and only logged: browsers send `report-uri` reports
@@ -25,7 +26,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatConfig } from '../config.ts';
 import { sendError } from './errors.ts';
-import { AGENT_PREFIX, API_PREFIX, CSP_REPORTS_PATH, VAULT_NOTICES_PATH, WS_PATH, WS_TICKETS_PATH } from '../../protocol/chat-paths.ts';
 
 /** How long a browser may cache a preflight answer, in seconds. */
 export const CORS_MAX_AGE_S = 600;
@@ -39,17 +39,6 @@ export type OriginPolicy = 'customer' | 'agent' | 'customer-or-agent' | 'server-
 /** Methods a CSP report upload may use (Reporting API preflight). */
 export const CSP_REPORT_ALLOW_METHODS = 'POST';
 export const CSP_REPORT_ALLOW_HEADERS = 'Content-Type';
-
-export function originPolicyFor(path: string): OriginPolicy {
-  if (path === WS_PATH) return 'none';
-  if (path === VAULT_NOTICES_PATH) return 'server-only';
-  if (path === CSP_REPORTS_PATH) return 'report';
-  if (path === WS_TICKETS_PATH) return 'customer-or-agent';
-  if (path === AGENT_PREFIX || path.startsWith(`${AGENT_PREFIX}/`)) return 'agent';
-  if (path.startsWith(`${API_PREFIX}/`)) return 'customer';
-  if (path.startsWith('/widget/')) return 'script';
-  return 'none';
-}
 
 export function allowedOriginsFor(policy: OriginPolicy, config: ChatConfig): ReadonlySet<string> {
   switch (policy) {
@@ -67,21 +56,12 @@ export function allowedOriginsFor(policy: OriginPolicy, config: ChatConfig): Rea
   }
 }
 
-export function requestPath(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
-
-export function installCors(app: FastifyInstance, config: ChatConfig): void {
-  const sets = new Map<OriginPolicy, ReadonlySet<string>>(
-    (['customer', 'agent', 'customer-or-agent', 'server-only', 'script', 'report', 'none'] as const).map((p) => [p, allowedOriginsFor(p, config)]),
-  );
-
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const policy = originPolicyFor(requestPath(request.url));
+/** The onRequest hook of a route group whose routes all follow `policy`. */
+export function corsHook(policy: OriginPolicy, config: ChatConfig): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
+  const allowed = allowedOriginsFor(policy, config);
+  return async (request, reply) => {
     if (policy === 'none') return;
     const origin = request.headers.origin;
-    const allowed = sets.get(policy)!;
     reply.header('vary', 'Origin');
 
     if (policy === 'script') {
@@ -114,8 +94,28 @@ export function installCors(app: FastifyInstance, config: ChatConfig): void {
         .header('access-control-max-age', String(CORS_MAX_AGE_S))
         .send();
     }
-  });
+    return undefined;
+  };
+}
 
-  // Preflights need a route to land on; the hook above answers them.
-  app.options(`${API_PREFIX}/*`, async (_request, reply) => reply.code(204).send());
+/**
+ * Registers a group of routes that share one Origin policy, as an encapsulated Fastify plugin:
+ * the group's CORS hook runs for its routes only, and each of its paths answers the browser's
+ * preflight (the hook answers it; a script group is only ever fetched with GET).
+ */
+export function originGroup(app: FastifyInstance, config: ChatConfig, policy: OriginPolicy, register: (group: FastifyInstance) => void): void {
+  void app.register(async (group) => {
+    group.addHook('onRequest', corsHook(policy, config));
+    const paths: string[] = [];
+    group.addHook('onRoute', (route) => {
+      if (route.method !== 'OPTIONS' && !paths.includes(route.url)) paths.push(route.url);
+    });
+    register(group);
+    if (policy === 'script' || policy === 'none') return;
+    // Preflights need a route to land on; the hook above answers them. Registered as a plugin
+    // of the group, so it runs after the routes that `register` put in nested scopes.
+    void group.register(async (preflights) => {
+      for (const url of paths) preflights.options(url, async (_request, reply) => reply.code(204).send());
+    });
+  });
 }

@@ -97,9 +97,9 @@ export function safeResolve(root: string, rel: string): string | undefined {
   return full.startsWith(base + sep) ? full : undefined;
 }
 
-export function installStatic(app: FastifyInstance, config: ChatConfig): void {
+/** `/widget/*`: the bank pages' scripts (their Origin group gets Access-Control-Allow-Origin). */
+export function widgetFileRoutes(app: FastifyInstance, config: ChatConfig): void {
   const widgetDir = join(config.distDir, 'widget');
-  const consoleDir = join(config.distDir, 'console');
   const integrity = widgetIntegrity(widgetDir);
   if (integrity === undefined) app.log.warn({ widgetDir }, 'widget bundles not built: /widget/integrity.json answers 404');
 
@@ -120,6 +120,11 @@ export function installStatic(app: FastifyInstance, config: ChatConfig): void {
     });
   });
 
+}
+
+/** `/console`: the agent console's page and scripts (same origin: no CORS). */
+export function consoleFileRoutes(app: FastifyInstance, config: ChatConfig): void {
+  const consoleDir = join(config.distDir, 'console');
   const consolePage = async (_request: unknown, reply: FastifyReply) =>
     reply
       .header('content-type', 'text/html; charset=utf-8')

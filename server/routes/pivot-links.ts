@@ -21,7 +21,8 @@ import { parseOr400 } from '../http/errors.ts';
 import { createPivotLink, redeemPivotLink } from '../channels/pivot-link-codes.ts';
 import { AGENT_PIVOT_LINKS_ROUTE, PIVOT_LINK_REDEEM_PATH } from '../../protocol/chat-paths.ts';
 
-export function pivotLinkRoutes(app: FastifyInstance, ctx: ChatContext): void {
+/** The agent's side (the agents' Origin group). */
+export function agentPivotLinkRoutes(app: FastifyInstance, ctx: ChatContext): void {
   const { store, clock } = ctx;
 
   app.post(AGENT_PIVOT_LINKS_ROUTE, async (request, reply) => {
@@ -32,6 +33,10 @@ export function pivotLinkRoutes(app: FastifyInstance, ctx: ChatContext): void {
     return reply.code(201).header('cache-control', 'no-store').send(created);
   });
 
+}
+
+/** The bank page's side (the customers' Origin group). */
+export function pivotLinkRedeemRoutes(app: FastifyInstance, ctx: ChatContext): void {
   app.post(PIVOT_LINK_REDEEM_PATH, async (request, reply) => {
     // The bank page's call: a browser always sends Origin on a cross-origin POST.
     const origin = request.headers.origin;

@@ -76,7 +76,6 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
   const { store, clock, config, service } = ctx;
   const verifyIdToken = createIdTokenVerifier(config.idp, clock);
   const sessionLimiter = new ClientRateLimiter(SESSIONS_PER_CLIENT, clock);
-  const ticketLimiter = new ClientRateLimiter(TICKETS_PER_CLIENT, clock);
 
   app.post(
     SESSIONS_PATH,
@@ -155,6 +154,12 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
     };
     return reply.header('cache-control', 'no-store').send(response);
   });
+}
+
+/** `POST /v1/ws-tickets`: customers and agents alike (its own Origin group, server/app.ts). */
+export function wsTicketRoutes(app: FastifyInstance, ctx: ChatContext): void {
+  const { store, clock } = ctx;
+  const ticketLimiter = new ClientRateLimiter(TICKETS_PER_CLIENT, clock);
 
   app.post(
     WS_TICKETS_PATH,
