@@ -1,5 +1,7 @@
 /**
- * The customer's REST calls to the chat server (protocol/chat.ts), each response validated.
+ * The customer's REST calls to the chat server (protocol/chat.ts), each response validated. Calls
+ * made for a task that may be superseded take its AbortSignal: an aborted call rejects, and its
+ * caller drops the outcome.
  *
  * @module
  */
@@ -13,7 +15,7 @@ import {
   type SessionRequest,
   type SessionResponse,
 } from '../../protocol/chat.ts';
-import { requestJson, toWebSocketOrigin } from '../shared/rest.ts';
+import { RequestError, requestJson, toWebSocketOrigin } from '../shared/rest.ts';
 import {
   PIVOT_LINK_REDEEM_PATH,
   SESSION_NONCE_PATH,
@@ -24,29 +26,30 @@ import {
   pivotTokenPath,
 } from '../../protocol/chat-paths.ts';
 
-export function createSession(server: string, body: SessionRequest): Promise<SessionResponse> {
-  return requestJson(server, SESSIONS_PATH, { body, schema: SessionResponseSchema });
+export function createSession(server: string, body: SessionRequest, signal?: AbortSignal): Promise<SessionResponse> {
+  return requestJson(server, SESSIONS_PATH, { body, schema: SessionResponseSchema, signal });
 }
 
 /** Continues a conversation from a pivot link: the code travels in the body only. */
-export function redeemPivotLink(server: string, code: string): Promise<SessionResponse> {
-  return requestJson(server, PIVOT_LINK_REDEEM_PATH, { body: { code }, schema: SessionResponseSchema });
+export function redeemPivotLink(server: string, code: string, signal?: AbortSignal): Promise<SessionResponse> {
+  return requestJson(server, PIVOT_LINK_REDEEM_PATH, { body: { code }, schema: SessionResponseSchema, signal });
 }
 
 /** A single-use nonce for the bank IdP's id_token, bound to this session. */
-export async function requestNonce(server: string, token: string): Promise<string> {
-  return (await requestJson(server, SESSION_NONCE_PATH, { method: 'POST', token, schema: NonceResponseSchema })).nonce;
+export async function requestNonce(server: string, token: string, signal?: AbortSignal): Promise<string> {
+  return (await requestJson(server, SESSION_NONCE_PATH, { method: 'POST', token, schema: NonceResponseSchema, signal })).nonce;
 }
 
-export function stepUp(server: string, token: string, assertion: IdentityAssertion): Promise<SessionResponse> {
-  return requestJson(server, SESSION_STEP_UP_PATH, { token, body: { assertion }, schema: SessionResponseSchema });
+export function stepUp(server: string, token: string, assertion: IdentityAssertion, signal?: AbortSignal): Promise<SessionResponse> {
+  return requestJson(server, SESSION_STEP_UP_PATH, { token, body: { assertion }, schema: SessionResponseSchema, signal });
 }
 
-export function requestPivotToken(server: string, token: string, stepId: string): Promise<PivotTokenResponse> {
+export function requestPivotToken(server: string, token: string, stepId: string, signal?: AbortSignal): Promise<PivotTokenResponse> {
   return requestJson(server, pivotTokenPath(stepId), {
     method: 'POST',
     token,
     schema: PivotTokenResponseSchema,
+    signal,
   });
 }
 
@@ -54,4 +57,9 @@ export function requestPivotToken(server: string, token: string, stepId: string)
 export async function webSocketUrl(server: string, token: string): Promise<string> {
   const { ticket } = await requestJson(server, WS_TICKETS_PATH, { method: 'POST', token, schema: WsTicketResponseSchema });
   return `${toWebSocketOrigin(server)}${WS_PATH}?ticket=${encodeURIComponent(ticket)}`;
+}
+
+/** Any failure as a RequestError (status 0 when there was no answer). */
+export function asRequestError(error: unknown): RequestError {
+  return error instanceof RequestError ? error : new RequestError('INTERNAL_ERROR', 'Something went wrong.', 0);
 }
