@@ -15,24 +15,26 @@ import { systemClock, type Clock } from './lib/clock.ts';
 import type { ChatContext } from './context.ts';
 import { originGroup } from './http/cors.ts';
 import { installErrorHandlers } from './http/errors.ts';
+import { installValidation } from './http/validation.ts';
 import { PivotKeyRing } from './keys/pivot-key-ring.ts';
 import { loggerOptions, type LoggerDestination } from './lib/logger.ts';
 import { createNoticeVerifier } from './steps/vault-notices.ts';
 import { MemoryPubSub, type PubSub } from './lib/pubsub.ts';
 import { agentRoutes } from './routes/agent.ts';
-import { agentSessionRoutes } from './routes/agent-sessions.ts';
+import { agentSignInRoutes, agentSignOutRoutes } from './routes/agent-sessions.ts';
 import { cspReportRoutes } from './routes/csp-reports.ts';
 import { jwksRoutes } from './routes/jwks.ts';
 import { noticeRoutes } from './routes/notices.ts';
 import { pivotTokenRoutes } from './routes/pivot-tokens.ts';
 import { agentPivotLinkRoutes, pivotLinkRedeemRoutes } from './routes/pivot-links.ts';
-import { sessionRoutes, wsTicketRoutes } from './routes/sessions.ts';
+import { customerSessionRoutes, sessionRoutes, wsTicketRoutes } from './routes/sessions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { consoleFileRoutes, widgetFileRoutes } from './http/static.ts';
 import { createSqliteStore } from './store/sqlite-store.ts';
 import type { ChatStore } from './store/store.ts';
 import { purgeCutoffs } from './auth/login-guard.ts';
 import { seedAgent } from './auth/seed-agent.ts';
+import { signedIn } from './auth/sessions.ts';
 import { installWebSocket } from './ws/route.ts';
 
 /** Largest HTTP request body, in bytes (a notice envelope is at most 8 KiB of JWS). */
@@ -151,19 +153,29 @@ export async function createChatServer(config: ChatConfig, options: ChatServerOp
     };
 
     installErrorHandlers(app);
+    installValidation(app);
     installJsonParser(app);
     installSecurityHeaders(app);
-    // Route groups, each with its own Origin policy (http/cors.ts).
+    // Route groups, each with its own Origin policy (http/cors.ts); within them, the routes that
+    // need a session are signed in (auth/sessions.ts) before their body is read or validated.
     originGroup(app, config, 'customer', (group) => {
       sessionRoutes(group, context);
-      pivotTokenRoutes(group, context);
       pivotLinkRedeemRoutes(group, context);
+      signedIn(group, context, 'customer', (customer) => {
+        customerSessionRoutes(customer, context);
+        pivotTokenRoutes(customer, context);
+      });
     });
-    originGroup(app, config, 'customer-or-agent', (group) => wsTicketRoutes(group, context));
+    originGroup(app, config, 'customer-or-agent', (group) => {
+      signedIn(group, context, undefined, (anyone) => wsTicketRoutes(anyone, context));
+    });
     originGroup(app, config, 'agent', (group) => {
-      agentSessionRoutes(group, context);
-      agentRoutes(group, context);
-      agentPivotLinkRoutes(group, context);
+      agentSignInRoutes(group, context);
+      signedIn(group, context, 'agent', (agent) => {
+        agentSignOutRoutes(agent, context);
+        agentRoutes(agent, context);
+        agentPivotLinkRoutes(agent, context);
+      });
     });
     originGroup(app, config, 'server-only', (group) => noticeRoutes(group, context));
     originGroup(app, config, 'report', (group) => cspReportRoutes(group, context));

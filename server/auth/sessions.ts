@@ -3,9 +3,13 @@
  * `Authorization: Bearer <token>` on REST routes, and signing out: the session is revoked in the
  * store, so a copied token dies with it, and its sockets are closed on every instance.
  *
+ * REST routes that need a session are registered through {@link signedIn} (server/app.ts), whose
+ * hook authenticates every request before its body is even read; handlers take the session with
+ * {@link sessionOf}.
+ *
  * @module
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SESSION_TTL_S } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import type { Acr } from '../../protocol/pivot-token.ts';
@@ -20,6 +24,13 @@ export const AUTHORIZATION_MAX_CHARS = 256;
 export interface IssuedSession {
   readonly token: string;
   readonly session: SessionRecord;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's session on the routes of a {@link signedIn} scope; nothing elsewhere. */
+    authenticated: IssuedSession | null;
+  }
 }
 
 export async function issueSession(
@@ -63,4 +74,33 @@ export async function authenticate(
   if (session.expiresAt <= clock()) throw new PivotError('SESSION_EXPIRED');
   if (role !== undefined && session.role !== role) throw new PivotError('FORBIDDEN');
   return { token, session };
+}
+
+/**
+ * Registers the routes that need a session of `role` (any role when undefined) in their own scope
+ * of `group`, whose hook authenticates each request with {@link authenticate}. It runs before the
+ * body is read (preParsing), so a request without a valid session is refused with 401 whatever
+ * its body carries, and neither parsed nor validated; the group's Origin check and a route's own
+ * onRequest limit (ws tickets) still come first, so refused floods are counted too.
+ */
+export function signedIn(
+  group: FastifyInstance,
+  deps: { readonly store: ChatStore; readonly clock: Clock },
+  role: SessionRole | undefined,
+  register: (scope: FastifyInstance) => void,
+): void {
+  void group.register(async (scope) => {
+    scope.decorateRequest('authenticated', null);
+    scope.addHook('preParsing', async (request, _reply, payload) => {
+      request.authenticated = await authenticate(request, deps.store, deps.clock, role);
+      return payload;
+    });
+    register(scope);
+  });
+}
+
+/** The session of a request on a {@link signedIn} route; a route outside one is refused, never let through. */
+export function sessionOf(request: FastifyRequest): IssuedSession {
+  if (!request.authenticated) throw new PivotError('UNAUTHENTICATED');
+  return request.authenticated;
 }

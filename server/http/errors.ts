@@ -23,14 +23,22 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message?: string
 }
 
 /**
- * Parses `input` with a protocol schema; throws `BAD_REQUEST` naming only the failing path
- * (never the offending value, which might be a secret).
+ * The `BAD_REQUEST` for input a protocol schema refused: it names only the first failing path,
+ * never the offending value, which might be a secret.
+ */
+export function invalidInput(issues: readonly [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]): PivotError {
+  const path = v.getDotPath(issues[0]);
+  return new PivotError('BAD_REQUEST', path ? `Invalid field: ${path}.` : undefined);
+}
+
+/**
+ * Parses `input` with a protocol schema; throws {@link invalidInput}. Routes declare their schemas
+ * instead (http/validation.ts); this is for input whose schema depends on what the request is.
  */
 export function parseOr400<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
   if (result.success) return result.output;
-  const path = v.getDotPath(result.issues[0]);
-  throw new PivotError('BAD_REQUEST', path ? `Invalid field: ${path}.` : undefined);
+  throw invalidInput(result.issues);
 }
 
 export function installErrorHandlers(app: FastifyInstance): void {

@@ -19,10 +19,10 @@ import { AgentLoginRequestSchema } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import { accountKey, auditName, beginAttempt, clientKey, settleSuccess } from '../auth/login-guard.ts';
 import { verifyPassword } from '../auth/passwords.ts';
-import { authenticate, issueSession, revokeSession } from '../auth/sessions.ts';
+import { issueSession, revokeSession, sessionOf } from '../auth/sessions.ts';
 import { isoTime } from '../lib/clock.ts';
 import type { ChatContext } from '../context.ts';
-import { parseOr400 } from '../http/errors.ts';
+import { typed } from '../http/validation.ts';
 import type { LoginAuditOutcome } from '../store/agent-logins.ts';
 import { AGENT_CURRENT_SESSION_PATH, AGENT_SESSIONS_PATH } from '../../protocol/chat-paths.ts';
 
@@ -46,11 +46,12 @@ function logRefusal(log: FastifyBaseLogger, refusal: Refusal): void {
   log.warn({ audit: 'agent_sign_in', ...refusal }, 'agent sign-in refused');
 }
 
-export function agentSessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
-  const { store, clock, bus } = ctx;
+/** Sign-in: anyone on the console's origin. */
+export function agentSignInRoutes(app: FastifyInstance, ctx: ChatContext): void {
+  const { store, clock } = ctx;
 
-  app.post(AGENT_SESSIONS_PATH, async (request, reply) => {
-    const body = parseOr400(AgentLoginRequestSchema, request.body);
+  typed(app).post(AGENT_SESSIONS_PATH, { schema: { body: AgentLoginRequestSchema } }, async (request, reply) => {
+    const body = request.body;
     const agent = await store.agents.findByName(body.name);
     const keys = { account: accountKey(body.name, agent !== undefined), client: clientKey(request.ip) };
     const now = clock();
@@ -91,9 +92,14 @@ export function agentSessionRoutes(app: FastifyInstance, ctx: ChatContext): void
     logRefusal(request.log, { outcome, ...seen, ...counts, ...(retryAfterS !== undefined ? { retryAfterS } : {}) });
     throw new PivotError(decision.accountLocked ? 'LOGIN_LOCKED' : 'BAD_CREDENTIALS');
   });
+}
+
+/** Sign-out: an agent's session (signed in by server/app.ts). */
+export function agentSignOutRoutes(app: FastifyInstance, ctx: ChatContext): void {
+  const { store, clock, bus } = ctx;
 
   app.delete(AGENT_CURRENT_SESSION_PATH, async (request, reply) => {
-    const { session } = await authenticate(request, store, clock, 'agent');
+    const { session } = sessionOf(request);
     await revokeSession(store, bus, clock, session);
     return reply.code(204).header('cache-control', 'no-store').send();
   });

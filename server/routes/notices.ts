@@ -26,7 +26,7 @@ import {
   type VaultNoticeResult,
 } from '../../protocol/vault-api.ts';
 import type { ChatContext } from '../context.ts';
-import { parseOr400 } from '../http/errors.ts';
+import { typed } from '../http/validation.ts';
 import { VAULT_NOTICES_PATH } from '../../protocol/chat-paths.ts';
 
 /** Apply one verified notice; rejects with a {@link PivotError}. */
@@ -52,8 +52,8 @@ async function batchResult(ctx: ChatContext, log: FastifyBaseLogger, notice: str
 }
 
 export function noticeRoutes(app: FastifyInstance, ctx: ChatContext): void {
-  app.post(VAULT_NOTICES_PATH, { bodyLimit: VAULT_NOTICE_MAX_BODY_BYTES }, async (request, reply) => {
-    const envelope = parseOr400(VaultNoticeEnvelopeSchema, request.body);
+  typed(app).post(VAULT_NOTICES_PATH, { bodyLimit: VAULT_NOTICE_MAX_BODY_BYTES, schema: { body: VaultNoticeEnvelopeSchema } }, async (request, reply) => {
+    const envelope = request.body;
     if ('notice' in envelope) {
       const seq = await apply(ctx, request.log, await ctx.verifyNotice(envelope.notice));
       return reply.header('cache-control', 'no-store').send({ accepted: true, seq });

@@ -10,39 +10,39 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as v from 'valibot';
 import { ConversationIdSchema, PivotLinkRedeemRequestSchema, type SessionResponse } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
-import { authenticate } from '../auth/sessions.ts';
 import { isoTime } from '../lib/clock.ts';
 import type { ChatContext } from '../context.ts';
-import { parseOr400 } from '../http/errors.ts';
+import { typed } from '../http/validation.ts';
 import { createPivotLink, redeemPivotLink } from '../channels/pivot-link-codes.ts';
 import { AGENT_PIVOT_LINKS_ROUTE, PIVOT_LINK_REDEEM_PATH } from '../../protocol/chat-paths.ts';
 
-/** The agent's side (the agents' Origin group). */
+/** The agent's side (the agents' Origin group, an agent's session: server/app.ts). */
 export function agentPivotLinkRoutes(app: FastifyInstance, ctx: ChatContext): void {
-  const { store, clock } = ctx;
+  const { store } = ctx;
 
   app.post(AGENT_PIVOT_LINKS_ROUTE, async (request, reply) => {
-    await authenticate(request, store, clock, 'agent');
     const id = (request.params as { id?: unknown }).id;
     if (!v.is(ConversationIdSchema, id) || !(await store.conversations.get(id))) throw new PivotError('CONVERSATION_NOT_FOUND');
     const created = await createPivotLink(ctx, id);
     return reply.code(201).header('cache-control', 'no-store').send(created);
   });
-
 }
 
 /** The bank page's side (the customers' Origin group). */
 export function pivotLinkRedeemRoutes(app: FastifyInstance, ctx: ChatContext): void {
-  app.post(PIVOT_LINK_REDEEM_PATH, async (request, reply) => {
-    // The bank page's call: a browser always sends Origin on a cross-origin POST.
+  // The bank page's call: a browser always sends Origin on a cross-origin POST. Checked before
+  // the body is validated.
+  const fromBankPage = async (request: FastifyRequest): Promise<void> => {
     const origin = request.headers.origin;
     if (origin === undefined || !ctx.config.allowedOrigins.includes(origin)) throw new PivotError('ORIGIN_NOT_ALLOWED');
-    const body = parseOr400(PivotLinkRedeemRequestSchema, request.body);
-    const { token, session, conversationId } = await redeemPivotLink(ctx, body.code);
+  };
+
+  typed(app).post(PIVOT_LINK_REDEEM_PATH, { preValidation: fromBankPage, schema: { body: PivotLinkRedeemRequestSchema } }, async (request, reply) => {
+    const { token, session, conversationId } = await redeemPivotLink(ctx, request.body.code);
     const response: SessionResponse = {
       session: token,
       conversationId,

@@ -17,6 +17,7 @@
  * @module
  */
 import type { FastifyInstance } from 'fastify';
+import * as v from 'valibot';
 import {
   ID_TOKEN_NONCE_TTL_S,
   SessionRequestSchema,
@@ -29,17 +30,17 @@ import {
 } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
 import { acrAtLeast } from '../../protocol/pivot-token.ts';
-import { authenticate, issueSession } from '../auth/sessions.ts';
+import { issueSession, sessionOf } from '../auth/sessions.ts';
 import { verifyAssertion } from '../auth/identity.ts';
 import { createIdTokenVerifier } from '../auth/oidc.ts';
 import { ClientRateLimiter, sendRateLimited, type BucketRate } from '../http/client-rate-limit.ts';
 import { isoTime } from '../lib/clock.ts';
 import type { ChatContext } from '../context.ts';
 import type { ConversationRecord, SessionRecord } from '../store/store.ts';
-import { parseOr400 } from '../http/errors.ts';
 import { hashToken, randomToken } from '../lib/ids.ts';
 import { appendSystemEvent, channelName } from '../channels/pivot-link-codes.ts';
 import { SESSIONS_PATH, SESSION_NONCE_PATH, SESSION_STEP_UP_PATH, WS_TICKETS_PATH } from '../../protocol/chat-paths.ts';
+import { typed } from '../http/validation.ts';
 
 /**
  * Sessions one client address may create: a page load needs one (a reload keeps it), so a burst
@@ -72,12 +73,12 @@ async function movesToLatest(ctx: ChatContext, session: SessionRecord, latest: C
   return !(await ctx.store.conversations.hasCustomerActivity(start.id));
 }
 
+/** `POST /v1/sessions`: anyone on a bank page (the customers' Origin group). */
 export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
-  const { store, clock, config, service } = ctx;
-  const verifyIdToken = createIdTokenVerifier(config.idp, clock);
+  const { store, clock } = ctx;
   const sessionLimiter = new ClientRateLimiter(SESSIONS_PER_CLIENT, clock);
 
-  app.post(
+  typed(app).post(
     SESSIONS_PATH,
     {
       // Counted before the body is read, so malformed floods are limited too.
@@ -85,9 +86,11 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
         const taken = sessionLimiter.take(request.ip);
         if (!taken.ok) return sendRateLimited(reply, taken.retryAfterMs);
       },
+      // No body (or JSON null) is an empty request.
+      schema: { body: v.nullish(SessionRequestSchema, {}) },
     },
     async (request, reply) => {
-      const body = parseOr400(SessionRequestSchema, request.body ?? {});
+      const body = request.body;
       const customer = await store.customers.create({ subject: null, displayName: body.displayName ?? null });
       const { token, session } = await issueSession(store, clock, {
         role: 'customer',
@@ -100,9 +103,15 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
       return reply.code(201).header('cache-control', 'no-store').send(response);
     },
   );
+}
+
+/** Nonce and step-up: a customer's session (signed in by server/app.ts). */
+export function customerSessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
+  const { store, clock, config, service } = ctx;
+  const verifyIdToken = createIdTokenVerifier(config.idp, clock);
 
   app.post(SESSION_NONCE_PATH, async (request, reply) => {
-    const { session } = await authenticate(request, store, clock, 'customer');
+    const { session } = sessionOf(request);
     const nonce = randomToken();
     const expiresAt = clock() + ID_TOKEN_NONCE_TTL_S * 1000;
     await store.nonces.create({ nonceHash: hashToken(nonce), sessionId: session.id, expiresAt });
@@ -110,9 +119,9 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
     return reply.code(201).header('cache-control', 'no-store').send(response);
   });
 
-  app.post(SESSION_STEP_UP_PATH, async (request, reply) => {
-    const { token, session } = await authenticate(request, store, clock, 'customer');
-    const body = parseOr400(StepUpRequestSchema, request.body);
+  typed(app).post(SESSION_STEP_UP_PATH, { schema: { body: StepUpRequestSchema } }, async (request, reply) => {
+    const { token, session } = sessionOf(request);
+    const body = request.body;
     if (session.customerId === null) throw new PivotError('FORBIDDEN');
     const identity = await verifyAssertion(body.assertion, {
       verifyIdToken,
@@ -156,7 +165,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ChatContext): void {
   });
 }
 
-/** `POST /v1/ws-tickets`: customers and agents alike (its own Origin group, server/app.ts). */
+/** `POST /v1/ws-tickets`: customers and agents alike (its own Origin group, signed in by server/app.ts). */
 export function wsTicketRoutes(app: FastifyInstance, ctx: ChatContext): void {
   const { store, clock } = ctx;
   const ticketLimiter = new ClientRateLimiter(TICKETS_PER_CLIENT, clock);
@@ -170,7 +179,7 @@ export function wsTicketRoutes(app: FastifyInstance, ctx: ChatContext): void {
       },
     },
     async (request, reply) => {
-      const { session } = await authenticate(request, store, clock);
+      const { session } = sessionOf(request);
       if ((await store.sessions.countOpenTickets(session.id, clock())) >= WS_MAX_OPEN_TICKETS_PER_SESSION) {
         throw new PivotError('WS_TOO_MANY_TICKETS');
       }
