@@ -2,11 +2,19 @@
  * The public platforms' own formats, as they document them: the webhook bodies Meta (Messenger,
  * WhatsApp Cloud API) and Twilio send to the chat server, and the send-API bodies the chat server
  * sends them. Objects are loose: platforms add fields without notice, and unknown fields are
- * ignored rather than refused. Only what the chat server reads is required.
+ * ignored rather than refused. Only what the chat server reads is required. Also the channels'
+ * names as people read them.
  *
  * @module
  */
 import * as v from 'valibot';
+import type { Channel } from './chat.ts';
+
+/**
+ * Each channel's name for people, spelled the same in the agent console and in the chat server's
+ * system events ("Secure link sent on WhatsApp").
+ */
+export const CHANNEL_LABELS: Readonly<Record<Channel, string>> = { web: 'Web', messenger: 'Messenger', whatsapp: 'WhatsApp', sms: 'SMS' };
 
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(256));
 

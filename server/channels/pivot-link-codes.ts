@@ -18,16 +18,17 @@ import {
   PIVOT_LINK_FRAGMENT_PARAM,
   PIVOT_LINK_TTL_S,
   PivotLinkCodeSchema,
-  type Channel,
   type PivotLinkCreated,
 } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
+import { CHANNEL_LABELS } from '../../protocol/platforms.ts';
 import { randomBytes } from 'node:crypto';
 import { issueSession, type IssuedSession } from '../auth/sessions.ts';
 import { isoTime } from '../lib/clock.ts';
 import type { ChatContext } from '../context.ts';
 import { hashToken } from '../lib/ids.ts';
 import { conversationTopic } from '../lib/pubsub.ts';
+import type { PublicChannel } from '../store/channels.ts';
 
 /** Caption of the link's button. */
 export const PIVOT_LINK_TITLE = 'Continue securely';
@@ -36,15 +37,13 @@ export const PIVOT_LINK_TEXT = 'Continue on our secure site: tap the button.';
 /** System event once the customer opened the link on the bank's site. */
 export const PIVOT_LINK_REDEEMED_TEXT = "Customer continued on the bank's site";
 
-const CHANNEL_NAMES: Readonly<Record<Channel, string>> = { web: 'the web', messenger: 'Messenger', whatsapp: 'WhatsApp', sms: 'SMS' };
-
-/** "Messenger", "WhatsApp", "SMS". */
-export function channelName(channel: Channel): string {
-  return CHANNEL_NAMES[channel];
+/** "Messenger", "WhatsApp", "SMS": a public channel as the system events name it (protocol/platforms.ts). */
+export function channelName(channel: PublicChannel): string {
+  return CHANNEL_LABELS[channel];
 }
 
 /** System event once a link was sent: "Secure link sent on Messenger (valid 15 minutes)". */
-export function pivotLinkSentText(channel: Channel): string {
+export function pivotLinkSentText(channel: PublicChannel): string {
   return `Secure link sent on ${channelName(channel)} (valid ${Math.round(PIVOT_LINK_TTL_S / 60)} minutes)`;
 }
 

@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { MESSAGE_MAX_CHARS, type ConversationEvent } from '../../protocol/chat.ts';
 import { PivotError } from '../../protocol/errors.ts';
+import { CHANNEL_LABELS } from '../../protocol/platforms.ts';
 import type { ChatService } from '../conversations/chat-service.ts';
 import type { Clock } from '../lib/clock.ts';
 import { maskCardNumbers } from '../conversations/mask.ts';
@@ -49,8 +50,6 @@ export const OUTBOX_MAX_ATTEMPTS = 8;
 export const OUTBOX_BACKOFF_BASE_MS = 2_000;
 /** Longest delay between two attempts, in ms. */
 export const OUTBOX_BACKOFF_MAX_MS = 10 * 60 * 1000;
-
-export const CHANNEL_LABELS: Readonly<Record<PublicChannel, string>> = { messenger: 'Messenger', whatsapp: 'WhatsApp', sms: 'SMS' };
 
 /** Delay after failed attempt number `attempts` (1-based). */
 export function outboxBackoffMs(attempts: number): number {

@@ -5,18 +5,12 @@
  * @module
  */
 import type { Channel, PivotLinkCreated } from '../../protocol/chat.ts';
+import { CHANNEL_LABELS } from '../../protocol/platforms.ts';
 import type { Acr } from '../../protocol/pivot-token.ts';
 
-const CHANNEL_NAMES: Record<Channel, string> = {
-  web: 'Web',
-  messenger: 'Messenger',
-  whatsapp: 'WhatsApp',
-  sms: 'SMS',
-};
-
-/** "Messenger", "WhatsApp", "SMS", "Web". */
+/** "Messenger", "WhatsApp", "SMS", "Web"; a channel a newer server added, as it is named. */
 export function channelLabel(channel: Channel): string {
-  return CHANNEL_NAMES[channel] ?? channel;
+  return CHANNEL_LABELS[channel] ?? channel;
 }
 
 /** "via WhatsApp" for a message that travelled on a public channel; null for the bank's site. */
