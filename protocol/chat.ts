@@ -168,6 +168,8 @@ export const ConversationSummarySchema = v.strictObject({
   lastSeq: seq,
   lastText: v.nullable(v.string()),
   updatedAt: v.string(),
+  /** Present once the customer answered a step with their passkey in this conversation. */
+  verifiedBy: v.optional(v.literal('passkey')),
 });
 export type ConversationSummary = v.InferOutput<typeof ConversationSummarySchema>;
 /**

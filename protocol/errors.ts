@@ -132,6 +132,21 @@ export const ERROR_CATALOG = {
   CHARGE_IN_PROGRESS: { status: 409, audience: 'NETWORK', message: 'A charge with this idempotency key is still in progress; retry shortly.' },
   PROCESSOR_UNAVAILABLE: { status: 502, audience: 'NETWORK', message: 'The payment processor did not answer or answered outside its protocol; retry with the same idempotency key.' },
 
+  // ---- passkeys (vault): proof that the customer answers ----
+  PASSKEY_REQUIRED: { status: 403, audience: 'CUSTOMER', message: 'This step must be confirmed with your passkey, inside the secure form.' },
+  PASSKEY_CHALLENGE_INVALID: { status: 401, audience: 'CUSTOMER', message: 'The passkey request is unknown, used or expired for this step; try again.' },
+  PASSKEY_CREDENTIAL_UNKNOWN: { status: 401, audience: 'CUSTOMER', message: 'This passkey is not registered for you.' },
+  PASSKEY_USER_NOT_VERIFIED: { status: 401, audience: 'CUSTOMER', message: 'Your device did not verify you (PIN, fingerprint or face); try again.' },
+  PASSKEY_ORIGIN_MISMATCH: { status: 401, audience: 'INTERNAL', message: 'The passkey answer was made for another origin or relying party.' },
+  PASSKEY_COUNTER_REGRESSED: { status: 401, audience: 'INTERNAL', message: 'The passkey signature counter went backwards: the authenticator may be cloned.' },
+  PASSKEY_ASSERTION_INVALID: { status: 401, audience: 'INTERNAL', message: 'The passkey answer is malformed or its signature does not verify.' },
+  PASSKEY_ENROLMENT_REQUIRES_BANK: { status: 403, audience: 'CUSTOMER', message: 'Sign in to the bank before adding a passkey.' },
+  PASSKEY_ENROLMENT_UNAVAILABLE: { status: 409, audience: 'CUSTOMER', message: 'No channel is known to send you a confirmation code; a passkey cannot be added here.' },
+  PASSKEY_ENROLMENT_INVALID: { status: 401, audience: 'CUSTOMER', message: 'The passkey set-up is unknown, used or expired; start again.' },
+  PASSKEY_ENROLMENT_CODE_WRONG: { status: 422, audience: 'CUSTOMER', message: 'The confirmation code is not the one we sent.' },
+  PASSKEY_ATTESTATION_INVALID: { status: 422, audience: 'CUSTOMER', message: 'The new passkey could not be verified; try again.' },
+  PASSKEY_ALREADY_REGISTERED: { status: 409, audience: 'CUSTOMER', message: 'This passkey is already registered.' },
+
   // ---- vault -> chat notices ----
   NOTICE_INVALID: { status: 401, audience: 'INTERNAL', message: 'The vault notice does not verify.' },
   NOTICE_REPLAYED: { status: 409, audience: 'INTERNAL', message: 'The vault notice has already been received.' },

@@ -53,5 +53,11 @@ export const PivotClaimsSchema = v.object({
   cnv: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   step: StepSchema,
   acr: AcrSchema,
+  /**
+   * The messaging app the customer proved they hold (the conversation's platform), absent for a
+   * web-only conversation: where the vault may send a passkey enrolment code that the bank's
+   * page cannot see (protocol/passkeys.ts).
+   */
+  och: v.optional(v.picklist(['messenger', 'whatsapp', 'sms'])),
 });
 export type PivotClaims = v.InferOutput<typeof PivotClaimsSchema>;

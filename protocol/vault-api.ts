@@ -30,6 +30,7 @@ import * as v from 'valibot';
 import { ERROR_CODES } from './errors.ts';
 import { AddressSummarySchema, CardDisplaySchema, PayeeNoticeSchema, TransferNoticeSchema } from './steps/index.ts';
 import { AmountSchema } from './values.ts';
+import { PASSKEY_CODE_DIGITS, VERIFICATION_METHODS } from './passkeys.ts';
 
 export {
   ADDRESS_LINE_MAX_CHARS,
@@ -72,15 +73,33 @@ const noticeBase = {
   ptj: v.string(),
 };
 
-/** Claims of the signed notice (ES256, kid from the vault's JWKS), one shape per `event`. */
+/** A step's answer also says how the customer was verified for it (absent from older vaults). */
+const stepNoticeBase = { ...noticeBase, verified: v.optional(v.picklist(VERIFICATION_METHODS)) };
+
+/**
+ * Claims of the signed notice (ES256, kid from the vault's JWKS), one shape per `event`: a
+ * step's answer, or a passkey event of the step's conversation (`passkey_code`: send this
+ * enrolment code over the conversation's messaging app, and store it nowhere; `passkey_enrolled`:
+ * the customer added a passkey).
+ */
 export const VaultNoticeClaimsSchema = v.variant('event', [
-  v.object({ ...noticeBase, event: v.literal('card_tokenized'), card: CardDisplaySchema }),
-  v.object({ ...noticeBase, event: v.literal('address_changed'), address: AddressSummarySchema }),
-  v.object({ ...noticeBase, event: v.literal('transfer_confirmed'), transfer: TransferNoticeSchema }),
-  v.object({ ...noticeBase, event: v.literal('transfer_declined'), transfer: TransferNoticeSchema }),
-  v.object({ ...noticeBase, event: v.literal('payee_confirmed'), payee: PayeeNoticeSchema }),
-  v.object({ ...noticeBase, event: v.literal('payee_declined'), payee: PayeeNoticeSchema }),
+  v.object({ ...stepNoticeBase, event: v.literal('card_tokenized'), card: CardDisplaySchema }),
+  v.object({ ...stepNoticeBase, event: v.literal('address_changed'), address: AddressSummarySchema }),
+  v.object({ ...stepNoticeBase, event: v.literal('transfer_confirmed'), transfer: TransferNoticeSchema }),
+  v.object({ ...stepNoticeBase, event: v.literal('transfer_declined'), transfer: TransferNoticeSchema }),
+  v.object({ ...stepNoticeBase, event: v.literal('payee_confirmed'), payee: PayeeNoticeSchema }),
+  v.object({ ...stepNoticeBase, event: v.literal('payee_declined'), payee: PayeeNoticeSchema }),
+  v.object({
+    ...noticeBase,
+    event: v.literal('passkey_code'),
+    code: v.pipe(v.string(), v.regex(new RegExp(`^[0-9]{${PASSKEY_CODE_DIGITS}}$`))),
+    /** Epoch seconds: when the code stops working. */
+    codeExp: v.pipe(v.number(), v.integer()),
+  }),
+  v.object({ ...noticeBase, event: v.literal('passkey_enrolled') }),
 ]);
+/** The notice events that answer a step (the others are passkey events). */
+export const STEP_NOTICE_EVENTS = ['card_tokenized', 'address_changed', 'transfer_confirmed', 'transfer_declined', 'payee_confirmed', 'payee_declined'] as const;
 export type VaultNoticeClaims = v.InferOutput<typeof VaultNoticeClaimsSchema>;
 export type VaultNoticeEvent = VaultNoticeClaims['event'];
 

@@ -5,6 +5,7 @@
  * @module
  */
 import * as v from 'valibot';
+import { AuthenticationResponseSchema } from '../passkeys.ts';
 import { PivotTokenFieldSchema, STEP_PURPOSE_MAX_CHARS, STEP_REFERENCE_MAX_CHARS, StepIdSchema, boundedText } from '../values.ts';
 import type { AgentWords, CustomerView, StepDefinition } from './definition.ts';
 
@@ -56,6 +57,8 @@ const loose = (max: number) => v.pipe(v.string(), v.maxLength(max));
 
 export const AddressChangeRequestSchema = v.strictObject({
   pivotToken: PivotTokenFieldSchema,
+  /** The customer's passkey assertion for this step's challenge (protocol/passkeys.ts). */
+  assertion: v.optional(AuthenticationResponseSchema),
   address: v.strictObject({
     lines: v.pipe(v.array(loose(2 * ADDRESS_LINE_MAX_CHARS)), v.minLength(1), v.maxLength(ADDRESS_MAX_LINES)),
     postcode: loose(2 * POSTCODE_MAX_CHARS),
@@ -93,6 +96,7 @@ export const addressChangeAgent: AgentWords<object, AddressSummary> = {
 export const addressChange: StepDefinition<'address_change', object, AddressSummary> = {
   kind: 'address_change',
   requiredAcr: 'bank',
+  withoutPasskey: 'refuse',
   vaultPath: ADDRESSES_PATH,
   maxBodyBytes: ADDRESS_MAX_BODY_BYTES,
   maxRefusedPerToken: MAX_REFUSED_ADDRESSES_PER_TOKEN,

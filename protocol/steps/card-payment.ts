@@ -5,6 +5,7 @@
  * @module
  */
 import * as v from 'valibot';
+import { AuthenticationResponseSchema } from '../passkeys.ts';
 import {
   AmountSchema,
   CARD_BRANDS,
@@ -62,6 +63,8 @@ export const MAX_REFUSED_CARDS_PER_TOKEN = 5;
 
 export const TokenizeRequestSchema = v.strictObject({
   pivotToken: PivotTokenFieldSchema,
+  /** The customer's passkey assertion for this step's challenge (protocol/passkeys.ts). */
+  assertion: v.optional(AuthenticationResponseSchema),
   card: v.strictObject({
     number: v.pipe(v.string(), v.regex(/^[0-9 ]{12,23}$/)),
     expMonth: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(12)),
@@ -103,6 +106,7 @@ export const cardPaymentAgent: AgentWords<{ readonly amount: Amount }, CardPayme
 export const cardPayment: StepDefinition<'card_payment', { readonly amount: Amount }, CardPaymentResult> = {
   kind: 'card_payment',
   requiredAcr: 'bank',
+  withoutPasskey: 'bank',
   vaultPath: TOKENS_PATH,
   maxBodyBytes: TOKENIZE_MAX_BODY_BYTES,
   maxRefusedPerToken: MAX_REFUSED_CARDS_PER_TOKEN,

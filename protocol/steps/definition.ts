@@ -8,6 +8,7 @@
  * @module
  */
 import type { Acr, Amount, CardBrand } from '../values.ts';
+import type { WithoutPasskeyPolicy } from '../passkeys.ts';
 
 /** The recorded answer of a decision step. */
 export type DecisionOutcomeWord = 'confirmed' | 'declined';
@@ -58,6 +59,12 @@ export interface StepDefinition<Kind extends string, Step, Result> {
   readonly kind: Kind;
   /** The assurance (`acr`) a session needs before the chat server signs a pivot token for this kind. */
   readonly requiredAcr: Acr;
+  /**
+   * What the vault accepts from a customer who has no passkey (protocol/passkeys.ts): `refuse`, or
+   * `bank` (a pivot token at the required acr, weaker). A customer with a passkey always answers
+   * with it, and a token below `requiredAcr` is accepted only with a passkey assertion.
+   */
+  readonly withoutPasskey: WithoutPasskeyPolicy;
   /** The vault path (same origin as the frame) that takes the customer's answer. */
   readonly vaultPath: string;
   /** Largest answer body that path accepts, in bytes. */

@@ -8,6 +8,7 @@
  * @module
  */
 import * as v from 'valibot';
+import { AuthenticationResponseSchema } from '../passkeys.ts';
 import { PayeeSchema, PivotTokenFieldSchema, STEP_PURPOSE_MAX_CHARS, STEP_REFERENCE_MAX_CHARS, StepIdSchema, boundedText, type Payee } from '../values.ts';
 import { DECISION_MAX_REFUSED_PER_TOKEN, DECISION_OUTCOMES, DECISIONS, type DecisionOutcome } from './decision.ts';
 import type { AgentWords, CustomerView, StepDefinition } from './definition.ts';
@@ -39,6 +40,8 @@ export const PAYEE_CONFIRMATION_MAX_BODY_BYTES = 5 * 1024;
 
 export const PayeeConfirmationRequestSchema = v.strictObject({
   pivotToken: PivotTokenFieldSchema,
+  /** The customer's passkey assertion for this step's challenge (protocol/passkeys.ts). */
+  assertion: v.optional(AuthenticationResponseSchema),
   decision: v.picklist(DECISIONS),
 });
 export type PayeeConfirmationRequest = v.InferOutput<typeof PayeeConfirmationRequestSchema>;
@@ -79,6 +82,7 @@ export const payeeConfirmationAgent: AgentWords<{ readonly payee: Payee }, Payee
 export const payeeConfirmation: StepDefinition<'payee_confirmation', { readonly payee: Payee }, PayeeResult> = {
   kind: 'payee_confirmation',
   requiredAcr: 'bank',
+  withoutPasskey: 'refuse',
   vaultPath: PAYEE_CONFIRMATIONS_PATH,
   maxBodyBytes: PAYEE_CONFIRMATION_MAX_BODY_BYTES,
   maxRefusedPerToken: DECISION_MAX_REFUSED_PER_TOKEN,

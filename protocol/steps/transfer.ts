@@ -6,6 +6,7 @@
  * @module
  */
 import * as v from 'valibot';
+import { AuthenticationResponseSchema } from '../passkeys.ts';
 import {
   AmountSchema,
   PayeeSchema,
@@ -55,6 +56,8 @@ export const TRANSFER_CONFIRMATION_MAX_BODY_BYTES = 5 * 1024;
 
 export const TransferConfirmationRequestSchema = v.strictObject({
   pivotToken: PivotTokenFieldSchema,
+  /** The customer's passkey assertion for this step's challenge (protocol/passkeys.ts). */
+  assertion: v.optional(AuthenticationResponseSchema),
   decision: v.picklist(DECISIONS),
 });
 export type TransferConfirmationRequest = v.InferOutput<typeof TransferConfirmationRequestSchema>;
@@ -100,6 +103,7 @@ export const transferAgent: AgentWords<TransferStepView, { readonly outcome: Dec
 export const transfer: StepDefinition<'transfer', TransferStepView, { readonly outcome: DecisionOutcome } & Partial<TransferStepView>> = {
   kind: 'transfer',
   requiredAcr: 'bank',
+  withoutPasskey: 'refuse',
   vaultPath: TRANSFER_CONFIRMATIONS_PATH,
   maxBodyBytes: TRANSFER_CONFIRMATION_MAX_BODY_BYTES,
   maxRefusedPerToken: DECISION_MAX_REFUSED_PER_TOKEN,

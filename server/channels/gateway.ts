@@ -36,4 +36,10 @@ export interface ChannelGateway {
    * CHANNEL_WINDOW_CLOSED (WhatsApp, outside 24 h and no template) or CHANNEL_SEND_FAILED.
    */
   sendLink(conversationId: string, link: OutboundLink): Promise<void>;
+  /**
+   * Sends `text` to the conversation's channel identity, now, and stores it nowhere (no event,
+   * no outbox row): for a secret meant for the customer's phone only (a passkey enrolment code).
+   * Throws as {@link sendLink} does.
+   */
+  sendPrivateText(conversationId: string, text: string): Promise<void>;
 }

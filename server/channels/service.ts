@@ -29,7 +29,7 @@ import type { Clock } from '../lib/clock.ts';
 import { maskCardNumbers } from '../conversations/mask.ts';
 import type { ChannelIdentityRecord, InboxRecord, OutboxRecord, PublicChannel } from '../store/channels.ts';
 import type { ChatStore } from '../store/store.ts';
-import { ChannelSendError, MalformedDelivery, type ChannelAdapter, type InboundMessage } from './adapter.ts';
+import { ChannelSendError, MalformedDelivery, type ChannelAdapter, type InboundMessage, type SendContext } from './adapter.ts';
 import type { ChannelsConfig } from './config.ts';
 import type { ChannelGateway, ChannelIdentity, OutboundLink } from './gateway.ts';
 import { MessengerAdapter } from './messenger.ts';
@@ -204,15 +204,28 @@ export class ChannelService implements ChannelGateway {
   }
 
   async sendLink(conversationId: string, link: OutboundLink): Promise<void> {
+    await this.#sendNow(conversationId, 'link', (adapter, to, context) => adapter.sendLink(to, link, context));
+  }
+
+  async sendPrivateText(conversationId: string, text: string): Promise<void> {
+    await this.#sendNow(conversationId, 'private text', (adapter, to, context) => adapter.sendText(to, text, context));
+  }
+
+  /** One send to the conversation's identity, now; the channel's failure becomes its PivotError. */
+  async #sendNow(
+    conversationId: string,
+    what: string,
+    send: (adapter: ChannelAdapter, to: string, context: SendContext) => Promise<void>,
+  ): Promise<void> {
     const identity = await this.#deps.store.channels.identityForConversation(conversationId);
     if (!identity) throw new PivotError('CHANNEL_NOT_AVAILABLE');
     const adapter = this.adapter(identity.channel);
     if (!adapter) throw new PivotError('CHANNEL_NOT_CONFIGURED');
     try {
-      await adapter.sendLink(identity.platformUserId, link, this.#sendContext(identity));
+      await send(adapter, identity.platformUserId, this.#sendContext(identity));
     } catch (err) {
       if (err instanceof ChannelSendError) {
-        this.#deps.log.warn({ conversationId, channel: identity.channel, code: err.code, status: err.status }, 'channel link not sent');
+        this.#deps.log.warn({ conversationId, channel: identity.channel, code: err.code, status: err.status }, `channel ${what} not sent`);
         throw new PivotError(err.code);
       }
       throw err;

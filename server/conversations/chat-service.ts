@@ -19,6 +19,13 @@ import type { AuthorRole, ChatStore, StepRecord } from '../store/store.ts';
 
 /** Text of the system event appended when a customer proves their bank identity. */
 export const STEP_UP_TEXT = 'Signed in with the bank';
+/** The line when a passkey raised a session verified by a link to the bank's level. */
+export const PASSKEY_SIGN_IN_TEXT = 'Signed in with a passkey';
+
+/** The agent's line says when the customer's passkey proved the answer. */
+function withVerification<T extends { text: string }>(result: T, claims: VaultNoticeClaims): T {
+  return 'verified' in claims && claims.verified === 'passkey' ? { ...result, text: `${result.text} · verified by passkey` } : result;
+}
 
 /** Interval of the sweep that flags steps whose pivot tokens all expired unused, in ms. */
 export const UNUSED_PIVOT_SWEEP_INTERVAL_MS = 15_000;
@@ -137,11 +144,11 @@ export class ChatService {
   }
 
   /** Records a raised assurance level on the conversation and tells its sockets and agents. */
-  async acrRaised(conversationId: string, acr: Acr, customerId: string, announce: boolean): Promise<void> {
+  async acrRaised(conversationId: string, acr: Acr, customerId: string, announce: boolean, text: string = STEP_UP_TEXT): Promise<void> {
     await this.#store.conversations.raiseAcr(conversationId, acr, customerId);
     this.#bus.publish(conversationTopic(conversationId), { type: 'acr', conversationId, acr });
     if (announce) {
-      const { event } = await this.#store.events.append(conversationId, { kind: 'system', text: STEP_UP_TEXT });
+      const { event } = await this.#store.events.append(conversationId, { kind: 'system', text });
       await this.#published(event);
     } else {
       await this.publishSummary(conversationId);
@@ -156,7 +163,7 @@ export class ChatService {
       conversationId: claims.cnv,
       stepId: claims.stp,
       pivotJti: claims.ptj,
-      ...noticeResult(claims),
+      ...withVerification(noticeResult(claims), claims),
     });
     await this.#published(event);
     return event;

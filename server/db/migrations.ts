@@ -368,6 +368,18 @@ const wsTicketsBySession: Migration = {
   },
 };
 
+/**
+ * Passkeys: the vault tells this server when a customer added one (so a session verified by a
+ * pivot link may be offered a step that the passkey will prove), and that a step was answered
+ * with one (the agent sees "Verified by passkey").
+ */
+const passkeys: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('customers').addColumn('passkey_at', 'integer').execute();
+    await db.schema.alterTable('conversations').addColumn('verified_by', 'text').execute();
+  },
+};
+
 /** Name-ordered migrations; the Migrator runs those not yet recorded. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
@@ -381,6 +393,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0009_ws_tickets_by_session': wsTicketsBySession,
   '0010_step_kinds_from_registry': stepKindsFromRegistry,
   '0011_channel_inbox_admitted': channelInboxAdmitted,
+  '0012_passkeys': passkeys,
 };
 
 export const migrationProvider: MigrationProvider = {

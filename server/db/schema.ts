@@ -13,6 +13,8 @@ export interface CustomersTable {
   pseudonym: string;
   display_name: string | null;
   created_at: number;
+  /** When the vault said this customer added a passkey (0012); null: none known. */
+  passkey_at: number | null;
 }
 
 export interface ConversationsTable {
@@ -25,6 +27,8 @@ export interface ConversationsTable {
   updated_at: number;
   /** `web`, `messenger`, `whatsapp` or `sms` (protocol/chat.ts CHANNELS); migration 0003. */
   channel: string;
+  /** How the customer last proved who they are for a step, when it was a passkey (0012). */
+  verified_by: string | null;
 }
 
 export interface EventsTable {

@@ -27,6 +27,8 @@ export interface PivotTokenInput {
   readonly conversationId: string;
   readonly step: Step;
   readonly acr: Acr;
+  /** The conversation's messaging app, when it came from one (the enrolment code's way out). */
+  readonly outOfBandChannel?: PivotClaims['och'];
   /** Seconds since the epoch. */
   readonly now: number;
   readonly ttlSeconds?: number;
@@ -53,6 +55,7 @@ export async function signPivotToken(key: SigningKey, input: PivotTokenInput): P
     // The schema parse below copies the step's own fields only (valibot objects drop unknown keys).
     step: input.step,
     acr: input.acr,
+    ...(input.outOfBandChannel ? { och: input.outOfBandChannel } : {}),
   };
   const claims = v.parse(PivotClaimsSchema, candidate);
   const token = await new SignJWT({ ...claims })

@@ -26,13 +26,20 @@ import {
   type VaultNoticeResult,
 } from '../../protocol/vault-api.ts';
 import type { ChatContext } from '../context.ts';
+import { applyPasskeyNotice, isPasskeyNotice, raiseForPasskey } from '../steps/passkey-notices.ts';
 import { typed } from '../http/validation.ts';
 import { VAULT_NOTICES_PATH } from '../../protocol/chat-paths.ts';
 
 /** Apply one verified notice; rejects with a {@link PivotError}. */
 async function apply(ctx: ChatContext, log: FastifyBaseLogger, claims: VaultNoticeClaims): Promise<number> {
+  if (isPasskeyNotice(claims)) {
+    const seq = await applyPasskeyNotice(ctx, claims);
+    log.info({ stepId: claims.stp, event: claims.event, seq }, 'vault notice applied');
+    return seq;
+  }
   const event = await ctx.service.completeStep(claims);
-  log.info({ stepId: claims.stp, event: claims.event, seq: event.seq }, 'vault notice applied');
+  await raiseForPasskey(ctx, claims);
+  log.info({ stepId: claims.stp, event: claims.event, verified: claims.verified, seq: event.seq }, 'vault notice applied');
   return event.seq;
 }
 

@@ -1,7 +1,8 @@
 /**
  * `POST /v1/steps/:stepId/pivot-token` (customer): signs a pivot token for a step of the
  * session's own conversation, if the step is open and the session's acr meets the step's
- * policy. The token's `origin` is the request's Origin, which must be a configured bank origin.
+ * policy (or the session came by a pivot link and the customer holds a passkey: the vault then
+ * demands it). The token's `origin` is the request's Origin, which must be a configured bank origin.
  *
  * @module
  */
@@ -33,11 +34,16 @@ export function pivotTokenRoutes(app: FastifyInstance, ctx: ChatContext): void {
       throw new PivotError('STEP_NOT_FOUND');
     }
     if (step.status === 'completed') throw new PivotError('STEP_ALREADY_COMPLETED');
-    if (!acrAtLeast(session.acr, step.requiredAcr)) throw new PivotError('STEP_UP_REQUIRED');
-    if ((await store.steps.countPivotTokens(step.id)) >= MAX_PIVOT_TOKENS_PER_STEP) throw new PivotError('RATE_LIMITED');
-
     const customer = session.customerId ? await store.customers.get(session.customerId) : undefined;
+    // Below the step's level, a customer verified by a pivot link who holds a passkey still gets a
+    // token (at acr `channel`): the vault accepts its answer only with that passkey, which also
+    // signs the customer in to the bank's level (the one tap after the pivot).
+    const byPasskey = session.acr === 'channel' && customer?.hasPasskey === true;
+    if (!acrAtLeast(session.acr, step.requiredAcr) && !byPasskey) throw new PivotError('STEP_UP_REQUIRED');
+    if ((await store.steps.countPivotTokens(step.id)) >= MAX_PIVOT_TOKENS_PER_STEP) throw new PivotError('RATE_LIMITED');
     if (!customer) throw new PivotError('UNAUTHENTICATED');
+    const conversation = await store.conversations.get(step.conversationId);
+    const channel = conversation?.channel;
 
     const { token, claims } = await signPivotToken(keys.current, {
       issuer: config.chatOrigin,
@@ -47,6 +53,8 @@ export function pivotTokenRoutes(app: FastifyInstance, ctx: ChatContext): void {
       conversationId: step.conversationId,
       step: copyStep(step),
       acr: session.acr,
+      // Where the vault may send a passkey enrolment code: the app the customer came from.
+      ...(channel && channel !== 'web' ? { outOfBandChannel: channel } : {}),
       now: epochSeconds(clock),
       ttlSeconds: PIVOT_TOKEN_TTL_S,
     });

@@ -75,6 +75,7 @@ export class SqliteConversationStore extends SqliteTable implements Conversation
       last_text: null,
       created_at: now,
       updated_at: now,
+      verified_by: null,
     };
     this.sync.run(this.db.insertInto('conversations').values(row));
     return toConversation(row);
@@ -108,6 +109,10 @@ export class SqliteConversationStore extends SqliteTable implements Conversation
         .limit(1),
     );
     return row && toConversation(row);
+  }
+
+  async markVerifiedByPasskey(id: string): Promise<void> {
+    this.sync.run(this.db.updateTable('conversations').set({ verified_by: 'passkey', updated_at: this.clock() }).where('id', '=', id));
   }
 
   async raiseAcr(id: string, acr: Acr, customerId?: string): Promise<void> {
@@ -165,6 +170,7 @@ export class SqliteConversationStore extends SqliteTable implements Conversation
         'conversations.updated_at as updatedAt',
         'customers.display_name as displayName',
         'customers.subject as subject',
+        'conversations.verified_by as verifiedBy',
       ]);
   }
 }
@@ -221,6 +227,7 @@ interface SummaryRow {
   updatedAt: number;
   displayName: string | null;
   subject: string | null;
+  verifiedBy: string | null;
 }
 
 function toSummary(row: SummaryRow): ConversationSummary {
@@ -232,6 +239,7 @@ function toSummary(row: SummaryRow): ConversationSummary {
     lastSeq: row.lastSeq,
     lastText: row.lastText,
     updatedAt: isoTime(row.updatedAt),
+    ...(row.verifiedBy === 'passkey' ? { verifiedBy: 'passkey' as const } : {}),
   };
 }
 

@@ -32,6 +32,7 @@ export class SqliteCustomerStore extends SqliteTable implements CustomerStore {
       // masked here, where every path that names a customer passes.
       display_name: input.displayName === null ? null : maskCardNumbers(input.displayName),
       created_at: this.clock(),
+      passkey_at: null,
     };
     this.sync.run(this.db.insertInto('customers').values(row));
     return toCustomer(row);
@@ -42,8 +43,12 @@ export class SqliteCustomerStore extends SqliteTable implements CustomerStore {
       this.db.updateTable('customers').set({ subject }).where('id', '=', customerId).where('subject', 'is', null),
     );
   }
+
+  async markPasskey(customerId: string): Promise<void> {
+    this.sync.run(this.db.updateTable('customers').set({ passkey_at: this.clock() }).where('id', '=', customerId));
+  }
 }
 
 function toCustomer(row: Selectable<CustomersTable>): CustomerRecord {
-  return { id: row.id, subject: row.subject, pseudonym: row.pseudonym, displayName: row.display_name };
+  return { id: row.id, subject: row.subject, pseudonym: row.pseudonym, displayName: row.display_name, hasPasskey: row.passkey_at !== null };
 }

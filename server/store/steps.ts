@@ -98,6 +98,35 @@ export class SqliteStepStore implements StepStore {
     return Number(row?.n ?? 0);
   }
 
+  async acceptPasskeyNotice(input: Omit<CompleteStepInput, 'result' | 'text'>): Promise<{ readonly sessionId: string }> {
+    return this.#sync.transaction(() => {
+      const seen = this.#sync.first(this.#db.selectFrom('notices_seen').select('jti').where('jti', '=', input.noticeJti));
+      if (seen) throw new PivotError('NOTICE_REPLAYED');
+      const step = this.#sync.first(this.#db.selectFrom('steps').select('conversation_id').where('id', '=', input.stepId));
+      if (!step || step.conversation_id !== input.conversationId) {
+        throw new PivotError('NOTICE_INVALID', 'The notice names a step that is not in that conversation.');
+      }
+      const issued = this.#sync.first(
+        this.#db.selectFrom('step_pivot_tokens').select('session_id').where('jti', '=', input.pivotJti).where('step_id', '=', input.stepId),
+      );
+      if (!issued) throw new PivotError('NOTICE_INVALID', 'The notice names a pivot token this server did not issue for that step.');
+      this.#sync.run(
+        this.#db.insertInto('notices_seen').values({
+          jti: input.noticeJti,
+          step_id: input.stepId,
+          received_at: this.#clock(),
+          expires_at: input.noticeExpiresAt,
+        }),
+      );
+      return { sessionId: issued.session_id };
+    });
+  }
+
+  async pivotTokenSession(pivotJti: string): Promise<string | undefined> {
+    const row = this.#sync.first(this.#db.selectFrom('step_pivot_tokens').select('session_id').where('jti', '=', pivotJti));
+    return row?.session_id;
+  }
+
   async completeFromNotice(input: CompleteStepInput): Promise<ConversationEvent> {
     const outcome = this.#sync.transaction((): ConversationEvent | 'already-completed' => {
       const seen = this.#sync.first(this.#db.selectFrom('notices_seen').select('jti').where('jti', '=', input.noticeJti));

@@ -34,6 +34,8 @@ export interface CustomerRecord {
   readonly subject: string | null;
   readonly pseudonym: string;
   readonly displayName: string | null;
+  /** The vault said this customer holds a passkey. */
+  readonly hasPasskey: boolean;
 }
 
 export interface ConversationRecord {
@@ -98,6 +100,8 @@ export interface CustomerStore {
   create(input: { subject: string | null; displayName: string | null }): Promise<CustomerRecord>;
   /** Gives an anonymous customer the bank subject it has just proven. */
   attachSubject(customerId: string, subject: string): Promise<void>;
+  /** Records that the customer holds a passkey (the vault's `passkey_enrolled` notice). */
+  markPasskey(customerId: string): Promise<void>;
 }
 
 export interface ConversationStore {
@@ -108,6 +112,8 @@ export interface ConversationStore {
   hasCustomerActivity(id: string): Promise<boolean>;
   /** Raises (never lowers) the conversation's assurance level; moves it to `customerId` if given. */
   raiseAcr(id: string, acr: Acr, customerId?: string): Promise<void>;
+  /** The customer answered a step of it with their passkey (the agent sees "Verified by passkey"). */
+  markVerifiedByPasskey(id: string): Promise<void>;
   /**
    * Creates, once, the conversation of a customer session that has none (its first message):
    * the session's customer and acr, channel `web`, bound to the session in the same transaction.
@@ -198,6 +204,14 @@ export interface StepStore {
    * Throws PivotError; on any other throw nothing is stored.
    */
   completeFromNotice(input: CompleteStepInput): Promise<ConversationEvent>;
+  /**
+   * Records a passkey notice of a step's conversation once: NOTICE_REPLAYED on a second,
+   * NOTICE_INVALID unless this server issued the pivot token for that step of that conversation.
+   * Returns the session the token was issued to.
+   */
+  acceptPasskeyNotice(input: Omit<CompleteStepInput, 'result' | 'text'>): Promise<{ readonly sessionId: string }>;
+  /** The session a pivot token was issued to, if this server issued it. */
+  pivotTokenSession(pivotJti: string): Promise<string | undefined>;
   /**
    * Flags, each in one transaction, every step that is still open, was issued at least one pivot
    * token, has every token expired before `expiredBefore`, and was not flagged yet: marks it

@@ -4,6 +4,8 @@
  *
  * - `expectRefusal`: one POST /v1/tokens, asserting status + stable `error.code`, and that the
  *   refused token consumed no `jti` and stored no card;
+ * - `enrolCustomerPasskey`: a software authenticator enrolled, through the vault's routes, for
+ *   the customer of a pivot token;
  * - `startPivotSystem`: the REAL chat server and the REAL vault service wired to each other
  *   (vault trusts the chat server's JWKS, notices go to the chat server, the chat server trusts
  *   the vault's notice JWKS), so that the notice attacks use tokens and notices the products
@@ -13,7 +15,11 @@ import { expect } from 'vitest';
 import { decodeJwt } from 'jose';
 import { postJson, type PostJson } from '../../vault/service/http/post-json.ts';
 import type { VaultService } from '../../vault/service/app.ts';
-import { logCapture, listen, postTokens, startVault, tokenizeBody, type TestServer, type VaultFixture } from '../vault/helpers.ts';
+import { logCapture, listen, postTokens, startVault, tokenizeBody, waitFor, type TestServer, type VaultFixture } from '../vault/helpers.ts';
+import { enrolWith, newAuthenticator } from '../vault/passkey-helpers.ts';
+import type { SoftAuthenticator } from '../lib/soft-authenticator.ts';
+import type { PivotClaims } from '../../protocol/pivot-token.ts';
+import { signPivotToken } from '../../server/keys/sign-pivot-token.ts';
 import { agentSession, call, createStep, customerSession, removeDir, startChat, tempDir as chatTempDir, type Running } from '../server/helpers.ts';
 
 export interface Refusal {
@@ -136,4 +142,47 @@ export async function startPivotSystem(): Promise<PivotSystem> {
       removeDir(chatDir);
     },
   };
+}
+
+/**
+ * Gives the customer of `pivotToken` a passkey (a software authenticator) the way the frame
+ * would: an enrolment token like the step's, from the chat server's own key, naming the
+ * messaging app the code goes to; the code is read from the vault's `passkey_code` notice.
+ */
+export async function enrolCustomerPasskey(
+  system: PivotSystem,
+  pivotToken: string,
+  /** Record the enrolment token as issued to this session (as the chat server does), so its notices apply. */
+  issuedTo?: { readonly sessionId: string },
+): Promise<SoftAuthenticator> {
+  const claims = decodeJwt(pivotToken) as unknown as PivotClaims;
+  const { token, claims: signed } = await signPivotToken(system.chat.server.context.keys.current, {
+    issuer: claims.iss,
+    audience: claims.aud,
+    subject: claims.sub,
+    origin: claims.origin,
+    conversationId: claims.cnv,
+    step: claims.step,
+    acr: 'bank',
+    outOfBandChannel: 'messenger',
+    now: Math.floor(Date.now() / 1000),
+  });
+  if (issuedTo) {
+    await system.chat.server.context.store.steps.recordPivotToken({
+      jti: signed.jti,
+      stepId: signed.step.id,
+      sessionId: issuedTo.sessionId,
+      issuedAt: signed.iat * 1000,
+      expiresAt: signed.exp * 1000,
+    });
+  }
+  const readCode = async (ptj: string) => {
+    let code: string | undefined;
+    await waitFor(() => {
+      code = system.delivered.map((d) => decodeJwt(d.notice)).find((n) => n['event'] === 'passkey_code' && n['ptj'] === ptj)?.['code'] as string | undefined;
+      return code !== undefined;
+    });
+    return code!;
+  };
+  return enrolWith(system.vault.service, token, newAuthenticator(), readCode);
 }

@@ -13,7 +13,9 @@ import { requiredAcrFor } from '../../server/steps/index.ts';
 import { signNotice } from '../../vault/service/notices/outbox.ts';
 import { VAULT_ORIGIN, postTokens, tokenizeBody, waitFor } from '../vault/helpers.ts';
 import { CHAT, agentSession, call, customerSession } from '../server/helpers.ts';
-import { startPivotSystem, type PivotSystem } from './helpers.ts';
+import { enrolCustomerPasskey, startPivotSystem, type PivotSystem } from './helpers.ts';
+import { answerWithPasskey } from '../vault/passkey-helpers.ts';
+import type { SoftAuthenticator } from '../lib/soft-authenticator.ts';
 
 let system: PivotSystem;
 beforeAll(async () => {
@@ -41,7 +43,10 @@ async function stepWithToken(request: object) {
   const stepId = created.body['stepId'] as string;
   const res = await call(system.chat, 'POST', `/v1/steps/${stepId}/pivot-token`, { token: customerToken });
   expect(res.status).toBe(200);
-  return { agentToken, customerToken, conversationId, stepId, pivotToken: res.body['token'] as string };
+  const pivotToken = res.body['token'] as string;
+  // These kinds are answered with the customer's passkey (protocol/passkeys.ts).
+  const passkey = await enrolCustomerPasskey(system, pivotToken);
+  return { agentToken, customerToken, conversationId, stepId, pivotToken, passkey };
 }
 
 async function events(f: { conversationId: string; agentToken: string }) {
@@ -49,8 +54,9 @@ async function events(f: { conversationId: string; agentToken: string }) {
   return page.body['events'] as Record<string, unknown>[];
 }
 
-const vaultPost = (url: string, body: unknown) =>
-  system.vault.service.app.inject({ method: 'POST', url, headers: { origin: VAULT_ORIGIN, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+/** The customer's answer, as the frame sends it: with their passkey's assertion for this step. */
+const vaultPost = (url: string, body: { pivotToken: string } & Record<string, unknown>, passkey: SoftAuthenticator) =>
+  answerWithPasskey(system.vault.service, passkey, url, body);
 
 /** Wait until the vault delivered the notice closing `pivotToken`, and return it. */
 async function deliveredFor(pivotToken: string): Promise<string> {
@@ -67,12 +73,12 @@ describe('address change, end to end', () => {
     const res = await vaultPost('/v1/addresses', {
       pivotToken: f.pivotToken,
       address: { lines: ['12 Rue de la République'], postcode: '69002', city: 'Lyon', country: 'FR' },
-    });
+    }, f.passkey);
     expect(res.statusCode).toBe(201);
     const notice = await deliveredFor(f.pivotToken);
     const completed = (await events(f)).filter((e) => e['kind'] === 'step_completed');
     expect(completed).toEqual([
-      expect.objectContaining({ stepId: f.stepId, stepKind: 'address_change', address: { city: 'Lyon', country: 'FR' }, text: 'Address change received: Lyon, FR' }),
+      expect.objectContaining({ stepId: f.stepId, stepKind: 'address_change', address: { city: 'Lyon', country: 'FR' }, text: 'Address change received: Lyon, FR · verified by passkey' }),
     ]);
     expect(JSON.stringify(await events(f))).not.toMatch(/République|69002/);
 
@@ -85,14 +91,14 @@ describe('address change, end to end', () => {
 });
 
 describe('transfer confirmation, end to end', () => {
-  it('the agent sees "Transfer of €250.00 to A. Martin (…1234) confirmed"', async () => {
+  it('the agent sees "Transfer of €250.00 to A. Martin (…1234) confirmed · verified by passkey"', async () => {
     const f = await stepWithToken(TRANSFER_REQUEST);
     expect(decodeJwt(f.pivotToken)['step']).toEqual({ id: f.stepId, ...TRANSFER_REQUEST });
-    expect((await vaultPost('/v1/transfer-confirmations', { pivotToken: f.pivotToken, decision: 'confirm' })).statusCode).toBe(201);
+    expect((await vaultPost('/v1/transfer-confirmations', { pivotToken: f.pivotToken, decision: 'confirm' }, f.passkey)).statusCode).toBe(201);
     await deliveredFor(f.pivotToken);
     const completed = (await events(f)).filter((e) => e['kind'] === 'step_completed');
     expect(completed).toEqual([
-      expect.objectContaining({ stepKind: 'transfer', transfer: { outcome: 'confirmed' }, text: 'Transfer of €250.00 to A. Martin (…1234) confirmed' }),
+      expect.objectContaining({ stepKind: 'transfer', transfer: { outcome: 'confirmed' }, text: 'Transfer of €250.00 to A. Martin (…1234) confirmed · verified by passkey' }),
     ]);
     // The step is done: no new token for it.
     const again = await call(system.chat, 'POST', `/v1/steps/${f.stepId}/pivot-token`, { token: f.customerToken });
@@ -101,10 +107,10 @@ describe('transfer confirmation, end to end', () => {
 
   it('a decline reads "… declined"', async () => {
     const f = await stepWithToken(TRANSFER_REQUEST);
-    expect((await vaultPost('/v1/transfer-confirmations', { pivotToken: f.pivotToken, decision: 'decline' })).statusCode).toBe(201);
+    expect((await vaultPost('/v1/transfer-confirmations', { pivotToken: f.pivotToken, decision: 'decline' }, f.passkey)).statusCode).toBe(201);
     await deliveredFor(f.pivotToken);
     const completed = (await events(f)).find((e) => e['kind'] === 'step_completed');
-    expect(completed?.['text']).toBe('Transfer of €250.00 to A. Martin (…1234) declined');
+    expect(completed?.['text']).toBe('Transfer of €250.00 to A. Martin (…1234) declined · verified by passkey');
   });
 });
 
@@ -115,12 +121,12 @@ describe('attack: a token used at another kind’s endpoint', () => {
     const transfer = await stepWithToken(TRANSFER_REQUEST);
     const addressBody = (pivotToken: string) => ({ pivotToken, address: { lines: ['1 Main St'], postcode: '10115', city: 'Berlin', country: 'DE' } });
     const attempts = [
-      await vaultPost('/v1/addresses', addressBody(card.pivotToken)),
-      await vaultPost('/v1/transfer-confirmations', { pivotToken: card.pivotToken, decision: 'confirm' }),
-      await vaultPost('/v1/transfer-confirmations', { pivotToken: address.pivotToken, decision: 'confirm' }),
-      await postTokens(system.vault.service, tokenizeBody(address.pivotToken)),
-      await postTokens(system.vault.service, tokenizeBody(transfer.pivotToken)),
-      await vaultPost('/v1/addresses', addressBody(transfer.pivotToken)),
+      await vaultPost('/v1/addresses', addressBody(card.pivotToken), address.passkey),
+      await vaultPost('/v1/transfer-confirmations', { pivotToken: card.pivotToken, decision: 'confirm' }, transfer.passkey),
+      await vaultPost('/v1/transfer-confirmations', { pivotToken: address.pivotToken, decision: 'confirm' }, address.passkey),
+      await vaultPost('/v1/tokens', tokenizeBody(address.pivotToken), address.passkey),
+      await vaultPost('/v1/tokens', tokenizeBody(transfer.pivotToken), transfer.passkey),
+      await vaultPost('/v1/addresses', addressBody(transfer.pivotToken), transfer.passkey),
     ];
     for (const res of attempts) {
       expect(res.statusCode).toBe(403);
@@ -128,8 +134,8 @@ describe('attack: a token used at another kind’s endpoint', () => {
     }
     // None was consumed: each still works where it belongs.
     expect((await postTokens(system.vault.service, tokenizeBody(card.pivotToken))).statusCode).toBe(201);
-    expect((await vaultPost('/v1/addresses', addressBody(address.pivotToken))).statusCode).toBe(201);
-    expect((await vaultPost('/v1/transfer-confirmations', { pivotToken: transfer.pivotToken, decision: 'decline' })).statusCode).toBe(201);
+    expect((await vaultPost('/v1/addresses', addressBody(address.pivotToken), address.passkey)).statusCode).toBe(201);
+    expect((await vaultPost('/v1/transfer-confirmations', { pivotToken: transfer.pivotToken, decision: 'decline' }, transfer.passkey)).statusCode).toBe(201);
   });
 });
 

@@ -48,6 +48,7 @@ class OneConversationGateway implements ChannelGateway {
   async sendLink(_conversationId: string, link: OutboundLink): Promise<void> {
     this.sent.push(link);
   }
+  async sendPrivateText(): Promise<void> {}
 }
 
 let dir: string;

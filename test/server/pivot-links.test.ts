@@ -26,6 +26,8 @@ class RecordingGateway implements ChannelGateway {
     if (this.failWith) throw this.failWith;
     this.sent.push({ conversationId, link });
   }
+
+  async sendPrivateText(): Promise<void> {}
 }
 
 let dir: string;

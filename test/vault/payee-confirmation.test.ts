@@ -5,9 +5,12 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAYEE_CONFIRMATION_MAX_BODY_BYTES, PAYEE_CONFIRMATIONS_PATH } from '../../protocol/steps/index.ts';
+import type { SoftAuthenticator } from '../lib/soft-authenticator.ts';
+import { answerWithPasskey, enrolPasskey } from './passkey-helpers.ts';
 import { VAULT_ORIGIN, listen, pivotClaims, postTokens, startVault, tokenizeBody, waitFor, type TestServer, type VaultFixture } from './helpers.ts';
 
 let vault: VaultFixture;
+let passkey: SoftAuthenticator;
 let receiver: TestServer;
 const notices: Record<string, unknown>[] = [];
 
@@ -20,6 +23,7 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results: batch.map((c) => ({ jti: c.jti, status: 'accepted' })) }));
   });
   vault = await startVault({ noticeUrl: `${receiver.url}/v1/vault/notices` });
+  passkey = await enrolPasskey(vault, notices);
 });
 afterAll(async () => {
   await vault.close();
@@ -43,7 +47,8 @@ const post = (body: unknown, headers: Record<string, string> = {}) =>
     headers: { origin: VAULT_ORIGIN, 'content-type': 'application/json', ...headers },
     payload: typeof body === 'string' ? body : JSON.stringify(body),
   });
-const answer = async (decision: string, pivotToken?: string) => post({ pivotToken: pivotToken ?? (await token(PAYEE_STEP)), decision });
+const answer = async (decision: string, pivotToken?: string) =>
+  answerWithPasskey(vault, passkey, PAYEE_CONFIRMATIONS_PATH, { pivotToken: pivotToken ?? (await token(PAYEE_STEP)), decision });
 const codeOf = (res: { json(): unknown }) => (res.json() as { error?: { code?: string } }).error?.code;
 
 describe('POST /v1/payee-confirmations', () => {

@@ -13,8 +13,11 @@ import { MAX_ATTEMPTS_PER_PIVOT_TOKEN } from '../../vault/service/steps/rate-lim
 import { checkAddress } from '../../vault/shared/address.ts';
 import { VAULT_ORIGIN, listen, logCapture, nowS, pivotClaims, postTokens, startVault, tokenizeBody, waitFor, type TestServer, type VaultFixture } from './helpers.ts';
 import { secretsIn } from '../secret-scan.ts';
+import type { SoftAuthenticator } from '../lib/soft-authenticator.ts';
+import { answerWithPasskey, enrolPasskey } from './passkey-helpers.ts';
 
 let vault: VaultFixture;
+let passkey: SoftAuthenticator;
 let receiver: TestServer;
 const notices: Record<string, unknown>[] = [];
 const log = logCapture();
@@ -32,6 +35,8 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results: batch.map((c) => ({ jti: c.jti, status: 'accepted' })) }));
   });
   vault = await startVault({ noticeUrl: `${receiver.url}/v1/vault/notices`, deps: { logStream: log.stream } });
+  // The customer answers with their passkey, as the vault requires for these kinds.
+  passkey = await enrolPasskey(vault, notices);
 });
 afterAll(async () => {
   await vault.close();
@@ -58,9 +63,9 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}) 
     payload: typeof body === 'string' ? body : JSON.stringify(body),
   });
 const postAddress = async (address: object = ADDRESS, pivotToken?: string) =>
-  post('/v1/addresses', { pivotToken: pivotToken ?? (await token(ADDRESS_STEP)), address });
+  answerWithPasskey(vault, passkey, '/v1/addresses', { pivotToken: pivotToken ?? (await token(ADDRESS_STEP)), address });
 const postAnswer = async (decision: string, pivotToken?: string) =>
-  post('/v1/transfer-confirmations', { pivotToken: pivotToken ?? (await token(TRANSFER_STEP)), decision });
+  answerWithPasskey(vault, passkey, '/v1/transfer-confirmations', { pivotToken: pivotToken ?? (await token(TRANSFER_STEP)), decision });
 const codeOf = (res: { json(): unknown }) => (res.json() as { error?: { code?: string } }).error?.code;
 
 function dbBytes(): string {
@@ -90,13 +95,14 @@ describe('POST /v1/addresses', () => {
     expect(() => openJson({ keyId: row.key_id, iv: row.iv, ciphertext: row.ciphertext, tag: row.auth_tag }, 'adr_other', key)).toThrow();
     await waitFor(() => notices.some((n) => n['ptj'] === jti));
     const notice = notices.find((n) => n['ptj'] === jti)!;
-    expect(notice).toMatchObject({ event: 'address_changed', address: { city: 'Lyon', country: 'FR' }, stp: ADDRESS_STEP.id });
+    expect(notice).toMatchObject({ event: 'address_changed', address: { city: 'Lyon', country: 'FR' }, stp: ADDRESS_STEP.id, verified: 'passkey' });
     expect(JSON.stringify(notice)).not.toContain('Quai');
     expect(secretsIn(JSON.stringify(notice), ['69007'])).toEqual([]); // not inside iat/exp by chance
     // The audit trail records the change by record id, in the same transaction, with no address field.
     const entries = await vault.service.audit.list();
     const entry = entries.find((e) => e.action === 'address.change' && e.resource === row.id);
-    expect(entry).toMatchObject({ outcome: 'success', actor: { kind: 'customer' }, detail: `step=${ADDRESS_STEP.id}` });
+    expect(entry).toMatchObject({ outcome: 'success', actor: { kind: 'customer' } });
+    expect(entry?.detail).toBe(`step=${ADDRESS_STEP.id} verified=passkey passkey=${passkey.credentialId}`);
     expect(JSON.stringify(entries)).not.toContain('Quai');
     expect((await vault.service.audit.verify()).ok).toBe(true);
   });
@@ -127,8 +133,8 @@ describe('POST /v1/addresses', () => {
     expect(res.statusCode).toBe(403);
     expect(codeOf(res)).toBe('TOKEN_STEP_KIND_MISMATCH');
     expect(codeOf(await postAddress(ADDRESS, await token(TRANSFER_STEP)))).toBe('TOKEN_STEP_KIND_MISMATCH');
-    // The card token still works where it belongs.
-    expect((await postTokens(vault.service, tokenizeBody(cardToken))).statusCode).toBe(201);
+    // The card token still works where it belongs (with the customer's passkey, which they hold).
+    expect((await answerWithPasskey(vault, passkey, '/v1/tokens', tokenizeBody(cardToken))).statusCode).toBe(201);
   });
 
   it('refuses an expired token', async () => {
@@ -222,7 +228,7 @@ describe('POST /v1/transfer-confirmations', () => {
     const jti = decodeJwt(pivotToken).jti!;
     await waitFor(() => notices.some((n) => n['ptj'] === jti));
     expect(notices.find((n) => n['ptj'] === jti)).toMatchObject({ event: 'transfer_declined' });
-    expect((await vault.service.audit.list()).some((e) => e.action === 'transfer.decline' && e.detail === `step=${TRANSFER_STEP.id}`)).toBe(true);
+    expect((await vault.service.audit.list()).some((e) => e.action === 'transfer.decline' && e.detail === `step=${TRANSFER_STEP.id} verified=passkey passkey=${passkey.credentialId}`)).toBe(true);
   });
 
   it('refuses a token of another kind, an expired token, a foreign origin, a bad decision, a large body', async () => {

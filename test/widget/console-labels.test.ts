@@ -56,6 +56,11 @@ describe('assurance level labels', () => {
   it('never shows the raw level as the label', () => {
     for (const acr of ACR_LEVELS) for (const channel of CHANNELS) expect(acrLabel(acr, channel)).not.toBe(acr);
   });
+
+  it('says "Verified by passkey" once a passkey answered a step at the bank level', () => {
+    expect(acrLabel('bank', 'messenger', 'passkey')).toBe('Verified by passkey');
+    expect(acrLabel('bank', 'web')).toBe('Signed in to the bank');
+  });
 });
 
 describe('secure link status', () => {

@@ -121,7 +121,7 @@ describe('VaultFrame', () => {
     expect(frame.iframe).toBe(iframe);
     expect(iframe.src).toBe(`${VAULT}/frame`);
     expect(iframe.title).toBe('Secure card payment');
-    expect(iframe.allow).toBe('payment');
+    expect(iframe.allow).toBe('payment; publickey-credentials-get; publickey-credentials-create');
     expect(iframe.referrerPolicy).toBe('no-referrer');
     expect(iframe.loading).toBe('eager');
     expect(iframe.dataset.testid).toBe('vault-frame');

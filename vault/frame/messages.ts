@@ -24,6 +24,11 @@ const TEXT: Readonly<Record<string, string>> = {
   ADDRESS_POSTCODE_INVALID: 'Enter a valid postcode.',
   ADDRESS_CITY_INVALID: 'Enter the city.',
   ADDRESS_COUNTRY_INVALID: 'Enter a two-letter country code, e.g. FR.',
+  PASSKEY_REQUIRED: 'To answer, first add a passkey below.',
+  PASSKEY_ASSERTION_INVALID: 'Your passkey was not used. Press the button again when you are ready.',
+  PASSKEY_USER_NOT_VERIFIED: 'Your device did not verify you. Press the button again to retry.',
+  PASSKEY_CHALLENGE_INVALID: 'That passkey request has expired. Press the button again.',
+  PASSKEY_CREDENTIAL_UNKNOWN: 'This passkey is not registered with us. Use the passkey you created for this chat.',
 };
 
 /** Codes after which the customer may simply try again. */
@@ -32,6 +37,10 @@ export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   'INTERNAL_ERROR',
   'JWKS_UNAVAILABLE',
   'RATE_LIMITED',
+  'PASSKEY_ASSERTION_INVALID',
+  'PASSKEY_USER_NOT_VERIFIED',
+  'PASSKEY_CHALLENGE_INVALID',
+  'PASSKEY_CREDENTIAL_UNKNOWN',
 ]);
 
 /** A short sentence for the customer about `code`. */

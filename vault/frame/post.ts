@@ -1,12 +1,12 @@
 /**
  * The frame's one way to talk to the vault service: a same-origin JSON POST that never throws.
- * The answer is a 201 body, or a catalog code (its shape checked: the catalog is not bundled).
+ * The answer is a 201 (or 200) body, or a catalog code (its shape checked: the catalog is not bundled).
  *
  * @module
  */
 import type { ErrorCode } from '../../protocol/errors.ts';
 
-export type PostOutcome = { ok: true; json: unknown } | { ok: false; code: ErrorCode };
+export type PostOutcome = { ok: true; json: unknown; status: number } | { ok: false; code: ErrorCode };
 
 /** POST `body` to `path` on the vault's own origin. */
 export async function postToVault(path: string, body: unknown): Promise<PostOutcome> {
@@ -32,7 +32,7 @@ export async function postToVault(path: string, body: unknown): Promise<PostOutc
   } catch {
     // handled below
   }
-  if (response.status === 201) return { ok: true, json };
+  if (response.status === 201 || response.status === 200) return { ok: true, json, status: response.status };
   const code = (json as { error?: { code?: unknown } } | null)?.error?.code;
   return { ok: false, code: typeof code === 'string' && /^[A-Z_]{3,40}$/.test(code) ? (code as ErrorCode) : 'INTERNAL_ERROR' };
 }

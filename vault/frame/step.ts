@@ -11,7 +11,7 @@ import type { FrameEvent } from '../../protocol/frame.ts';
 import { h, notice, replaceChildren, type Child } from './dom.ts';
 import type { Emit } from './events.ts';
 import { RETRYABLE_CODES, messageFor } from './messages.ts';
-import { postToVault } from './post.ts';
+import { enrolmentPanel, postWithProof } from './passkey.ts';
 import { guard } from './visibility.ts';
 
 export interface Field {
@@ -121,11 +121,18 @@ function setBusy(ctx: SubmitContext, on: boolean): void {
  * report the failure: emit `error`, and mark the field, show a retry sentence, or replace the
  * panel with an alert (inputs cleared).
  */
-export function submitStep(ctx: SubmitContext, event: Event, path: string, body: unknown, pending: string, handlers: SubmitHandlers): void {
+export function submitStep(
+  ctx: SubmitContext,
+  event: Event,
+  path: string,
+  body: { readonly pivotToken: string } & Record<string, unknown>,
+  pending: string,
+  handlers: SubmitHandlers,
+): void {
   if (busy(ctx) || !ctx.allowed(event)) return;
   setBusy(ctx, true);
   ctx.status.textContent = pending;
-  void postToVault(path, body).then((result) => {
+  void postWithProof(path, body).then((result) => {
     setBusy(ctx, false);
     const outcome = result.ok ? handlers.done(result.json) : result.code;
     const clear = (): void => {
@@ -139,7 +146,16 @@ export function submitStep(ctx: SubmitContext, event: Event, path: string, body:
     }
     const message = messageFor(outcome);
     ctx.emit({ type: 'error', error: { code: outcome, message } });
-    if (handlers.onField?.(outcome)) ctx.status.textContent = '';
+    if (outcome === 'PASSKEY_REQUIRED') {
+      // No passkey yet, and the bank's policy wants one: offer to create it here, then the
+      // customer answers again (a deliberate second press).
+      if (!ctx.panel.querySelector('.spc-passkey')) {
+        for (const b of ctx.buttons) b.disabled = true;
+        const say = (text: string): void => void (ctx.status.textContent = text);
+        ctx.status.before(enrolmentPanel(body.pivotToken, say, () => setBusy(ctx, false)));
+      }
+      ctx.status.textContent = message;
+    } else if (handlers.onField?.(outcome)) ctx.status.textContent = '';
     else if (RETRYABLE_CODES.has(outcome)) ctx.status.textContent = message;
     else {
       clear();

@@ -8,6 +8,8 @@
  *   POST /v1/tokens              TokenizeRequest -> 201 CardDisplay; Origin must be the vault's
  *   POST /v1/addresses           AddressChangeRequest -> 201 AddressSummary; same checks
  *   POST /v1/transfer-confirmations TransferConfirmationRequest -> 201 {outcome}; same checks
+ *   POST /v1/payee-confirmations PayeeConfirmationRequest -> 201 {outcome}; same checks
+ *   POST /v1/passkeys/enrolments, /v1/passkeys, /v1/passkeys/challenges  passkeys (passkeys/routes.ts)
  *   POST /v1/charges             ChargeRequest -> 201 ChargeResponse; bank back end only (client
  *                                credential, no browser); 404 unless clients + processor configured
  *   GET  /.well-known/jwks.json  the vault's notice-signing public keys
@@ -39,6 +41,8 @@ import { createFileKeyProvider, type KeyProvider } from './keys/key-provider.ts'
 import { loggerOptions } from './http/logging.ts';
 import { createNoticeOutbox, type NoticeOutbox } from './notices/outbox.ts';
 import { registerStepRoutes, vaultStepKinds } from './steps/index.ts';
+import { createPasskeys } from './passkeys/passkeys.ts';
+import { registerPasskeyRoutes } from './passkeys/routes.ts';
 import { systemClock, type Clock } from '../../protocol/clock.ts';
 
 /** Used jtis are kept this long past their token's `exp`, in seconds (then purged). */
@@ -244,19 +248,28 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
     return undefined;
   };
 
+  const passkeys = createPasskeys({ sqlite, origin: config.origin, clock });
+  const tokenDeps = {
+    getIssuerKey: issuerKeys.getKey,
+    origin: config.origin,
+    trustedIssuer: config.trustedIssuer,
+    allowedParentOrigins: config.allowedParentOrigins,
+  };
   // Every step kind (card payment, address change, transfer, ...) through one pipeline (steps/).
   registerStepRoutes(app, {
     kinds: vaultStepKinds({ sqlite, keys, cvcs }),
-    pipeline: {
-      statements,
-      getIssuerKey: issuerKeys.getKey,
-      origin: config.origin,
-      trustedIssuer: config.trustedIssuer,
-      allowedParentOrigins: config.allowedParentOrigins,
-      noticeAudience: config.noticeAudience,
-      clock,
-    },
+    pipeline: { statements, ...tokenDeps, noticeAudience: config.noticeAudience, clock, passkeys },
     clients,
+    checkOrigin,
+    onNotice: (noticeId) => void outbox.deliver(noticeId),
+  });
+  registerPasskeyRoutes(app, {
+    passkeys,
+    token: tokenDeps,
+    statements,
+    noticeAudience: config.noticeAudience,
+    clients,
+    clock,
     checkOrigin,
     onNotice: (noticeId) => void outbox.deliver(noticeId),
   });

@@ -421,7 +421,7 @@ export class SpcConsole extends LitElement {
   /** The assurance level in words; the raw level stays in `data-acr` (and `title`). */
   #acrBadge(c: ConversationSummary): TemplateResult {
     return html`<span class="badge acr acr-${c.acr}" data-testid="conversation-acr" data-acr=${c.acr} title="Assurance level: ${c.acr}"
-      >${acrLabel(c.acr, c.channel)}</span
+      >${acrLabel(c.acr, c.channel, c.verifiedBy)}</span
     >`;
   }
 

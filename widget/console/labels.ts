@@ -25,12 +25,14 @@ export function canSendSecureLink(channel: Channel): boolean {
 
 /**
  * The customer's assurance level for people: "Not verified", "Verified by WhatsApp link" (the
- * customer opened a secure link sent on that channel), "Signed in to the bank".
+ * customer opened a secure link sent on that channel), "Signed in to the bank", "Verified by
+ * passkey" (the customer's passkey answered a step in the vault frame).
  */
-export function acrLabel(acr: Acr, channel: Channel): string {
+export function acrLabel(acr: Acr, channel: Channel, verifiedBy?: 'passkey'): string {
   switch (acr) {
     case 'bank':
-      return 'Signed in to the bank';
+      // A passkey answered a step in the vault: the strongest proof, and how the customer got here.
+      return verifiedBy === 'passkey' ? 'Verified by passkey' : 'Signed in to the bank';
     case 'channel':
       return canSendSecureLink(channel) ? `Verified by ${channelLabel(channel)} link` : 'Verified by channel link';
     default:

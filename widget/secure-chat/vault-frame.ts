@@ -59,7 +59,9 @@ export class VaultFrame {
     const iframe = document.createElement('iframe');
     // Sandbox and policy attributes first: they apply to the navigation that `src` starts.
     iframe.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms');
-    iframe.allow = 'payment';
+    // The customer's passkey is created and used inside the frame, for the vault's origin only
+    // (an allow-list entry with no origin means the frame's own `src` origin).
+    iframe.allow = 'payment; publickey-credentials-get; publickey-credentials-create';
     iframe.referrerPolicy = 'no-referrer';
     iframe.loading = 'eager';
     iframe.title = options.title;

@@ -5,7 +5,8 @@
  *   `frame-ancestors` = the configured bank origins (this, not X-Frame-Options, governs
  *   framing, so X-Frame-Options is never sent); no forms, no `<base>`; Trusted Types required
  *   with no policy allowed, so no HTML/script sink can be used at all.
- * - CORP same-origin, no referrer, a Permissions-Policy that grants only `payment` to itself,
+ * - CORP same-origin, no referrer, a Permissions-Policy that grants only `payment` and the two
+ *   passkey features (`publickey-credentials-get`, `-create`) to itself,
  *   nosniff, no-store, and HSTS when the vault's public origin is https.
  *
  * @module
@@ -38,7 +39,9 @@ export const PERMISSIONS_POLICY = [
   'hid=()',
   'display-capture=()',
   'clipboard-read=()',
-  'publickey-credentials-get=()',
+  // Passkeys run in the frame, for the vault's own origin only (protocol/passkeys.ts).
+  'publickey-credentials-get=(self)',
+  'publickey-credentials-create=(self)',
 ].join(', ');
 
 /** HSTS value sent when the vault origin is https. */

@@ -5,12 +5,16 @@
  * 2. verify the pivot token authoritatively, and that its step is of this kind
  *    (step-token.ts)                                              -> 401 TOKEN_* / 403 TOKEN_STEP_KIND_MISMATCH / 502
  * 3. refuse a token that used up its refused answers              -> 429 RATE_LIMITED
+ * 3b. the proof that the CUSTOMER answers (passkeys/passkeys.ts): a passkey assertion for this
+ *    step's challenge, or, for a customer with no passkey, what the kind's `withoutPasskey`
+ *    policy accepts; a refusal counts against the token like a check's -> 403 PASSKEY_REQUIRED, 401 PASSKEY_*
  * 4. the kind's own checks (a card's Luhn and expiry, an address's country); a refusal counts
  *    against the token (the kind's `maxRefusedPerToken`) and does NOT consume it, so a typo
  *    does not burn the request                                    -> 422 with the kind's code
  * 5. the kind seals what it stores and says what the notice and the audit line carry
- * 6. ONE transaction: consume the token's `jti` (a second use -> 409 TOKEN_REPLAYED), write the
- *    kind's row, queue the notice for the chat server, append the audit entry
+ * 6. ONE transaction: consume the token's `jti` (a second use -> 409 TOKEN_REPLAYED), consume
+ *    the passkey challenge and store the signature counter, write the kind's row, queue the
+ *    notice (which says how the customer was verified) for the chat server, append the audit entry
  * 7. what the kind does once the row is stored (the card's CVC goes to the in-memory store)
  *
  * A kind supplies only steps 1, 4, 5 and 7 (`VaultStepKind`); the order, the token rules, the
@@ -21,7 +25,9 @@
 import { randomBytes } from 'node:crypto';
 import * as v from 'valibot';
 import { PivotError, type ErrorCode } from '../../../protocol/errors.ts';
-import type { StepKind } from '../../../protocol/steps/index.ts';
+import { STEP_DEFINITIONS, type StepKind } from '../../../protocol/steps/index.ts';
+import type { AuthenticationResponse } from '../../../protocol/passkeys.ts';
+import type { Passkeys, PresenceProof } from '../passkeys/passkeys.ts';
 import type { AuditEntryInput } from '../store/audit-log.ts';
 import type { StoredNoticeClaims } from '../notices/outbox.ts';
 import type { AttemptLimiter } from './rate-limit.ts';
@@ -77,6 +83,7 @@ export interface RunStepDeps extends StepTokenDeps {
   /** The chat server's origin: the notices' `aud`. */
   readonly noticeAudience: string;
   readonly clock: Clock;
+  readonly passkeys: Passkeys;
 }
 
 export interface StepOutcome<Response> {
@@ -93,12 +100,20 @@ export async function runStep<K extends StepKind, Request, Checked, Response>(
 ): Promise<StepOutcome<Response>> {
   const parsed = v.safeParse(kind.requestSchema, body);
   if (!parsed.success) throw new PivotError('BAD_REQUEST');
-  const request = parsed.output as Request & { readonly pivotToken: string };
+  const request = parsed.output as Request & { readonly pivotToken: string; readonly assertion?: AuthenticationResponse };
   const now = new Date(deps.clock());
   const claims = await verifyStepToken(deps, request.pivotToken, kind.kind, now);
 
   const nowS = Math.floor(now.getTime() / 1000);
   if (deps.attempts.blocked(claims.jti, nowS)) throw new PivotError('RATE_LIMITED');
+  let proof: PresenceProof;
+  try {
+    proof = await deps.passkeys.verifyPresence(STEP_DEFINITIONS[kind.kind], claims, request.assertion);
+  } catch (error) {
+    // A missing proof is no guess; a wrong one counts like a refused answer.
+    if (!(error instanceof PivotError) || error.code !== 'PASSKEY_REQUIRED') deps.attempts.failed(claims.jti, claims.exp, nowS);
+    throw error;
+  }
   const checked = kind.check(request, claims, now);
   if (!checked.ok) {
     deps.attempts.failed(claims.jti, claims.exp, nowS);
@@ -115,6 +130,7 @@ export async function runStep<K extends StepKind, Request, Checked, Response>(
     stp: claims.step.id,
     ptj: claims.jti,
     ...record.notice,
+    verified: proof.method,
   } as StoredNoticeClaims;
   const queuedAt = now.getTime();
   const audit: AuditEntryInput = {
@@ -123,15 +139,18 @@ export async function runStep<K extends StepKind, Request, Checked, Response>(
     resource: record.audit.resource,
     outcome: 'success',
     origin: claims.origin,
-    detail: `step=${claims.step.id}`,
+    detail: `step=${claims.step.id} verified=${proof.method}${proof.credentialId ? ` passkey=${proof.credentialId}` : ''}`,
   };
   const stored = deps.statements.storeStep(
     { jti: claims.jti, exp: claims.exp, used_at: now.toISOString() },
-    record.write,
+    () => {
+      proof.commit();
+      record.write();
+    },
     { id: noticeId, claims: JSON.stringify(notice), created_at: queuedAt, attempts: 0, next_attempt_at: queuedAt, last_error: null },
     audit,
   );
   if (!stored) throw new PivotError('TOKEN_REPLAYED');
   const after = record.afterStore ? await record.afterStore() : {};
-  return { response: record.response, noticeId, log: { ...record.log, ...after } };
+  return { response: record.response, noticeId, log: { ...record.log, verified: proof.method, ...after } };
 }

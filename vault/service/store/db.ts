@@ -17,6 +17,12 @@
  *   idempotency key, card token, amount, reference, outcome, processor reference, whether a CVC
  *   went with it). Never the PAN, never the CVC.
  * - `used_client_jti` (0003): client-credential ids already consumed (primary key = replay guard).
+ * - `passkeys` (0005): each customer's WebAuthn credentials (id, COSE public key, signature
+ *   counter, transports), bound to the pivot token's `sub`. Public keys only: nothing secret.
+ * - `passkey_enrolments` (0005): a started enrolment: its creation challenge, the SHA-256 of its
+ *   one-time code (never the code), wrong tries, expiry, when it was used.
+ * - `passkey_challenges` (0005): one assertion challenge per step token (it commits to the
+ *   step), single use, short-lived.
  * - `audit_log` (0003): the hash-chained audit trail (audit-log.ts); triggers refuse UPDATE and
  *   DELETE, so not even a bug in this service can rewrite it.
  *
@@ -150,7 +156,45 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface PasskeysTable {
+  credential_id: string;
+  subject: string;
+  public_key: Buffer;
+  counter: number;
+  /** JSON array of AuthenticatorTransport. */
+  transports: string;
+  backed_up: number;
+  enrolment_id: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface PasskeyEnrolmentsTable {
+  id: string;
+  subject: string;
+  conversation_id: string;
+  challenge: string;
+  code_hash: string;
+  attempts: number;
+  /** Epoch ms. */
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface PasskeyChallengesTable {
+  challenge: string;
+  pivot_jti: string;
+  subject: string;
+  /** Epoch ms. */
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface VaultDatabase {
+  passkeys: PasskeysTable;
+  passkey_enrolments: PasskeyEnrolmentsTable;
+  passkey_challenges: PasskeyChallengesTable;
   charges: ChargesTable;
   used_client_jti: UsedClientJtiTable;
   audit_log: AuditLogTable;
@@ -325,6 +369,51 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('payee_answers').execute();
+    },
+  },
+  // Passkeys: the customer's own authenticator as the proof that the customer answers.
+  '0005_passkeys': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('passkeys')
+        .addColumn('credential_id', 'text', (c) => c.primaryKey())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'blob', (c) => c.notNull())
+        .addColumn('counter', 'integer', (c) => c.notNull())
+        .addColumn('transports', 'text', (c) => c.notNull())
+        .addColumn('backed_up', 'integer', (c) => c.notNull())
+        .addColumn('enrolment_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .execute();
+      await db.schema.createIndex('passkeys_subject').on('passkeys').column('subject').execute();
+      await db.schema
+        .createTable('passkey_enrolments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('challenge', 'text', (c) => c.notNull())
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('expires_at', 'integer', (c) => c.notNull())
+        .addColumn('used_at', 'integer')
+        .execute();
+      await db.schema.createIndex('passkey_enrolments_subject').on('passkey_enrolments').columns(['subject', 'created_at']).execute();
+      await db.schema
+        .createTable('passkey_challenges')
+        .addColumn('challenge', 'text', (c) => c.primaryKey())
+        .addColumn('pivot_jti', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'integer', (c) => c.notNull())
+        .addColumn('used_at', 'integer')
+        .execute();
+      await db.schema.createIndex('passkey_challenges_jti').on('passkey_challenges').column('pivot_jti').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('passkey_challenges').execute();
+      await db.schema.dropTable('passkey_enrolments').execute();
+      await db.schema.dropTable('passkeys').execute();
     },
   },
 };

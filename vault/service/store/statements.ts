@@ -33,6 +33,11 @@ export interface VaultStatements {
    * the jti was already used.
    */
   storeStep(jti: UsedJtiTable, write: () => void, notice: NoticeOutboxTable, audit: AuditEntryInput): boolean;
+  /**
+   * Run `write`, queue `notice` (when given) and append the audit entry in one transaction,
+   * without consuming a pivot token (passkey enrolment: the token still answers its step).
+   */
+  storeWithNotice(write: () => void, notice: NoticeOutboxTable | null, audit: AuditEntryInput): void;
   /** The notice still owed, or undefined once delivered. */
   getNotice(id: string): NoticeOutboxTable | undefined;
   /**
@@ -125,6 +130,11 @@ export function prepareVaultStatements(sqlite: Database.Database, audit: SqliteA
     insertNotice.run(notice);
     audit.appendSync(entry);
   });
+  const storeWithNotice = sqlite.transaction((write: () => void, notice: NoticeOutboxTable | null, entry: AuditEntryInput) => {
+    write();
+    if (notice) insertNotice.run(notice);
+    audit.appendSync(entry);
+  });
   const finishCharge = sqlite.transaction((id: string, outcome: ChargeOutcome, entry: AuditEntryInput) => {
     updateCharge.run({ id, status: outcome.status, processorReference: outcome.processorReference, withCvc: outcome.withCvc ? 1 : 0, updatedAt: outcome.updatedAt });
     audit.appendSync(entry);
@@ -147,6 +157,7 @@ export function prepareVaultStatements(sqlite: Database.Database, audit: SqliteA
 
   return {
     storeStep: (jti, write, notice, entry) => once(() => storeStep(jti, write, notice, entry)),
+    storeWithNotice: (write, notice, entry) => storeWithNotice(write, notice, entry),
     getNotice(id) {
       const row = selectNotice.get(id) as NoticeOutboxTable | undefined;
       // A delivery recorded but not yet written counts as written.
