@@ -12,19 +12,27 @@
  *   POST /idp/logout                             forgets the cookie session
  *
  * id_tokens: `iss`, `aud` = client id, `sub` = username, `iat`, `exp` (DEMO_ID_TOKEN_TTL_S),
- * `nonce` (the chat server's, passed through by the page). The key pair is generated on first
+ * `nonce` (the chat server's, passed through by the page), and the user's phone as the bank would
+ * hold it (`phone_number`, from {@link demoPhone}, `phone_number_verified: true`): the chat server
+ * sends a passkey enrolment code there by SMS (to the demo's SMS double). The key pair is generated on first
  * start and kept in DATA_DIR/bank-idp-key.json (0600) when a data directory is given, so a
  * restart does not invalidate the chat server's cached keys. POSTs must be JSON and, when the
  * browser names an Origin, come from the bank's own origin.
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import * as v from 'valibot';
+
+/** The demo user's phone number: +1 555, then 7 digits derived from the user name (E.164). */
+export function demoPhone(username: string): string {
+  const digits = [...createHash('sha256').update(username).digest()].map((b) => b % 10).join('');
+  return `+1555${digits.slice(0, 7)}`;
+}
 
 /** Lifetime of a demo id_token, in seconds. */
 export const DEMO_ID_TOKEN_TTL_S = 5 * 60;
@@ -88,7 +96,7 @@ export async function createDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
 
   const issue = async (subject: string, nonce: string): Promise<string> => {
     const now = Math.floor(clock() / 1000);
-    return new SignJWT({ nonce })
+    return new SignJWT({ nonce, phone_number: demoPhone(subject), phone_number_verified: true })
       .setProtectedHeader({ alg: DEMO_IDP_ALG, kid: key.publicJwk.kid!, typ: 'JWT' })
       .setIssuer(issuer)
       .setAudience(options.clientId)

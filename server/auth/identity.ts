@@ -15,7 +15,12 @@ export interface VerifiedIdentity {
   /** The bank's customer id. Stays inside the chat server; tokens carry a pseudonym. */
   readonly subject: string;
   readonly acr: Acr;
+  /** The phone number the bank verified (E.164), when its IdP asserts one. */
+  readonly verifiedPhone?: string;
 }
+
+/** E.164: a plus and 8 to 15 digits. */
+const E164 = /^\+[1-9][0-9]{7,14}$/;
 
 export interface AssertionOptions {
   /** Verifies a bank id_token; absent when no IdP is configured. */
@@ -28,5 +33,6 @@ export async function verifyAssertion(assertion: IdentityAssertion, options: Ass
   if (!options.verifyIdToken) throw new PivotError('IDP_NOT_CONFIGURED');
   const claims = await options.verifyIdToken(assertion.idToken);
   if (!(await options.consumeNonce(claims.nonce))) throw new PivotError('ID_TOKEN_NONCE_INVALID');
-  return { subject: claims.sub, acr: 'bank' };
+  const phone = claims.phone_number_verified === true && claims.phone_number && E164.test(claims.phone_number) ? claims.phone_number : undefined;
+  return { subject: claims.sub, acr: 'bank', ...(phone ? { verifiedPhone: phone } : {}) };
 }

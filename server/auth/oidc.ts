@@ -36,6 +36,12 @@ const IdTokenClaimsSchema = v.object({
   /** The bank's customer id. */
   sub: v.pipe(v.string(), v.minLength(1), v.maxLength(255)),
   nonce: v.pipe(v.string(), v.minLength(1), v.maxLength(255)),
+  /**
+   * The customer's phone as the bank holds it (OIDC standard claims), E.164. Used only when the
+   * IdP says it is verified: the passkey enrolment code goes there by SMS, out of the page's sight.
+   */
+  phone_number: v.optional(v.string()),
+  phone_number_verified: v.optional(v.boolean()),
 });
 export type IdTokenClaims = v.InferOutput<typeof IdTokenClaimsSchema>;
 

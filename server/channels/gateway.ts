@@ -42,4 +42,6 @@ export interface ChannelGateway {
    * Throws as {@link sendLink} does.
    */
   sendPrivateText(conversationId: string, text: string): Promise<void>;
+  /** Sends `text` by SMS to `phone` (E.164), now, storing it nowhere. Throws as {@link sendLink}. */
+  sendSms(phone: string, text: string): Promise<void>;
 }

@@ -211,6 +211,20 @@ export class ChannelService implements ChannelGateway {
     await this.#sendNow(conversationId, 'private text', (adapter, to, context) => adapter.sendText(to, text, context));
   }
 
+  async sendSms(phone: string, text: string): Promise<void> {
+    const adapter = this.adapter('sms');
+    if (!adapter) throw new PivotError('CHANNEL_NOT_CONFIGURED');
+    try {
+      await adapter.sendText(phone, text, { now: this.#deps.clock(), lastInboundAt: null });
+    } catch (err) {
+      if (err instanceof ChannelSendError) {
+        this.#deps.log.warn({ channel: 'sms', code: err.code, status: err.status }, 'channel private text not sent');
+        throw new PivotError(err.code);
+      }
+      throw err;
+    }
+  }
+
   /** One send to the conversation's identity, now; the channel's failure becomes its PivotError. */
   async #sendNow(
     conversationId: string,

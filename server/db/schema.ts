@@ -15,6 +15,8 @@ export interface CustomersTable {
   created_at: number;
   /** When the vault said this customer added a passkey (0012); null: none known. */
   passkey_at: number | null;
+  /** The phone the bank's IdP verified (E.164, 0012): where a passkey enrolment code goes by SMS. */
+  phone: string | null;
 }
 
 export interface ConversationsTable {

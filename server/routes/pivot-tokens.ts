@@ -54,7 +54,8 @@ export function pivotTokenRoutes(app: FastifyInstance, ctx: ChatContext): void {
       step: copyStep(step),
       acr: session.acr,
       // Where the vault may send a passkey enrolment code: the app the customer came from.
-      ...(channel && channel !== 'web' ? { outOfBandChannel: channel } : {}),
+      // (Or, for a conversation from the web, the phone the bank verified, by SMS.)
+      ...(channel && channel !== 'web' ? { outOfBandChannel: channel } : customer.phone ? { outOfBandChannel: 'sms' as const } : {}),
       now: epochSeconds(clock),
       ttlSeconds: PIVOT_TOKEN_TTL_S,
     });

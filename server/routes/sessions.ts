@@ -147,6 +147,8 @@ export function customerSessionRoutes(app: FastifyInstance, ctx: ChatContext): v
         await appendSystemEvent(ctx, conversation.id, channelLinkedText(channelName(conversation.channel)));
       }
     }
+    // Where a passkey enrolment code may go by SMS (server/steps/passkey-notices.ts).
+    if (identity.verifiedPhone) await store.customers.setPhone(customerId, identity.verifiedPhone);
     const raised = !acrAtLeast(session.acr, identity.acr);
     const acr = raised ? identity.acr : session.acr;
     if (raised || customerId !== session.customerId || conversationId !== session.conversationId) {

@@ -3,7 +3,8 @@
  * issued, and each accepted once:
  *
  * - `passkey_code`: the customer started adding a passkey inside the vault frame; the code goes
- *   to their messaging app at once and is stored nowhere here (no event, no outbox row, no log
+ *   to their messaging app (or, for a conversation from the web, by SMS to the phone the bank's
+ *   IdP verified) at once and is stored nowhere here (no event, no outbox row, no log
  *   line). The bank's page, which sees the conversation, reads only "A passkey code was sent".
  * - `passkey_enrolled`: the customer holds a passkey from now on; a session verified by a pivot
  *   link may then be given bank-level steps, which the vault accepts only with that passkey.
@@ -48,20 +49,24 @@ export async function applyPasskeyNotice(ctx: ChatContext, claims: PasskeyNotice
     stepId: claims.stp,
     pivotJti: claims.ptj,
   });
+  const session = await ctx.store.sessions.get(sessionId);
   if (claims.event === 'passkey_code') {
+    // The conversation's messaging app; for a conversation from the web, the phone the bank verified.
     const identity = await ctx.channels.identityFor(claims.cnv);
+    const customer = session?.customerId ? await ctx.store.customers.get(session.customerId) : undefined;
+    const text = passkeyCodeText(claims.code);
     try {
-      if (!identity) throw new PivotError('CHANNEL_NOT_AVAILABLE');
-      await ctx.channels.sendPrivateText(claims.cnv, passkeyCodeText(claims.code));
+      if (identity) await ctx.channels.sendPrivateText(claims.cnv, text);
+      else if (customer?.phone) await ctx.channels.sendSms(customer.phone, text);
+      else throw new PivotError('CHANNEL_NOT_AVAILABLE');
     } catch (error) {
       // Accepted all the same: a retry of this notice would not reach the phone either, and the
       // customer sees no code and starts again. The agent is told.
       if (!(error instanceof PivotError)) throw error;
       return appendSystemEvent(ctx, claims.cnv, PASSKEY_CODE_NOT_SENT_TEXT);
     }
-    return appendSystemEvent(ctx, claims.cnv, PASSKEY_CODE_SENT_TEXT(channelName(identity.channel)));
+    return appendSystemEvent(ctx, claims.cnv, PASSKEY_CODE_SENT_TEXT(identity ? channelName(identity.channel) : 'SMS'));
   }
-  const session = await ctx.store.sessions.get(sessionId);
   if (session?.customerId) await ctx.store.customers.markPasskey(session.customerId);
   return appendSystemEvent(ctx, claims.cnv, PASSKEY_ADDED_TEXT);
 }
@@ -77,7 +82,9 @@ export async function raiseForPasskey(ctx: ChatContext, claims: VaultNoticeClaim
   const session = sessionId ? await ctx.store.sessions.get(sessionId) : undefined;
   const conversation = await ctx.store.conversations.get(claims.cnv);
   if (!conversation) return;
-  const raised = conversation.acr !== 'bank';
-  if (session && session.customerId && session.acr !== 'bank') await ctx.store.sessions.raise(session.id, 'bank', session.customerId, claims.cnv);
-  await ctx.service.acrRaised(claims.cnv, 'bank', conversation.customerId, raised, PASSKEY_SIGN_IN_TEXT);
+  // Announced when the passkey signed a session in (a pivot link's session, or the conversation
+  // was below the bank's level): the customer and the agent read "Signed in with a passkey".
+  const sessionRaised = session !== undefined && session.customerId !== null && session.acr !== 'bank';
+  if (sessionRaised) await ctx.store.sessions.raise(session.id, 'bank', session.customerId!, claims.cnv);
+  await ctx.service.acrRaised(claims.cnv, 'bank', conversation.customerId, sessionRaised || conversation.acr !== 'bank', PASSKEY_SIGN_IN_TEXT);
 }

@@ -33,6 +33,7 @@ export class SqliteCustomerStore extends SqliteTable implements CustomerStore {
       display_name: input.displayName === null ? null : maskCardNumbers(input.displayName),
       created_at: this.clock(),
       passkey_at: null,
+      phone: null,
     };
     this.sync.run(this.db.insertInto('customers').values(row));
     return toCustomer(row);
@@ -44,11 +45,15 @@ export class SqliteCustomerStore extends SqliteTable implements CustomerStore {
     );
   }
 
+  async setPhone(customerId: string, phone: string): Promise<void> {
+    this.sync.run(this.db.updateTable('customers').set({ phone }).where('id', '=', customerId));
+  }
+
   async markPasskey(customerId: string): Promise<void> {
     this.sync.run(this.db.updateTable('customers').set({ passkey_at: this.clock() }).where('id', '=', customerId));
   }
 }
 
 function toCustomer(row: Selectable<CustomersTable>): CustomerRecord {
-  return { id: row.id, subject: row.subject, pseudonym: row.pseudonym, displayName: row.display_name, hasPasskey: row.passkey_at !== null };
+  return { id: row.id, subject: row.subject, pseudonym: row.pseudonym, displayName: row.display_name, hasPasskey: row.passkey_at !== null, phone: row.phone };
 }

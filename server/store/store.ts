@@ -36,6 +36,8 @@ export interface CustomerRecord {
   readonly displayName: string | null;
   /** The vault said this customer holds a passkey. */
   readonly hasPasskey: boolean;
+  /** The phone the bank's IdP verified (E.164), or null. */
+  readonly phone: string | null;
 }
 
 export interface ConversationRecord {
@@ -102,6 +104,8 @@ export interface CustomerStore {
   attachSubject(customerId: string, subject: string): Promise<void>;
   /** Records that the customer holds a passkey (the vault's `passkey_enrolled` notice). */
   markPasskey(customerId: string): Promise<void>;
+  /** Records the phone the bank's IdP verified for the customer. */
+  setPhone(customerId: string, phone: string): Promise<void>;
 }
 
 export interface ConversationStore {

@@ -10,8 +10,9 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSession } from '../../server/auth/sessions.ts';
 import { signPivotToken } from '../../server/keys/sign-pivot-token.ts';
+import { hashToken } from '../../server/lib/ids.ts';
 import { TRANSFER_CONFIRMATIONS_PATH } from '../../protocol/steps/index.ts';
-import { CHAT, agentSession, call } from '../server/helpers.ts';
+import { CHAT, agentSession, call, newSession, signIn } from '../server/helpers.ts';
 import { waitFor } from '../vault/helpers.ts';
 import { answerWithPasskey, postJson } from '../vault/passkey-helpers.ts';
 import { enrolCustomerPasskey, startPivotSystem, type PivotSystem } from './helpers.ts';
@@ -82,5 +83,28 @@ describe('one tap after the pivot', () => {
     expect(JSON.stringify(events)).not.toContain(code);
     const summary = await store.conversations.summary(robert.conversationId);
     expect(summary).toMatchObject({ acr: 'bank', verifiedBy: 'passkey' });
+  });
+});
+
+describe('where the enrolment code may go', () => {
+  /** A web customer signed in with the bank, with an id_token carrying `claims`; the token of a new transfer step. */
+  async function webCustomerToken(subject: string, claims: Record<string, unknown>) {
+        const { token } = await newSession(system.chat);
+    expect((await signIn(system.chat, token, subject, claims)).status).toBe(200);
+    const { store } = system.chat.server.context;
+    const session = await store.sessions.findByTokenHash(hashToken(token));
+    const { conversation } = (await store.conversations.startForSession(session!.id))!;
+    const agentToken = await agentSession(system.chat);
+    const step = await call(system.chat, 'POST', `/v1/agent/conversations/${conversation.id}/steps`, { origin: CHAT, token: agentToken, body: TRANSFER });
+    const res = await call(system.chat, 'POST', `/v1/steps/${step.body['stepId'] as string}/pivot-token`, { token });
+    expect(res.status).toBe(200);
+    return decodeJwt(res.body['token'] as string);
+  }
+
+  it('a web customer: by SMS to the phone the bank’s IdP verified (och sms), and nowhere when it is unverified or not E.164', async () => {
+    expect(await webCustomerToken('web-phone', { phone_number: '+447700900123', phone_number_verified: true })).toMatchObject({ och: 'sms' });
+    expect((await webCustomerToken('web-unverified', { phone_number: '+447700900124', phone_number_verified: false })).och).toBeUndefined();
+    expect((await webCustomerToken('web-bad-phone', { phone_number: '07700 900125', phone_number_verified: true })).och).toBeUndefined();
+    expect((await webCustomerToken('web-none', {})).och).toBeUndefined();
   });
 });

@@ -19,7 +19,7 @@ export interface TestIdp {
   /** The chat server's environment that trusts this IdP. */
   readonly env: Readonly<Record<string, string>>;
   /** An id_token for `sub` carrying `nonce`, issued at `now` (ms, the chat server's clock). */
-  idToken(sub: string, nonce: string, now: number): Promise<string>;
+  idToken(sub: string, nonce: string, now: number, extra?: Readonly<Record<string, unknown>>): Promise<string>;
 }
 
 let started: Promise<TestIdp> | undefined;
@@ -43,13 +43,13 @@ async function start(): Promise<TestIdp> {
     issuer: TEST_IDP_ISSUER,
     jwksUrl,
     env: { BANK_IDP_ISSUER: TEST_IDP_ISSUER, BANK_IDP_JWKS_URL: jwksUrl },
-    idToken: (sub, nonce, now) => sign(privateKey, sub, nonce, now),
+    idToken: (sub, nonce, now, extra) => sign(privateKey, sub, nonce, now, extra),
   };
 }
 
-function sign(key: CryptoKey, sub: string, nonce: string, now: number): Promise<string> {
+function sign(key: CryptoKey, sub: string, nonce: string, now: number, extra: Readonly<Record<string, unknown>> = {}): Promise<string> {
   const iat = Math.floor(now / 1000);
-  return new SignJWT({ nonce })
+  return new SignJWT({ ...extra, nonce })
     .setProtectedHeader({ alg: 'ES256', kid: KID, typ: 'JWT' })
     .setIssuer(TEST_IDP_ISSUER)
     .setAudience(TEST_IDP_CLIENT_ID)

@@ -128,10 +128,10 @@ export async function newSession(run: Running, displayName = 'Ada'): Promise<{ t
  * for the session, the test IdP's id_token carrying it (issued at the server's "now"), step-up.
  * Returns the step-up answer as is.
  */
-export async function signIn(run: Running, token: string, subject: string): Promise<InjectResult> {
+export async function signIn(run: Running, token: string, subject: string, claims?: Readonly<Record<string, unknown>>): Promise<InjectResult> {
   const nonce = await call(run, 'POST', '/v1/sessions/nonce', { token });
   if (nonce.status !== 201) throw new Error(`nonce: ${nonce.status} ${JSON.stringify(nonce.body)}`);
-  const idToken = await (await testIdp()).idToken(subject, nonce.body['nonce'] as string, run.server.context.clock());
+  const idToken = await (await testIdp()).idToken(subject, nonce.body['nonce'] as string, run.server.context.clock(), claims);
   return call(run, 'POST', '/v1/sessions/step-up', { token, body: { assertion: { type: 'oidc', idToken } } });
 }
 

@@ -49,6 +49,7 @@ class OneConversationGateway implements ChannelGateway {
     this.sent.push(link);
   }
   async sendPrivateText(): Promise<void> {}
+  async sendSms(): Promise<void> {}
 }
 
 let dir: string;

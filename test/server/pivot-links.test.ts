@@ -28,6 +28,7 @@ class RecordingGateway implements ChannelGateway {
   }
 
   async sendPrivateText(): Promise<void> {}
+  async sendSms(): Promise<void> {}
 }
 
 let dir: string;

@@ -148,6 +148,7 @@ describe('demo bank server', () => {
         identityFor: async (conversationId) => (conversationId === conversation.id ? { id: 'chi_crawlertest1', channel: 'sms', customerId: customer.id } : null),
         sendLink: async (_id, link) => void sent.push(link.url),
         sendPrivateText: async () => {},
+        sendSms: async () => {},
       },
     });
     const customer = await chat.server.context.store.customers.create({ subject: null, displayName: null });

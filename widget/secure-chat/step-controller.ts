@@ -130,13 +130,14 @@ export class StepController implements ReactiveController, StepHooks {
       return frame;
     };
     // The step names the level it needs: step up first (silently, if the page's login already
-    // vouches for the customer) instead of collecting a predictable 403.
+    // vouches for the customer). Not raised, the token is asked for all the same: for a customer
+    // who came by a pivot link and holds a passkey, the server signs one that only the passkey
+    // can answer (the one tap); for anyone else it says STEP_UP_REQUIRED and the login shows.
     let silentTried = false;
     if (!acrAtLeast(session.acr, step.requiredAcr)) {
       silentTried = true;
-      const raised = await this.#session.stepUp();
+      await this.#session.stepUp();
       if (signal.aborted) return;
-      if (!raised) return this.#needLogin(stepId, step.requiredAcr);
     }
     // With the vault origin configured, the frame loads while the token is fetched.
     const configured = originOf(this.#host.vault);

@@ -1,0 +1,117 @@
+/**
+ * Robert's story with his passkey, end to end in Chromium with its virtual authenticator:
+ *
+ * 1. From Messenger to the bank's site, signed in with the bank; the advisor asks him to confirm a
+ *    transfer. The vault wants his passkey, which he has not got: the frame offers to create one,
+ *    the code arrives in Messenger (never on the bank's page), he types it in the frame, the
+ *    authenticator creates the passkey, and he confirms with it.
+ * 2. Another day, a new link from Messenger: he is verified by the link only (acr `channel`), the
+ *    advisor asks for another transfer, and ONE passkey tap in the frame both answers it and signs
+ *    him in to the bank's level: no password, no code, no question. The advisor's console says
+ *    "Verified by passkey".
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { INTERNAL, ORIGINS } from './env.ts';
+import { agentLogin } from './agent.ts';
+import { storedConversation } from './stored.ts';
+import { submitBankLogin } from './customer.ts';
+import { addVirtualAuthenticator, createPasskeyInFrame, passkeyCodeIn } from './passkey.ts';
+
+/** Robert writes on Messenger; the advisor opens the conversation and sends the secure link; returns it. */
+async function linkFromMessenger(phone: Page, agent: Page, text: string, marker: string): Promise<string> {
+  await phone.getByTestId('sim-input').fill(text);
+  await phone.getByTestId('sim-send').click();
+  await storedConversation(marker);
+  await agent.getByTestId('conversation-item').filter({ hasText: marker }).first().click();
+  const links = phone.getByTestId('sim-link');
+  const before = await links.count();
+  await agent.getByTestId('send-secure-link').click();
+  await expect(agent.getByTestId('secure-link-status')).toContainText('Messenger');
+  await expect(links).toHaveCount(before + 1);
+  return (await links.last().getAttribute('href')) ?? '';
+}
+
+async function requestTransfer(agent: Page, amount: string, payee: string, reference: string): Promise<void> {
+  await agent.getByTestId('step-kind').selectOption('transfer');
+  await agent.getByTestId('pay-amount').fill(amount);
+  await agent.getByTestId('pay-currency').selectOption('EUR');
+  await agent.getByTestId('transfer-payee').fill(payee);
+  await agent.getByTestId('transfer-account').fill('1234');
+  await agent.getByTestId('pay-purpose').fill('Fund top-up');
+  await agent.getByTestId('pay-reference').fill(reference);
+  await agent.getByTestId('pay-request').click();
+}
+
+test('Robert adds a passkey inside the vault frame, then signs in with one tap after the next pivot', async ({ browser }) => {
+  const marker = `passkey-${Date.now().toString(36)}`;
+  const phoneContext = await browser.newContext();
+  const bankContext = await browser.newContext();
+  const agentContext = await browser.newContext();
+  const phone = await phoneContext.newPage();
+  const bank = await bankContext.newPage();
+  const agent = await agentContext.newPage();
+  const authenticator = await addVirtualAuthenticator(bank);
+
+  await phone.goto(`${ORIGINS.platforms}/`);
+  await agentLogin(agent);
+
+  // ---- First visit: sign in with the bank, create the passkey, confirm with it ----
+  const first = await linkFromMessenger(phone, agent, `Hello, I want to top up my fund (${marker})`, marker);
+  await bank.goto(first);
+  await expect(bank.getByTestId('message').filter({ hasText: marker })).toBeVisible();
+  await requestTransfer(agent, '950.00', 'A. Martin', `TOP-1-${marker}`);
+  await expect(bank.getByTestId('step-login-required')).toBeVisible();
+  await submitBankLogin(bank, `robert-${marker}`);
+
+  const frame = bank.frameLocator('[data-testid="vault-frame"]');
+  const confirm = frame.getByRole('button', { name: 'Confirm transfer of €950.00' });
+  await expect(confirm).toHaveAttribute('aria-disabled', 'false');
+  await confirm.click();
+  // No passkey yet: the frame offers one; the code goes to Messenger, not to the bank's page.
+  const codeMessage = phone.getByTestId('sim-message').filter({ hasText: 'is your code to add a passkey' });
+  await createPasskeyInFrame(frame, async () => {
+    await expect(codeMessage).toBeVisible();
+    return passkeyCodeIn((await codeMessage.last().textContent()) ?? '') ?? '';
+  });
+  expect(await authenticator.credentials()).toBe(1);
+  const code = passkeyCodeIn((await codeMessage.last().textContent()) ?? '')!;
+  await expect(agent.getByTestId('message').filter({ hasText: 'A passkey was added' })).toBeVisible();
+
+  await expect(confirm).toHaveAttribute('aria-disabled', 'false');
+  await confirm.click();
+  await expect(agent.getByTestId('step-completed').filter({ hasText: 'A. Martin' })).toContainText('Transfer of €950.00 to A. Martin (…1234) confirmed · verified by passkey');
+  await expect(bank.getByTestId('step-status').last()).toHaveText('Transfer confirmed');
+  // The code reached neither the bank's page (its chat) nor the agent's.
+  expect((await bank.getByTestId('message').allTextContents()).join('\n')).not.toContain(code);
+  expect(await agent.locator('body').textContent()).not.toContain(code);
+
+  // ---- Another day: a new link, the link only, then one tap ----
+  const marker2 = `${marker}-again`;
+  const second = await linkFromMessenger(phone, agent, `Me again, one more top-up (${marker2})`, marker2);
+  // His bank session has ended since (no IdP cookie to sign him in in the background); the
+  // passkey is on his device (this page's authenticator).
+  await bankContext.clearCookies();
+  await bank.goto('about:blank'); // a new load of the bank's site, not a change of the fragment only
+  await bank.goto(second);
+  await expect(bank.getByTestId('message').filter({ hasText: marker2 })).toBeVisible();
+  await expect(bank.getByTestId('message').filter({ hasText: "Customer continued on the bank's site" })).toHaveCount(2);
+  await requestTransfer(agent, '120.00', 'A. Martin', `TOP-2-${marker}`);
+  const tap = frame.getByRole('button', { name: 'Confirm transfer of €120.00' });
+  await expect(tap).toHaveAttribute('aria-disabled', 'false');
+  await tap.click();
+  await expect(agent.getByTestId('step-completed').filter({ hasText: '€120.00' })).toContainText('confirmed · verified by passkey');
+  await expect(agent.getByTestId('conversation-header').getByTestId('conversation-acr')).toHaveAttribute('data-acr', 'bank');
+  await expect(agent.getByTestId('conversation-header').getByTestId('conversation-acr')).toHaveText('Verified by passkey');
+  await expect(bank.getByTestId('message').filter({ hasText: 'Signed in with a passkey' })).toBeVisible();
+  // No password, no code, no question this time.
+  await expect(bank.getByTestId('step-login-required')).toHaveCount(0);
+  expect(await authenticator.credentials()).toBe(1);
+
+  // The platform's double recorded the code's message as a plain send to Robert, and nothing else.
+  const outbound = await (await fetch(`${INTERNAL.platforms}/sim/outbound`)).text();
+  expect(outbound.split(code).length - 1).toBe(1);
+
+  await phoneContext.close();
+  await bankContext.close();
+  await agentContext.close();
+});
