@@ -69,5 +69,6 @@ export function renderAddressForm(root: HTMLElement, { display, pivotToken, emit
   });
 
   replaceChildren(root, form);
-  line1.input.focus();
+  // No focus() on render: the customer may be typing in the chat; a field is focused only after
+  // they submitted here (the one to correct).
 }

@@ -212,5 +212,6 @@ export function renderCardForm(root: HTMLElement, options: CardFormOptions): voi
 
   replaceChildren(root, form);
   update();
-  number.input.focus();
+  // No focus() on render: the customer may be typing in the chat; fields are focused only after
+  // they submitted here (the first field to correct).
 }

@@ -66,5 +66,6 @@ export function renderDecisionForm(root: HTMLElement, { display, pivotToken, emi
   decline.addEventListener('click', (event) => answer(event, 'decline'));
 
   replaceChildren(root, panel);
-  confirm.focus();
+  // No focus(): the step arrives while the customer may be typing in the chat; the keyboard (and
+  // the Enter meant for the chat) stays there until they move to these buttons themselves.
 }
