@@ -53,6 +53,9 @@ test('Robert adds a passkey inside the vault frame, then signs in with one tap a
   const authenticator = await addVirtualAuthenticator(bank);
 
   await phone.goto(`${ORIGINS.platforms}/`);
+  await expect(phone.getByTestId('sim-platform')).toHaveValue('messenger');
+  // A Messenger user of his own (a page-scoped id), so that no other story's conversation is his.
+  await phone.getByTestId('sim-user').fill(`2${Date.now().toString().slice(-15)}`);
   await agentLogin(agent);
 
   // ---- First visit: sign in with the bank, create the passkey, confirm with it ----

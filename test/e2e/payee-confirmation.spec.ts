@@ -7,6 +7,7 @@
 import { expect, test } from '@playwright/test';
 import { agentLogin } from './agent.ts';
 import { openChatAndWrite, signInForStep } from './customer.ts';
+import { addVirtualAuthenticator, answerWithNewPasskey } from './passkey.ts';
 
 test('a new payee is confirmed inside the vault frame, and the agent sees the answer', async ({ browser }) => {
   const marker = `payee-${Date.now().toString(36)}`;
@@ -14,6 +15,7 @@ test('a new payee is confirmed inside the vault frame, and the agent sees the an
   const agentContext = await browser.newContext();
   const customer = await customerContext.newPage();
   const agent = await agentContext.newPage();
+  await addVirtualAuthenticator(customer);
 
   await openChatAndWrite(customer, `I want to pay my new landlord (${marker}).`, marker);
 
@@ -33,11 +35,10 @@ test('a new payee is confirmed inside the vault frame, and the agent sees the an
 
   const frame = customer.frameLocator('[data-testid="vault-frame"]');
   await expect(frame.getByText('To B. Okafor (account ending 9876)')).toBeVisible();
-  const confirm = frame.getByRole('button', { name: 'Confirm new payee' });
-  await expect(confirm).toHaveAttribute('aria-disabled', 'false');
-  await confirm.click();
+  // The customer's first answer creates their passkey (the code comes by SMS), then confirms with it.
+  await answerWithNewPasskey(frame, frame.getByRole('button', { name: 'Confirm new payee' }), `customer-${marker}`);
 
-  await expect(agent.getByTestId('step-completed').filter({ hasText: 'B. Okafor' })).toContainText('New payee B. Okafor (…9876) confirmed');
+  await expect(agent.getByTestId('step-completed').filter({ hasText: 'B. Okafor' })).toContainText('New payee B. Okafor (…9876) confirmed · verified by passkey');
   await expect(customer.getByTestId('step-status').last()).toHaveText('New payee confirmed');
 
   await customerContext.close();

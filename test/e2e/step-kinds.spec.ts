@@ -1,7 +1,8 @@
 /**
  * The two steps beyond card payments, in Chromium across the three sites: an address change and
  * a transfer confirmation, each asked by the agent, each behind the bank's login, each collected
- * inside the vault frame. The street and postcode are found nowhere outside the vault; the agent
+ * inside the vault frame and answered with the customer's passkey (created at the first answer,
+ * its code sent by SMS to the phone the bank holds). The street and postcode are found nowhere outside the vault; the agent
  * sees a summary; the transfer's amount and payee shown to the customer come from the signed token.
  */
 import { expect, test } from '@playwright/test';
@@ -9,6 +10,7 @@ import { DATA_DIR, LOG_DIR, ORIGINS } from './env.ts';
 import { agentLogin } from './agent.ts';
 import { findLeaks, hostVisibleState, readFiles, recordTraffic } from './leaks.ts';
 import { openChatAndWrite, signInForStep } from './customer.ts';
+import { addVirtualAuthenticator, answerWithNewPasskey } from './passkey.ts';
 
 const STREET = '221B Baker Street';
 const POSTCODE = 'NW1 6XE';
@@ -23,6 +25,8 @@ test('an address change and a transfer confirmation happen inside the vault fram
   const agentContext = await browser.newContext();
   const customer = await customerContext.newPage();
   const agent = await agentContext.newPage();
+  // The customer's device, with its authenticator: these kinds are answered with a passkey.
+  await addVirtualAuthenticator(customer);
   const customerTraffic = recordTraffic(customer, ORIGINS.vault);
   const agentTraffic = recordTraffic(agent, ORIGINS.vault);
 
@@ -46,8 +50,8 @@ test('an address change and a transfer confirmation happen inside the vault fram
   await frame.getByLabel(/city/i).fill('London');
   await frame.getByLabel(/country/i).fill('GB');
   // An answer counts once the form has been in full view for 500 ms; the button says when.
-  await expect(frame.getByRole('button', { name: /save|address/i })).toHaveAttribute('aria-disabled', 'false');
-  await frame.getByRole('button', { name: /save|address/i }).click();
+  // No passkey yet: the first answer creates one (its code comes by SMS), then answers with it.
+  await answerWithNewPasskey(frame, frame.getByRole('button', { name: /save|address/i }), `customer-${marker}`);
   await expect(agent.getByTestId('step-completed').filter({ hasText: 'London' })).toContainText('Address change received: London, GB');
   await expect(customer.getByTestId('step-status').filter({ hasText: 'London' })).toBeVisible();
 
@@ -67,7 +71,7 @@ test('an address change and a transfer confirmation happen inside the vault fram
   await expect(transferFrame.getByRole('button', { name: /confirm/i })).toHaveAttribute('aria-disabled', 'false');
   await transferFrame.getByRole('button', { name: /confirm/i }).click();
   await expect(agent.getByTestId('step-completed').filter({ hasText: 'A. Martin' })).toContainText(
-    'Transfer of €250.00 to A. Martin (…1234) confirmed',
+    'Transfer of €250.00 to A. Martin (…1234) confirmed · verified by passkey',
   );
 
   // ---- The street and postcode never left the vault ----
