@@ -275,6 +275,16 @@ describe('passkey ceremonies under attack', () => {
     await expect.poll(() => notices.find((n) => n.ptj === ptj)).toMatchObject({ event: 'card_tokenized', verified: 'bank' });
   });
 
+  it('VAULT_PASSKEY_REQUIRED_FOR tightens the bank\'s policy: a card payment from a customer without a passkey is then PASSKEY_REQUIRED', async () => {
+    const strict = await startVault({ deps: { logStream: logCapture().stream, clock: () => now } , passkeyRequiredFor: ['card_payment'] });
+    try {
+      const pivotToken = await strict.issuer.sign(claims({ sub: 'cus_strict' }));
+      expect(codeOf(await postJson(strict.service, TOKENS_PATH, tokenizeBody(pivotToken)))).toBe('PASSKEY_REQUIRED');
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('the relying party is the vault: its host name is the rpId of every ceremony', async () => {
     const { body } = await startEnrolment({ sub: 'cus_rp' });
     expect(body.options).toMatchObject({ rp: { id: VAULT_RP_ID }, authenticatorSelection: { residentKey: 'required', userVerification: 'required' } });

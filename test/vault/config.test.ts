@@ -26,6 +26,12 @@ describe('loadVaultConfig', () => {
     expect(() => loadVaultConfig({ VAULT_REQUIRE_VISIBILITY_CHECK: 'sometimes' })).toThrow(/VAULT_REQUIRE_VISIBILITY_CHECK/);
   });
 
+  it('reads VAULT_PASSKEY_REQUIRED_FOR (none by default), and refuses a kind it does not know', () => {
+    expect(loadVaultConfig({}).passkeyRequiredFor).toEqual([]);
+    expect(loadVaultConfig({ VAULT_PASSKEY_REQUIRED_FOR: 'card_payment, transfer,card_payment' }).passkeyRequiredFor).toEqual(['card_payment', 'transfer']);
+    expect(() => loadVaultConfig({ VAULT_PASSKEY_REQUIRED_FOR: 'card_payment,wire' })).toThrow(/VAULT_PASSKEY_REQUIRED_FOR/);
+  });
+
   it('derives defaults from the ports and origins that are set', () => {
     const c = loadVaultConfig({ BANK_PORT: '9000', CHAT_PORT: '9001', VAULT_PORT: '9002', CHAT_INTERNAL_URL: 'http://10.0.0.5:7000/' });
     expect(c.origin).toBe('http://vault.localhost:9002');

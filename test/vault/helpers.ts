@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { StepKind } from '../../protocol/steps/index.ts';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { PIVOT_TOKEN_TYP, type PivotClaims } from '../../protocol/pivot-token.ts';
 import { createVaultService, type VaultDeps, type VaultService } from '../../vault/service/app.ts';
@@ -145,6 +146,7 @@ export interface VaultFixtureOptions {
   readonly issuerJwksUrl?: string;
   readonly tokenizeRatePerMinute?: number;
   readonly requireVisibilityCheck?: boolean;
+  readonly passkeyRequiredFor?: readonly StepKind[];
 }
 
 /** A vault service on a temp DATA_DIR, trusting `issuer` (JWKS served on port 0). */
@@ -169,6 +171,7 @@ export async function startVault(options: VaultFixtureOptions = {}): Promise<Vau
     // Off unless a test asks for it: most files send far more than a burst from one address.
     tokenizeRatePerMinute: options.tokenizeRatePerMinute ?? 0,
     ...(options.requireVisibilityCheck ? { requireVisibilityCheck: true } : {}),
+    ...(options.passkeyRequiredFor ? { passkeyRequiredFor: options.passkeyRequiredFor } : {}),
   };
   const service = await createVaultService(config, options.deps ?? { logStream: logCapture().stream });
   return {

@@ -248,7 +248,7 @@ export async function createVaultService(config: VaultConfig, deps: VaultDeps = 
     return undefined;
   };
 
-  const passkeys = createPasskeys({ sqlite, origin: config.origin, clock });
+  const passkeys = createPasskeys({ sqlite, origin: config.origin, clock, requiredFor: config.passkeyRequiredFor ?? [] });
   const tokenDeps = {
     getIssuerKey: issuerKeys.getKey,
     origin: config.origin,

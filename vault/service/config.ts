@@ -7,6 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, envReader, parseOrigin, type Env } from '../../protocol/env.ts';
+import { STEP_KINDS, type StepKind } from '../../protocol/steps/index.ts';
 import { DEFAULT_TOKENIZE_RATE_PER_MINUTE } from './steps/rate-limit.ts';
 
 export interface VaultTuning {
@@ -75,6 +76,21 @@ export interface VaultConfig {
    * there. Off by default, so Firefox and Safari customers can pay (vault/BOUNDARY.md §10).
    */
   readonly requireVisibilityCheck?: boolean;
+  /**
+   * `VAULT_PASSKEY_REQUIRED_FOR`: step kinds whose answer needs a passkey even from a customer who
+   * has none yet (the frame then offers to create one), beyond the kinds that refuse without one
+   * by default (protocol/steps: `withoutPasskey`). The bank's policy can only tighten here.
+   */
+  readonly passkeyRequiredFor?: readonly StepKind[];
+}
+
+/** A comma-separated list of step kinds; an unknown one is a ConfigError. */
+function stepKinds(value: string | undefined): StepKind[] {
+  const kinds = (value ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  for (const kind of kinds) {
+    if (!(STEP_KINDS as readonly string[]).includes(kind)) throw new ConfigError('VAULT_PASSKEY_REQUIRED_FOR', `step kinds among ${STEP_KINDS.join(', ')}`);
+  }
+  return [...new Set(kinds)] as StepKind[];
 }
 
 /** Origins are read by the rule every service shares (protocol/env.ts). */
@@ -116,5 +132,6 @@ export function loadVaultConfig(env: Env = process.env): VaultConfig {
     clientJwksFile,
     processorUrl,
     requireVisibilityCheck: e.flag('VAULT_REQUIRE_VISIBILITY_CHECK', false),
+    passkeyRequiredFor: stepKinds(e.get('VAULT_PASSKEY_REQUIRED_FOR')),
   };
 }

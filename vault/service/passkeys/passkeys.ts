@@ -59,6 +59,8 @@ const HOUR_MS = 60 * 60 * 1000;
 
 export interface PasskeyDeps {
   readonly sqlite: Database.Database;
+  /** Kinds the bank requires a passkey for even where the kind's default accepts a bank sign-in. */
+  readonly requiredFor?: readonly string[];
   /** The vault's public origin: the expected WebAuthn origin; its host name is the rpId. */
   readonly origin: string;
   readonly clock: Clock;
@@ -259,7 +261,8 @@ export function createPasskeys(deps: PasskeyDeps): Passkeys {
       if (!assertion) {
         // Without an assertion: only a customer with no passkey, at the kind's acr, where the
         // bank's policy for the kind accepts that (protocol/passkeys.ts WITHOUT_PASSKEY_POLICIES).
-        if (credentials.length > 0 || definition.withoutPasskey === 'refuse' || !acrAtLeast(claims.acr, definition.requiredAcr)) {
+        const refuse = definition.withoutPasskey === 'refuse' || deps.requiredFor?.includes(definition.kind) === true;
+        if (credentials.length > 0 || refuse || !acrAtLeast(claims.acr, definition.requiredAcr)) {
           throw new PivotError('PASSKEY_REQUIRED');
         }
         return { method: claims.acr === 'bank' ? 'bank' : 'link', commit: () => {} };
