@@ -14,8 +14,8 @@ import { expect, test, type Page } from '@playwright/test';
 import { INTERNAL, ORIGINS } from './env.ts';
 import { agentLogin } from './agent.ts';
 import { storedConversation } from './stored.ts';
-import { submitBankLogin } from './customer.ts';
-import { addVirtualAuthenticator, createPasskeyInFrame, passkeyCodeIn } from './passkey.ts';
+import { openChatAndWrite, signInForStep, submitBankLogin } from './customer.ts';
+import { addVirtualAuthenticator, createPasskeyInFrame, passkeyCodeIn, smsPasskeyCode } from './passkey.ts';
 
 /** Robert writes on Messenger; the advisor opens the conversation and sends the secure link; returns it. */
 async function linkFromMessenger(phone: Page, agent: Page, text: string, marker: string): Promise<string> {
@@ -110,11 +110,67 @@ test('Robert adds a passkey inside the vault frame, then signs in with one tap a
   await expect(bank.getByTestId('step-login-required')).toHaveCount(0);
   expect(await authenticator.credentials()).toBe(1);
 
+  // A card payment: he holds a passkey, so it is asked for here too (the device answers).
+  await agent.getByTestId('step-kind').selectOption('card_payment');
+  await agent.getByTestId('pay-amount').fill('30.00');
+  await agent.getByTestId('pay-currency').selectOption('EUR');
+  await agent.getByTestId('pay-purpose').fill('Fund fee');
+  await agent.getByTestId('pay-reference').fill(`FEE-${marker}`);
+  await agent.getByTestId('pay-request').click();
+  const cardFrame = bank.frameLocator('[data-testid="vault-frame"]').last();
+  await expect(cardFrame.getByText('€30.00').first()).toBeVisible();
+  await cardFrame.getByLabel('Card number').fill('4242424242424242');
+  await cardFrame.getByLabel(/expir/i).fill(`12 / ${String((new Date().getFullYear() + 3) % 100).padStart(2, '0')}`);
+  await cardFrame.getByLabel(/security code|cvc/i).fill('737');
+  await expect(cardFrame.getByRole('button', { name: /pay/i })).toHaveAttribute('aria-disabled', 'false');
+  await cardFrame.getByRole('button', { name: /pay/i }).click();
+  await expect(agent.getByTestId('step-completed').filter({ hasText: 'Visa' })).toContainText('Card provided: Visa •••• 4242 · verified by passkey');
+
   // The platform's double recorded the code's message as a plain send to Robert, and nothing else.
   const outbound = await (await fetch(`${INTERNAL.platforms}/sim/outbound`)).text();
   expect(outbound.split(code).length - 1).toBe(1);
 
   await phoneContext.close();
   await bankContext.close();
+  await agentContext.close();
+});
+
+test('a device that cannot verify its user adds no passkey, and the step stays unanswered', async ({ browser }) => {
+  const marker = `no-uv-${Date.now().toString(36)}`;
+  const customerContext = await browser.newContext();
+  const agentContext = await browser.newContext();
+  const customer = await customerContext.newPage();
+  const agent = await agentContext.newPage();
+  const authenticator = await addVirtualAuthenticator(customer, { userVerified: false });
+  const user = `customer-${marker}`;
+
+  await openChatAndWrite(customer, `Please confirm my payee (${marker}).`, marker);
+  await agentLogin(agent);
+  await agent.getByTestId('conversation-item').filter({ hasText: marker }).first().click();
+  await agent.getByTestId('step-kind').selectOption('payee_confirmation');
+  await agent.getByTestId('transfer-payee').fill('B. Okafor');
+  await agent.getByTestId('transfer-account').fill('9876');
+  await agent.getByTestId('pay-purpose').fill('New payee');
+  await agent.getByTestId('pay-reference').fill(`PAY-${marker}`);
+  await agent.getByTestId('pay-request').click();
+  await signInForStep(customer, user);
+
+  const frame = customer.frameLocator('[data-testid="vault-frame"]');
+  const confirm = frame.getByRole('button', { name: 'Confirm new payee' });
+  await expect(confirm).toHaveAttribute('aria-disabled', 'false');
+  await confirm.click();
+  const create = frame.getByRole('button', { name: 'Create passkey' });
+  await expect(create).toBeEnabled();
+  await frame.getByLabel('Code from your messaging app').fill(await smsPasskeyCode(user));
+  await create.click();
+  // Either the browser refuses to create it (no user verification) or the vault refuses the
+  // unverified attestation: no passkey, and the frame says so.
+  await expect(frame.getByRole('status').filter({ hasText: /not created|could not be added/ })).toBeVisible();
+  await expect(agent.getByTestId('message').filter({ hasText: 'A passkey was added' })).toHaveCount(0);
+  await expect(confirm).toBeDisabled();
+  await expect(agent.getByTestId('step-completed')).toHaveCount(0);
+  expect(await authenticator.credentials()).toBeLessThanOrEqual(1);
+
+  await customerContext.close();
   await agentContext.close();
 });
