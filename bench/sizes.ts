@@ -94,7 +94,7 @@ export async function runSizes(): Promise<SizeRow[]> {
       baseline: `Lit hello-world ${kb(lit.gzip)} gz (this run)`,
     },
     { name: 'widget step code (loaded with the first step)', ...steps },
-    { name: 'vault frame JS (jose + Comlink + schemas)', ...frame, budget: 20 * 1024, baseline: `jose verify + remote JWKS + Comlink expose ${kb(joseComlink.gzip)} gz (this run)` },
+    { name: 'vault frame JS (jose, RPC, schemas, forms, passkey client)', ...frame, budget: 20 * 1024, baseline: `jose verify + remote JWKS + Comlink expose ${kb(joseComlink.gzip)} gz (this run)` },
     { name: 'baseline: Lit hello-world', ...lit },
     { name: 'baseline: jose + Comlink alone', ...joseComlink },
   ];
