@@ -140,6 +140,7 @@ export const ERROR_CATALOG = {
   PASSKEY_ORIGIN_MISMATCH: { status: 401, audience: 'INTERNAL', message: 'The passkey answer was made for another origin or relying party.' },
   PASSKEY_COUNTER_REGRESSED: { status: 401, audience: 'INTERNAL', message: 'The passkey signature counter went backwards: the authenticator may be cloned.' },
   PASSKEY_ASSERTION_INVALID: { status: 401, audience: 'INTERNAL', message: 'The passkey answer is malformed or its signature does not verify.' },
+  PASSKEY_PROMPT_FAILED: { status: 400, audience: 'CUSTOMER', message: 'No passkey was used: the device prompt was cancelled, timed out, or this device holds none of yours.' },
   PASSKEY_ENROLMENT_REQUIRES_BANK: { status: 403, audience: 'CUSTOMER', message: 'Sign in to the bank before adding a passkey.' },
   PASSKEY_ENROLMENT_UNAVAILABLE: { status: 409, audience: 'CUSTOMER', message: 'No channel is known to send you a confirmation code; a passkey cannot be added here.' },
   PASSKEY_ENROLMENT_INVALID: { status: 401, audience: 'CUSTOMER', message: 'The passkey set-up is unknown, used or expired; start again.' },

@@ -15,7 +15,7 @@ import { INTERNAL, ORIGINS } from './env.ts';
 import { agentLogin } from './agent.ts';
 import { storedConversation } from './stored.ts';
 import { openChatAndWrite, signInForStep, submitBankLogin } from './customer.ts';
-import { addVirtualAuthenticator, createPasskeyInFrame, passkeyCodeIn, smsPasskeyCode } from './passkey.ts';
+import { addVirtualAuthenticator, answerWithNewPasskey, createPasskeyInFrame, passkeyCodeIn, smsPasskeyCode } from './passkey.ts';
 
 /** Robert writes on Messenger; the advisor opens the conversation and sends the secure link; returns it. */
 async function linkFromMessenger(phone: Page, agent: Page, text: string, marker: string): Promise<string> {
@@ -172,5 +172,58 @@ test('a device that cannot verify its user adds no passkey, and the step stays u
   expect(await authenticator.credentials()).toBeLessThanOrEqual(1);
 
   await customerContext.close();
+  await agentContext.close();
+});
+
+test('on a new device the customer adds a second passkey there (bank sign-in and a code by SMS), then answers with it', async ({ browser }) => {
+  const marker = `new-device-${Date.now().toString(36)}`;
+  const user = `customer-${marker}`;
+  const agentContext = await browser.newContext();
+  const agent = await agentContext.newPage();
+  await agentLogin(agent);
+
+  /** The agent asks for a new payee in the customer's conversation; returns the frame's Confirm. */
+  const askPayee = async (page: Page, name: string) => {
+    await agent.getByTestId('conversation-item').filter({ hasText: marker }).first().click();
+    await agent.getByTestId('step-kind').selectOption('payee_confirmation');
+    await agent.getByTestId('transfer-payee').fill(name);
+    await agent.getByTestId('transfer-account').fill('4321');
+    await agent.getByTestId('pay-purpose').fill('New payee');
+    await agent.getByTestId('pay-reference').fill(`PAY-${name.slice(0, 2)}-${marker}`);
+    await agent.getByTestId('pay-request').click();
+    return page.frameLocator('[data-testid="vault-frame"]').last().getByRole('button', { name: 'Confirm new payee' });
+  };
+
+  // The laptop: the first passkey.
+  const laptopContext = await browser.newContext();
+  const laptop = await laptopContext.newPage();
+  await addVirtualAuthenticator(laptop);
+  await openChatAndWrite(laptop, `Adding payees today (${marker}).`, marker);
+  const first = await askPayee(laptop, 'C. Laptop');
+  await signInForStep(laptop, user);
+  await answerWithNewPasskey(laptop.frameLocator('[data-testid="vault-frame"]').last(), first, user);
+  await expect(agent.getByTestId('step-completed').filter({ hasText: 'C. Laptop' })).toContainText('verified by passkey');
+  await laptopContext.close();
+
+  // The phone: signed in with the bank, it holds none of the customer's passkeys.
+  const phoneContext = await browser.newContext();
+  const phone = await phoneContext.newPage();
+  const phoneAuthenticator = await addVirtualAuthenticator(phone);
+  await openChatAndWrite(phone, `From my phone now (${marker}-phone).`, `${marker}-phone`);
+  const second = await askPayee(phone, 'D. Phone');
+  await signInForStep(phone, user);
+  const frame = phone.frameLocator('[data-testid="vault-frame"]').last();
+  await expect(second).toHaveAttribute('aria-disabled', 'false');
+  await second.click();
+  const add = frame.getByRole('button', { name: 'Add a passkey on this device' });
+  await expect(add).toBeVisible();
+  await add.click();
+  await createPasskeyInFrame(frame, () => smsPasskeyCode(user));
+  expect(await phoneAuthenticator.credentials()).toBe(1);
+  await expect(second).toHaveAttribute('aria-disabled', 'false');
+  await second.click();
+  await expect(agent.getByTestId('step-completed').filter({ hasText: 'D. Phone' })).toContainText('New payee D. Phone (…4321) confirmed · verified by passkey');
+
+  await phoneContext.close();
   await agentContext.close();
 });

@@ -29,8 +29,8 @@ function jsonCredentials(): JsonCredentials | null {
   return ctor?.parseRequestOptionsFromJSON && ctor.parseCreationOptionsFromJSON ? (ctor as JsonCredentials) : null;
 }
 
-/** The browser's prompt was cancelled, timed out, or is unavailable here. */
-const PROMPT_FAILED = 'PASSKEY_ASSERTION_INVALID' as const satisfies ErrorCode;
+/** The browser's prompt was cancelled, timed out, is unavailable, or this device holds no passkey of theirs. */
+export const PROMPT_FAILED = 'PASSKEY_PROMPT_FAILED' as const satisfies ErrorCode;
 
 async function prompt(kind: 'get' | 'create', options: unknown): Promise<unknown> {
   const api = jsonCredentials();
@@ -77,7 +77,7 @@ export function enrolmentPanel(pivotToken: string, say: (text: string) => void, 
     pattern: `[0-9]{${PASSKEY_CODE_DIGITS}}`,
   });
   const create = h('button', { type: 'button', class: 'spc-pay', disabled: '' }, 'Create passkey');
-  const intro = h('p', { class: 'spc-passkey-intro' }, 'Answering here needs a passkey on this device. Sending a code to your phone…');
+  const intro = h('p', { class: 'spc-passkey-intro' }, 'Adding a passkey on this device. Sending a code to your phone…');
   const panel = h(
     'div',
     { class: 'spc-passkey', role: 'group', 'aria-label': 'Add a passkey' },
@@ -92,12 +92,14 @@ export function enrolmentPanel(pivotToken: string, say: (text: string) => void, 
       intro.textContent =
         started.code === 'PASSKEY_ENROLMENT_UNAVAILABLE'
           ? 'This step needs a passkey, and none can be added from this chat. Please ask the agent for another way.'
-          : 'A passkey cannot be added right now. Please try again later.';
+          : started.code === 'PASSKEY_ENROLMENT_REQUIRES_BANK'
+            ? 'To add a passkey on this device, first sign in to the bank.'
+            : 'A passkey cannot be added right now. Please try again later.';
       create.remove();
       return;
     }
     ({ enrolmentId, options } = started.json as { enrolmentId: string; options: unknown });
-    intro.textContent = 'Answering here needs a passkey on this device. We sent a code to the messaging app you wrote to us from: enter it, then create the passkey.';
+    intro.textContent = 'We sent a code to your phone (the messaging app you wrote to us from, or a text message): enter it, then create the passkey.';
     create.removeAttribute('disabled');
   });
   create.addEventListener('click', (event) => {

@@ -11,7 +11,7 @@ import type { FrameEvent } from '../../protocol/frame.ts';
 import { h, notice, replaceChildren, type Child } from './dom.ts';
 import type { Emit } from './events.ts';
 import { RETRYABLE_CODES, messageFor } from './messages.ts';
-import { enrolmentPanel, postWithProof } from './passkey.ts';
+import { PROMPT_FAILED, enrolmentPanel, postWithProof } from './passkey.ts';
 import { guard } from './visibility.ts';
 
 export interface Field {
@@ -146,13 +146,28 @@ export function submitStep(
     }
     const message = messageFor(outcome);
     ctx.emit({ type: 'error', error: { code: outcome, message } });
+    const say = (text: string): void => void (ctx.status.textContent = text);
+    const offerEnrolment = (): void => {
+      if (ctx.panel.querySelector('.spc-passkey')) return;
+      for (const b of ctx.buttons) b.disabled = true;
+      ctx.status.before(enrolmentPanel(body.pivotToken, say, () => setBusy(ctx, false)));
+    };
     if (outcome === 'PASSKEY_REQUIRED') {
       // No passkey yet, and the bank's policy wants one: offer to create it here, then the
       // customer answers again (a deliberate second press).
-      if (!ctx.panel.querySelector('.spc-passkey')) {
-        for (const b of ctx.buttons) b.disabled = true;
-        const say = (text: string): void => void (ctx.status.textContent = text);
-        ctx.status.before(enrolmentPanel(body.pivotToken, say, () => setBusy(ctx, false)));
+      offerEnrolment();
+      ctx.status.textContent = message;
+    } else if (outcome === PROMPT_FAILED) {
+      // Cancelled, or a device that holds none of the customer's passkeys (a new phone): they may
+      // press again, or add a passkey on this device (a bank sign-in and a code to their phone).
+      if (!ctx.panel.querySelector('.spc-passkey, .spc-passkey-add')) {
+        const add = h('button', { type: 'button', class: 'spc-passkey-add' }, 'Add a passkey on this device');
+        add.addEventListener('click', (e) => {
+          if (!e.isTrusted) return;
+          add.remove();
+          offerEnrolment();
+        });
+        ctx.status.before(add);
       }
       ctx.status.textContent = message;
     } else if (handlers.onField?.(outcome)) ctx.status.textContent = '';
