@@ -166,8 +166,10 @@ export function createPasskeys(deps: PasskeyDeps): Passkeys {
       return {
         code,
         start: { enrolmentId: id, options: { ...options }, expiresAt: new Date(expiresAt).toISOString() },
-        write: () =>
-          void insertEnrolment.run({
+        write: () => {
+          // Counted again inside the transaction: starts racing past the check above stop here.
+          if ((enrolmentsSince.get(claims.sub, now - HOUR_MS) as number) >= PASSKEY_ENROLMENTS_PER_HOUR) throw new PivotError('RATE_LIMITED');
+          insertEnrolment.run({
             id,
             subject: claims.sub,
             conversation_id: claims.cnv,
@@ -177,7 +179,8 @@ export function createPasskeys(deps: PasskeyDeps): Passkeys {
             created_at: now,
             expires_at: expiresAt,
             used_at: null,
-          } satisfies PasskeyEnrolmentsTable),
+          } satisfies PasskeyEnrolmentsTable);
+        },
       };
     },
 
