@@ -82,7 +82,7 @@ describe('migrations: upgrade from 0003_conversation_channel', () => {
       expect(store.db.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
       expect(store.db.sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
 
-      expect(await store.customers.get('cus_1')).toEqual({ id: 'cus_1', subject: 'bank-subject-1', pseudonym: 'psn_1', displayName: 'Ada', hasPasskey: false });
+      expect(await store.customers.get('cus_1')).toEqual({ id: 'cus_1', subject: 'bank-subject-1', pseudonym: 'psn_1', displayName: 'Ada', hasPasskey: false, phone: null });
       expect(await store.conversations.get(CNV)).toEqual({
         id: CNV,
         customerId: 'cus_1',
