@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, test } from 'vitest';
 import WebSocket from 'ws';
 import { createChatServer, type ChatServer, type ChatServerOptions } from '../../server/app.ts';
 import { loadChatConfig, type ChatConfig } from '../../server/config.ts';
@@ -296,7 +296,8 @@ export function msgId(n: number | string): string {
  * removed after it: `start` starts it (with the file's clock and variables), `use` hands it to
  * the file's own variables. A test that restarts the server on the same directory passes
  * `current`, so that the server it left running is closed too (closing is idempotent).
- * Replaces the same before/after pair in every server test.
+ * Kept for the files whose tests restart the server through the file's own `run` (http.test.ts,
+ * ws/route.test.ts); other tests take `dir`, `run` and `agent` from the `chatTest` fixtures.
  */
 export function chatPerTest(start: (dir: string) => Promise<Running>, use: (run: Running, dir: string) => void, current?: () => Running | undefined): void {
   let dir: string | undefined;
@@ -315,3 +316,37 @@ export function chatPerTest(start: (dir: string) => Promise<Running>, use: (run:
     dir = undefined;
   });
 }
+
+/** How the `run` fixture starts its chat server: startChat's arguments after the directory. */
+export interface ChatSetup {
+  readonly env?: Record<string, string>;
+  readonly options?: ChatServerOptions;
+  readonly patch?: Partial<ChatConfig>;
+}
+
+/**
+ * Vitest fixtures (`test.extend`) for the chat server, set up for each test that names them and
+ * torn down after it, latest first:
+ *
+ * - `dir`: a fresh data directory, removed after the test;
+ * - `chatSetup`: the variables and options the server starts with (none unless a file or describe
+ *   overrides it: `const it = chatTest.override('chatSetup', () => ({ options: { clock: () => now } }))`;
+ *   the function runs before each test, so it can also reset the file's clock);
+ * - `run`: a chat server on `dir` with `chatSetup`, closed after the test;
+ * - `agent`: the session token of the seeded agent on `run`.
+ *
+ * A test that restarts the server on the same directory closes the one it was given first.
+ */
+export const chatTest = test
+  .extend('dir', async ({}, { onCleanup }) => {
+    const dir = tempDir();
+    onCleanup(() => removeDir(dir));
+    return dir;
+  })
+  .extend('chatSetup', {} as ChatSetup)
+  .extend('run', async ({ dir, chatSetup }, { onCleanup }) => {
+    const run = await startChat(dir, chatSetup.env, chatSetup.options, chatSetup.patch);
+    onCleanup(() => run.close());
+    return run;
+  })
+  .extend('agent', async ({ run }) => agentSession(run));

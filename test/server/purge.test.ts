@@ -3,36 +3,28 @@
  * processed deliveries past CHANNEL_INBOX_PROCESSED_RETENTION_MS, failed ones past
  * CHANNEL_INBOX_FAILED_RETENTION_MS; pending deliveries and the message dedupe rows stay.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { ID_TOKEN_NONCE_TTL_S, PIVOT_LINK_TTL_S } from '../../protocol/chat.ts';
 import { CHANNEL_INBOX_FAILED_RETENTION_MS, CHANNEL_INBOX_PROCESSED_RETENTION_MS, PURGE_GRACE_MS } from '../../server/app.ts';
 import { hashToken } from '../../server/lib/ids.ts';
 import type { SqliteChatStore } from '../../server/store/sqlite-store.ts';
-import { call, customerSession, removeDir, startChat, tempDir, type Running } from './helpers.ts';
+import { call, chatTest, customerSession, type Running } from './helpers.ts';
 
-let dir: string;
-let run: Running;
 const time = { now: Date.UTC(2030, 2, 1, 12) };
-
-beforeEach(async () => {
-  dir = tempDir();
+const it = chatTest.override('chatSetup', () => {
   time.now = Date.UTC(2030, 2, 1, 12);
-  run = await startChat(dir, {}, { clock: () => time.now });
-});
-afterEach(async () => {
-  await run.close();
-  removeDir(dir);
+  return { options: { clock: () => time.now } };
 });
 
-function store(): SqliteChatStore {
+function store(run: Running): SqliteChatStore {
   return run.server.context.store as SqliteChatStore;
 }
-function count(table: string, where = '1 = 1'): number {
-  return (store().db.sqlite.prepare(`select count(*) as n from ${table} where ${where}`).get() as { n: number }).n;
+function count(run: Running, table: string, where = '1 = 1'): number {
+  return (store(run).db.sqlite.prepare(`select count(*) as n from ${table} where ${where}`).get() as { n: number }).n;
 }
 
-async function channelConversation(): Promise<{ conversationId: string; customerId: string; identityId: string }> {
-  const s = store();
+async function channelConversation(run: Running): Promise<{ conversationId: string; customerId: string; identityId: string }> {
+  const s = store(run);
   const customer = await s.customers.create({ subject: null, displayName: 'Robert' });
   const conversation = await s.conversations.create(customer.id, 'none', 'messenger');
   const identity = await s.channels.createIdentity({ channel: 'messenger', platformUserId: `psid-${Math.random()}`, customerId: customer.id });
@@ -41,29 +33,29 @@ async function channelConversation(): Promise<{ conversationId: string; customer
 }
 
 describe('purge', () => {
-  it('deletes pivot links (used or not) only once expired for longer than PURGE_GRACE_MS', async () => {
-    const { conversationId, customerId, identityId } = await channelConversation();
+  it('deletes pivot links (used or not) only once expired for longer than PURGE_GRACE_MS', async ({ run }) => {
+    const { conversationId, customerId, identityId } = await channelConversation(run);
     const expiresAt = time.now + PIVOT_LINK_TTL_S * 1000;
     const link = { conversationId, customerId, channel: 'messenger' as const, channelIdentityId: identityId, expiresAt };
-    await store().pivotLinks.create({ ...link, codeHash: hashToken('used-link') });
-    expect(await store().pivotLinks.consume(hashToken('used-link'), time.now)).toBe(true);
-    await store().pivotLinks.create({ ...link, codeHash: hashToken('unused-link'), expiresAt: expiresAt + 1 });
-    await store().pivotLinks.create({ ...link, codeHash: hashToken('later-link'), expiresAt: expiresAt + PURGE_GRACE_MS });
+    await store(run).pivotLinks.create({ ...link, codeHash: hashToken('used-link') });
+    expect(await store(run).pivotLinks.consume(hashToken('used-link'), time.now)).toBe(true);
+    await store(run).pivotLinks.create({ ...link, codeHash: hashToken('unused-link'), expiresAt: expiresAt + 1 });
+    await store(run).pivotLinks.create({ ...link, codeHash: hashToken('later-link'), expiresAt: expiresAt + PURGE_GRACE_MS });
 
     time.now = expiresAt + PURGE_GRACE_MS;
     await run.server.purge();
-    expect(count('pivot_links')).toBe(3);
+    expect(count(run, 'pivot_links')).toBe(3);
     time.now += 1;
     await run.server.purge();
-    expect(await store().pivotLinks.find(hashToken('used-link'))).toBeUndefined();
-    expect(count('pivot_links')).toBe(2);
+    expect(await store(run).pivotLinks.find(hashToken('used-link'))).toBeUndefined();
+    expect(count(run, 'pivot_links')).toBe(2);
     time.now += 1;
     await run.server.purge();
-    expect(count('pivot_links')).toBe(1);
-    expect(await store().pivotLinks.find(hashToken('later-link'))).toBeDefined();
+    expect(count(run, 'pivot_links')).toBe(1);
+    expect(await store(run).pivotLinks.find(hashToken('later-link'))).toBeDefined();
   });
 
-  it('deletes id_token nonces used or expired for longer than PURGE_GRACE_MS, keeps fresh ones', async () => {
+  it('deletes id_token nonces used or expired for longer than PURGE_GRACE_MS, keeps fresh ones', async ({ run }) => {
     const { token } = await customerSession(run);
     const nonces: string[] = [];
     for (let i = 0; i < 2; i++) {
@@ -72,24 +64,24 @@ describe('purge', () => {
       nonces.push(res.body['nonce'] as string);
     }
     const [used, unused] = nonces as [string, string];
-    const session = await store().sessions.findByTokenHash(hashToken(token));
-    expect(await store().nonces.consume(hashToken(used), session!.id, time.now)).toBe(true);
+    const session = await store(run).sessions.findByTokenHash(hashToken(token));
+    expect(await store(run).nonces.consume(hashToken(used), session!.id, time.now)).toBe(true);
     const issuedAt = time.now;
 
     time.now = issuedAt + PURGE_GRACE_MS;
     await run.server.purge();
-    expect(count('id_token_nonces')).toBe(2);
+    expect(count(run, 'id_token_nonces')).toBe(2);
     time.now += 1; // the used one is past the grace period; the unused one expires later
     await run.server.purge();
-    expect(store().db.sqlite.prepare('select nonce_hash from id_token_nonces').all()).toEqual([{ nonce_hash: hashToken(unused) }]);
+    expect(store(run).db.sqlite.prepare('select nonce_hash from id_token_nonces').all()).toEqual([{ nonce_hash: hashToken(unused) }]);
     time.now = issuedAt + ID_TOKEN_NONCE_TTL_S * 1000 + PURGE_GRACE_MS + 1;
     await run.server.purge();
-    expect(count('id_token_nonces')).toBe(0);
+    expect(count(run, 'id_token_nonces')).toBe(0);
   });
 
-  it('deletes processed deliveries after their retention, failed ones after a longer one, never pending ones', async () => {
-    const { conversationId } = await channelConversation();
-    const s = store();
+  it('deletes processed deliveries after their retention, failed ones after a longer one, never pending ones', async ({ run }) => {
+    const { conversationId } = await channelConversation(run);
+    const s = store(run);
     const processed = await s.channels.insertDelivery('messenger', Buffer.from('{"processed":true}'));
     const failed = await s.channels.insertDelivery('messenger', Buffer.from('{"failed":true}'));
     const pending = await s.channels.insertDelivery('messenger', Buffer.from('{"pending":true}'));
@@ -108,13 +100,13 @@ describe('purge', () => {
 
     time.now = settledAt + CHANNEL_INBOX_PROCESSED_RETENTION_MS;
     await run.server.purge();
-    expect(count('channel_inbox')).toBe(3);
+    expect(count(run, 'channel_inbox')).toBe(3);
     time.now += 1;
     await run.server.purge();
     expect(await s.channels.getDelivery(processed.id)).toBeUndefined();
-    expect(count('channel_inbox')).toBe(2);
+    expect(count(run, 'channel_inbox')).toBe(2);
     expect(await s.channels.findMessage('messenger', 'm_1')).toEqual({ conversationId, seq: event.seq });
-    expect(count('channel_messages', 'inbox_id is null')).toBe(1);
+    expect(count(run, 'channel_messages', 'inbox_id is null')).toBe(1);
     // A platform message stays a platform message: it is not web activity.
     expect(await s.channels.lastWebActivity(conversationId)).toBeNull();
 

@@ -2,7 +2,7 @@
  * Every route of the chat API belongs to an Origin group (server/http/cors.ts): a foreign page
  * is refused on each of them before the handler runs, and none answers it with a CORS header.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
   AGENT_CONVERSATIONS_PATH,
   AGENT_CURRENT_SESSION_PATH,
@@ -16,13 +16,10 @@ import {
   agentConversationPath,
   pivotTokenPath,
 } from '../../../protocol/chat-paths.ts';
-import { EVIL, call, chatPerTest, startChat, type Running } from '../helpers.ts';
-
-let run: Running;
-chatPerTest((dir) => startChat(dir), (r) => (run = r));
+import { EVIL, call, chatTest as it } from '../helpers.ts';
 
 describe('Origin groups', () => {
-  it('refuse a foreign Origin with 403 ORIGIN_NOT_ALLOWED on every API route, and answer no CORS header', async () => {
+  it('refuse a foreign Origin with 403 ORIGIN_NOT_ALLOWED on every API route, and answer no CORS header', async ({ run }) => {
     const routes: Array<['GET' | 'POST', string]> = [
       ['POST', SESSIONS_PATH],
       ['POST', SESSION_NONCE_PATH],

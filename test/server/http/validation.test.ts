@@ -3,20 +3,17 @@
  * session are signed in by their group (auth/sessions.ts `signedIn`): the session is checked
  * before the body is read, then the route's own checks, then the schema, then the handler.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import * as v from 'valibot';
 import { AGENT_SESSIONS_PATH, PIVOT_LINK_REDEEM_PATH, SESSION_STEP_UP_PATH, SESSIONS_PATH, WS_TICKETS_PATH, agentConversationPath } from '../../../protocol/chat-paths.ts';
 import { valibotValidatorCompiler } from '../../../server/http/validation.ts';
 import { TICKETS_PER_CLIENT } from '../../../server/routes/sessions.ts';
-import { BANK, CHAT, agentSession, call, chatPerTest, customerSession, startChat, type Running } from '../helpers.ts';
-
-let run: Running;
-chatPerTest((dir) => startChat(dir), (r) => (run = r));
+import { BANK, CHAT, agentSession, call, chatTest as it, customerSession } from '../helpers.ts';
 
 const UNKNOWN_CONVERSATION = 'cnv_0123456789abcdef';
 
 describe('signed-in route groups', () => {
-  it('answer 401 before 400 on a customer route: a bad body or bad JSON without a session is UNAUTHENTICATED', async () => {
+  it('answer 401 before 400 on a customer route: a bad body or bad JSON without a session is UNAUTHENTICATED', async ({ run }) => {
     const bad = { assertion: 42, extra: true };
     expect(await call(run, 'POST', SESSION_STEP_UP_PATH, { body: bad })).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHENTICATED' } } });
     expect(await call(run, 'POST', SESSION_STEP_UP_PATH, { body: bad, token: 'x'.repeat(43) })).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHENTICATED' } } });
@@ -30,7 +27,7 @@ describe('signed-in route groups', () => {
     );
   });
 
-  it('answer 401 before 400, and 403 for a customer, on an agent route; an agent with a bad body gets 400', async () => {
+  it('answer 401 before 400, and 403 for a customer, on an agent route; an agent with a bad body gets 400', async ({ run }) => {
     const url = agentConversationPath(UNKNOWN_CONVERSATION, 'messages');
     const bad = { clientMsgId: 1 };
     expect(await call(run, 'POST', url, { origin: CHAT, body: bad })).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHENTICATED' } } });
@@ -46,7 +43,7 @@ describe('signed-in route groups', () => {
     expect(await call(run, 'GET', `${events}?after=x`, { origin: CHAT, token: agent })).toMatchObject({ status: 404 });
   });
 
-  it("hand the handler the schema's output: the events query's default and its number", async () => {
+  it("hand the handler the schema's output: the events query's default and its number", async ({ run }) => {
     const { conversationId } = await customerSession(run);
     const agent = await agentSession(run);
     const events = agentConversationPath(conversationId, 'events');
@@ -58,7 +55,7 @@ describe('signed-in route groups', () => {
     });
   });
 
-  it('leave the public routes public: session creation (even without a body), agent sign-in, link redeem', async () => {
+  it('leave the public routes public: session creation (even without a body), agent sign-in, link redeem', async ({ run }) => {
     expect((await call(run, 'POST', SESSIONS_PATH)).status).toBe(201);
     expect((await call(run, 'POST', SESSIONS_PATH, { body: null })).status).toBe(201);
     expect(await call(run, 'POST', SESSIONS_PATH, { body: { admin: true } })).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
@@ -68,7 +65,7 @@ describe('signed-in route groups', () => {
     expect(await call(run, 'POST', PIVOT_LINK_REDEEM_PATH, { origin: null, body: { code: 42 } })).toMatchObject({ status: 403, body: { error: { code: 'ORIGIN_NOT_ALLOWED' } } });
   });
 
-  it('count requests without a session toward the ws-ticket limit of their address', async () => {
+  it('count requests without a session toward the ws-ticket limit of their address', async ({ run }) => {
     const address = '10.254.0.1';
     for (let i = 0; i < TICKETS_PER_CLIENT.burst; i++) expect((await call(run, 'POST', WS_TICKETS_PATH, { address })).status).toBe(401);
     expect(await call(run, 'POST', WS_TICKETS_PATH, { address })).toMatchObject({ status: 429, body: { error: { code: 'RATE_LIMITED' } } });

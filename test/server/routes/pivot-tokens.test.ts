@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as v from 'valibot';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { PIVOT_TOKEN_MAX_LIFETIME_S, PIVOT_TOKEN_TYP, PivotClaimsSchema } from '../../../protocol/pivot-token.ts';
 import { STEP_UP_TEXT } from '../../../server/conversations/chat-service.ts';
 import { PivotKeyRing } from '../../../server/keys/pivot-key-ring.ts';
@@ -12,38 +12,22 @@ import {
   CHAT,
   EVIL,
   VAULT,
-  agentSession,
   agentSocket,
   call,
+  chatTest as it,
   createStep,
   customerSession,
   customerSocket,
   msgId,
-  removeDir,
   schemaViolations,
   signIn,
-  startChat,
-  tempDir,
-  type Running,
 } from '../helpers.ts';
 
 describe('POST /v1/steps/:stepId/pivot-token', () => {
-  let dir: string;
-  let run: Running;
-  let agent: string;
 
-  beforeEach(async () => {
-    dir = tempDir();
-    run = await startChat(dir);
-    agent = await agentSession(run);
-  });
-  afterEach(async () => {
-    await run.close();
-    removeDir(dir);
-    expect(schemaViolations).toEqual([]);
-  });
+  afterEach(() => expect(schemaViolations).toEqual([]));
 
-  it('refuses an anonymous session with STEP_UP_REQUIRED', async () => {
+  it('refuses an anonymous session with STEP_UP_REQUIRED', async ({ run, agent }) => {
     const { token, conversationId } = await customerSession(run);
     const { stepId } = await createStep(run, agent, conversationId);
     const res = await call(run, 'POST', `/v1/steps/${stepId}/pivot-token`, { token });
@@ -51,7 +35,7 @@ describe('POST /v1/steps/:stepId/pivot-token', () => {
     expect(res.body).toEqual({ error: { code: 'STEP_UP_REQUIRED', message: expect.any(String) } });
   });
 
-  it('signs a token for a bank session that verifies against /.well-known/jwks.json', async () => {
+  it('signs a token for a bank session that verifies against /.well-known/jwks.json', async ({ run, agent }) => {
     const { token, conversationId } = await customerSession(run, 'alice');
     const { stepId } = await createStep(run, agent, conversationId);
     const res = await call(run, 'POST', `/v1/steps/${stepId}/pivot-token`, { token });
@@ -90,7 +74,7 @@ describe('POST /v1/steps/:stepId/pivot-token', () => {
     expect(again.sub).toBe(claims.sub);
   });
 
-  it("answers STEP_NOT_FOUND for another conversation's step and for an unknown one", async () => {
+  it("answers STEP_NOT_FOUND for another conversation's step and for an unknown one", async ({ run, agent }) => {
     const other = await customerSession(run, 'bob');
     const { stepId } = await createStep(run, agent, other.conversationId);
     const { token } = await customerSession(run, 'alice');
@@ -99,7 +83,7 @@ describe('POST /v1/steps/:stepId/pivot-token', () => {
     expect(unknown.status).toBe(404);
   });
 
-  it('requires a configured bank Origin, which becomes the origin claim', async () => {
+  it('requires a configured bank Origin, which becomes the origin claim', async ({ run, agent }) => {
     const { token, conversationId } = await customerSession(run, 'alice');
     const { stepId } = await createStep(run, agent, conversationId);
     const none = await call(run, 'POST', `/v1/steps/${stepId}/pivot-token`, { token, origin: null });
@@ -108,14 +92,14 @@ describe('POST /v1/steps/:stepId/pivot-token', () => {
     expect(evil).toMatchObject({ status: 403, body: { error: { code: 'ORIGIN_NOT_ALLOWED' } } });
   });
 
-  it('refuses agents and unauthenticated callers', async () => {
+  it('refuses agents and unauthenticated callers', async ({ run, agent }) => {
     const { conversationId } = await customerSession(run, 'alice');
     const { stepId } = await createStep(run, agent, conversationId);
     expect((await call(run, 'POST', `/v1/steps/${stepId}/pivot-token`, { token: agent })).body).toMatchObject({ error: { code: 'FORBIDDEN' } });
     expect((await call(run, 'POST', `/v1/steps/${stepId}/pivot-token`, {})).status).toBe(401);
   });
 
-  it('step-up raises an anonymous session to bank, announces it, and then signs', async () => {
+  it('step-up raises an anonymous session to bank, announces it, and then signs', async ({ run, agent }) => {
     const agentWs = await agentSocket(run, agent);
     const { token, conversationId } = await customerSession(run);
     const customerWs = await customerSocket(run, token);
@@ -144,7 +128,7 @@ describe('POST /v1/steps/:stepId/pivot-token', () => {
     expect(again.conversationId).toBe(conversationId);
   });
 
-  it(`issues at most MAX_PIVOT_TOKENS_PER_STEP (${MAX_PIVOT_TOKENS_PER_STEP}) tokens for one step`, async () => {
+  it(`issues at most MAX_PIVOT_TOKENS_PER_STEP (${MAX_PIVOT_TOKENS_PER_STEP}) tokens for one step`, async ({ run, agent }) => {
     const { token, conversationId } = await customerSession(run, 'alice');
     const { stepId } = await createStep(run, agent, conversationId);
     for (let i = 0; i < MAX_PIVOT_TOKENS_PER_STEP; i++) {
@@ -153,7 +137,7 @@ describe('POST /v1/steps/:stepId/pivot-token', () => {
     expect((await call(run, 'POST', `/v1/steps/${stepId}/pivot-token`, { token })).body).toMatchObject({ error: { code: 'RATE_LIMITED' } });
   });
 
-  it('refuses a step-up as a different customer than the session is bound to', async () => {
+  it('refuses a step-up as a different customer than the session is bound to', async ({ run }) => {
     const { token } = await customerSession(run, 'alice');
     const res = await signIn(run, token, 'mallory');
     expect(res).toMatchObject({ status: 403, body: { error: { code: 'IDENTITY_MISMATCH' } } });
@@ -161,38 +145,25 @@ describe('POST /v1/steps/:stepId/pivot-token', () => {
 });
 
 describe('pivot signing keys', () => {
-  it('are created once with mode 0600, survive a restart, and keep the previous key after rotation', async () => {
-    const dir = tempDir();
-    try {
-      const first = await PivotKeyRing.open(dir);
-      expect(statSync(join(dir, 'chat-keys.json')).mode & 0o777).toBe(0o600);
-      const reopened = await PivotKeyRing.open(dir);
-      expect(reopened.current.kid).toBe(first.current.kid);
-      const rotated = await reopened.rotate();
-      expect(rotated.kid).not.toBe(first.current.kid);
-      expect(reopened.jwks().keys.map((k) => k.kid)).toEqual([rotated.kid, first.current.kid]);
-      expect(reopened.jwks().keys.every((k) => !('d' in k))).toBe(true);
-      // Previous keys stay published until retired (tokens they signed may still be valid).
-      const third = await reopened.rotate();
-      expect(reopened.jwks().keys.map((k) => k.kid)).toEqual([third.kid, rotated.kid, first.current.kid]);
-      expect(statSync(join(dir, 'chat-keys.json')).mode & 0o777).toBe(0o600);
-    } finally {
-      removeDir(dir);
-    }
+  it('are created once with mode 0600, survive a restart, and keep the previous key after rotation', async ({ dir }) => {
+    const first = await PivotKeyRing.open(dir);
+    expect(statSync(join(dir, 'chat-keys.json')).mode & 0o777).toBe(0o600);
+    const reopened = await PivotKeyRing.open(dir);
+    expect(reopened.current.kid).toBe(first.current.kid);
+    const rotated = await reopened.rotate();
+    expect(rotated.kid).not.toBe(first.current.kid);
+    expect(reopened.jwks().keys.map((k) => k.kid)).toEqual([rotated.kid, first.current.kid]);
+    expect(reopened.jwks().keys.every((k) => !('d' in k))).toBe(true);
+    // Previous keys stay published until retired (tokens they signed may still be valid).
+    const third = await reopened.rotate();
+    expect(reopened.jwks().keys.map((k) => k.kid)).toEqual([third.kid, rotated.kid, first.current.kid]);
+    expect(statSync(join(dir, 'chat-keys.json')).mode & 0o777).toBe(0o600);
   });
 
-  it('names the signing key in the token header', async () => {
-    const dir = tempDir();
-    const run = await startChat(dir);
-    try {
-      const agent = await agentSession(run);
-      const { token, conversationId } = await customerSession(run, 'dave');
-      const { stepId } = await createStep(run, agent, conversationId);
-      const res = await call(run, 'POST', `/v1/steps/${stepId}/pivot-token`, { token });
-      expect(decodeProtectedHeader(res.body['token'] as string).kid).toBe(run.server.context.keys.current.kid);
-    } finally {
-      await run.close();
-      removeDir(dir);
-    }
+  it('names the signing key in the token header', async ({ run, agent }) => {
+    const { token, conversationId } = await customerSession(run, 'dave');
+    const { stepId } = await createStep(run, agent, conversationId);
+    const res = await call(run, 'POST', `/v1/steps/${stepId}/pivot-token`, { token });
+    expect(decodeProtectedHeader(res.body['token'] as string).kid).toBe(run.server.context.keys.current.kid);
   });
 });

@@ -3,7 +3,7 @@
  * when two sockets of the session race, and every socket of the session ends up following it.
  * The frame budget is the customer's, across their sockets and sessions. The clock stands still.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { MESSAGE_MAX_CHARS, WS_MAX_MESSAGES_PER_SECOND } from '../../../protocol/chat.ts';
 import { hashToken } from '../../../server/lib/ids.ts';
 import {
@@ -16,35 +16,33 @@ import {
   newSession,
   schemaViolations,
   signIn,
-  startChat,
+  chatTest,
   type Running,
-  chatPerTest,
 } from '../helpers.ts';
 
-let run: Running;
 const now = Date.UTC(2030, 6, 1, 12);
+const it = chatTest.override('chatSetup', { options: { clock: () => now } });
 
-chatPerTest((dir) => startChat(dir, {}, { clock: () => now }), (r) => (run = r));
 afterEach(() => expect(schemaViolations).toEqual([]));
 
-function conversationsCount(): number {
+function conversationsCount(run: Running): number {
   const { sqlite } = (run.server.context.store as unknown as { db: { sqlite: import('better-sqlite3').Database } }).db;
   return (sqlite.prepare('select count(*) as n from conversations').get() as { n: number }).n;
 }
 
-const sessionOf = async (token: string) => run.server.context.store.sessions.findByTokenHash(hashToken(token));
+const sessionOf = async (run: Running, token: string) => run.server.context.store.sessions.findByTokenHash(hashToken(token));
 
 describe("the customer's first message", () => {
-  it('creates the conversation at the session’s acr and customer, binds it to the session, and the socket follows it', async () => {
+  it('creates the conversation at the session’s acr and customer, binds it to the session, and the socket follows it', async ({ run }) => {
     const { token } = await newSession(run);
     const socket = await customerSocket(run, token);
     expect(socket.frames[0]).toMatchObject({ type: 'hello', conversationId: null });
-    expect(conversationsCount()).toBe(0);
+    expect(conversationsCount(run)).toBe(0);
 
     socket.send({ type: 'send', clientMsgId: msgId(1), text: 'hello' });
     expect(await socket.waitFor('ack')).toEqual({ type: 'ack', clientMsgId: msgId(1), seq: 1 });
     const { event } = await socket.waitFor('event');
-    const session = await sessionOf(token);
+    const session = await sessionOf(run, token);
     expect(session?.conversationId).toBe(event.conversationId);
     expect(await run.server.context.store.conversations.get(event.conversationId)).toMatchObject({ acr: 'none', customerId: session?.customerId, channel: 'web' });
 
@@ -55,7 +53,7 @@ describe("the customer's first message", () => {
     socket.close();
   });
 
-  it('two sockets of one session racing their first messages create ONE conversation, and each sees both messages', async () => {
+  it('two sockets of one session racing their first messages create ONE conversation, and each sees both messages', async ({ run }) => {
     const { token } = await newSession(run);
     const a = await customerSocket(run, token);
     const b = await customerSocket(run, token);
@@ -63,17 +61,17 @@ describe("the customer's first message", () => {
     b.send({ type: 'send', clientMsgId: msgId('b1'), text: 'from the second tab' });
     const acks = [await a.waitFor('ack'), await b.waitFor('ack')];
     expect(acks.map((f) => f.seq).sort()).toEqual([1, 2]);
-    expect(conversationsCount()).toBe(1);
+    expect(conversationsCount(run)).toBe(1);
     for (const socket of [a, b]) {
       await socket.waitFor('event', () => new Set(socket.ofType('event').map((f) => f.event.seq)).size === 2);
     }
-    const conversationId = (await sessionOf(token))?.conversationId;
+    const conversationId = (await sessionOf(run, token))?.conversationId;
     expect(new Set([...a.ofType('event'), ...b.ofType('event')].map((f) => f.event.conversationId))).toEqual(new Set([conversationId]));
     a.close();
     b.close();
   });
 
-  it('another socket of the session (another tab) picks the conversation up on its next frame, with what it missed', async () => {
+  it('another socket of the session (another tab) picks the conversation up on its next frame, with what it missed', async ({ run }) => {
     const { token } = await newSession(run);
     const writer = await customerSocket(run, token);
     const other = await customerSocket(run, token);
@@ -95,7 +93,7 @@ describe("the customer's first message", () => {
     other.close();
   });
 
-  it(`a first message that is refused (over MESSAGE_MAX_CHARS, ${MESSAGE_MAX_CHARS}, or blank) creates no conversation`, async () => {
+  it(`a first message that is refused (over MESSAGE_MAX_CHARS, ${MESSAGE_MAX_CHARS}, or blank) creates no conversation`, async ({ run }) => {
     const { token } = await newSession(run);
     const socket = await customerSocket(run, token);
     socket.send({ type: 'send', clientMsgId: msgId(1), text: 'y'.repeat(MESSAGE_MAX_CHARS + 1) });
@@ -105,17 +103,17 @@ describe("the customer's first message", () => {
       ['MESSAGE_TOO_LONG', msgId(1)],
       ['BAD_REQUEST', msgId(2)],
     ]);
-    expect(conversationsCount()).toBe(0);
-    expect((await sessionOf(token))?.conversationId).toBeNull();
+    expect(conversationsCount(run)).toBe(0);
+    expect((await sessionOf(run, token))?.conversationId).toBeNull();
     socket.close();
   });
 });
 
 describe('the frame budget', () => {
-  it(`is the customer's: two sessions of one signed-in customer share WS_MAX_MESSAGES_PER_SECOND (${WS_MAX_MESSAGES_PER_SECOND})`, async () => {
+  it(`is the customer's: two sessions of one signed-in customer share WS_MAX_MESSAGES_PER_SECOND (${WS_MAX_MESSAGES_PER_SECOND})`, async ({ run }) => {
     const first = await customerSession(run, 'zoe');
     const second = await customerSession(run, 'zoe');
-    expect((await sessionOf(second.token))?.customerId).toBe((await sessionOf(first.token))?.customerId);
+    expect((await sessionOf(run, second.token))?.customerId).toBe((await sessionOf(run, first.token))?.customerId);
     const a = await customerSocket(run, first.token);
     const b = await customerSocket(run, second.token);
     for (let i = 0; i < WS_MAX_MESSAGES_PER_SECOND; i++) a.send({ type: 'ping' });
@@ -125,14 +123,14 @@ describe('the frame budget', () => {
     expect(b.ofType('pong')).toEqual([]);
 
     // Another customer's budget is untouched.
-    const stranger = await customerSocket(run, (await signInFresh('yann')).token);
+    const stranger = await customerSocket(run, (await signInFresh(run, 'yann')).token);
     stranger.send({ type: 'ping' });
     await stranger.waitFor('pong');
     for (const socket of [a, b, stranger]) socket.close();
   });
 });
 
-async function signInFresh(subject: string) {
+async function signInFresh(run: Running, subject: string) {
   const session = await newSession(run);
   expect((await signIn(run, session.token, subject)).status).toBe(200);
   return session;
