@@ -24,7 +24,7 @@ import {
 import { ADDRESSES_PATH, PAYEE_CONFIRMATIONS_PATH, TOKENS_PATH, TRANSFER_CONFIRMATIONS_PATH } from '../../protocol/steps/index.ts';
 import { CHAT, call } from '../server/helpers.ts';
 import { SoftAuthenticator } from '../lib/soft-authenticator.ts';
-import { VAULT_ORIGIN, listen, logCapture, pivotClaims, startVault, tokenizeBody, type TestServer, type VaultFixture } from '../vault/helpers.ts';
+import { VAULT_ORIGIN, noticeReceiver, logCapture, pivotClaims, startVault, tokenizeBody, type NoticeReceiver, type VaultFixture } from '../vault/helpers.ts';
 import { VAULT_RP_ID, challengeFor, codeSentFor, enrolPasskey, newAuthenticator, postJson } from '../vault/passkey-helpers.ts';
 import { enrolCustomerPasskey, startPivotSystem, type PivotSystem } from './helpers.ts';
 
@@ -92,8 +92,8 @@ describe('the reviewer’s request: a pivot token alone answers nothing', () => 
 
 describe('passkey ceremonies under attack', () => {
   let vault: VaultFixture;
-  let receiver: TestServer;
-  const notices: Record<string, unknown>[] = [];
+  let receiver: NoticeReceiver;
+  let notices: Record<string, unknown>[];
   const log = logCapture();
   // A fake clock, moved by the tests that need time to pass (the challenge and enrolment TTLs).
   let now = Date.now();
@@ -107,14 +107,9 @@ describe('passkey ceremonies under attack', () => {
   let victim: SoftAuthenticator;
 
   beforeAll(async () => {
-    receiver = await listen((_req, res, body) => {
-      const envelope = JSON.parse(body) as { notice?: string; notices?: string[] };
-      const batch = (envelope.notices ?? (envelope.notice ? [envelope.notice] : [])).map((n) => decodeJwt(n));
-      notices.push(...batch);
-      if (envelope.notice !== undefined) return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"accepted":true}');
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results: batch.map((c) => ({ jti: c.jti, status: 'accepted' })) }));
-    });
-    vault = await startVault({ noticeUrl: `${receiver.url}/v1/vault/notices`, deps: { logStream: log.stream, clock: () => now } });
+    receiver = await noticeReceiver();
+    notices = receiver.notices;
+    vault = await startVault({ noticeUrl: receiver.noticeUrl, deps: { logStream: log.stream, clock: () => now } });
     victim = await enrolPasskey(vault, notices, 'cus_victim', newAuthenticator(), times());
   });
   afterAll(async () => {

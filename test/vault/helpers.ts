@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { StepKind } from '../../protocol/steps/index.ts';
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { PIVOT_TOKEN_TYP, type PivotClaims } from '../../protocol/pivot-token.ts';
 import { createVaultService, type VaultDeps, type VaultService } from '../../vault/service/app.ts';
 import { DEFAULT_TUNING, type VaultConfig, type VaultTuning } from '../../vault/service/config.ts';
@@ -216,3 +216,21 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 15_0
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * A stand-in for the chat server's notice route: accepts every notice (single or batch, as the
+ * chat server answers them) and keeps each one's decoded claims in `notices`, oldest first.
+ */
+export async function noticeReceiver(): Promise<TestServer & { readonly notices: Record<string, unknown>[]; readonly noticeUrl: string }> {
+  const notices: Record<string, unknown>[] = [];
+  const server = await listen((_req, res, body) => {
+    const envelope = JSON.parse(body) as { notice?: string; notices?: string[] };
+    const batch = (envelope.notices ?? (envelope.notice === undefined ? [] : [envelope.notice])).map((n) => decodeJwt(n));
+    notices.push(...batch);
+    if (envelope.notice !== undefined) return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"accepted":true}');
+    // A batch: accept each, answering in order with its jti.
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results: batch.map((c) => ({ jti: c.jti, status: 'accepted' })) }));
+  });
+  return { ...server, notices, noticeUrl: `${server.url}/v1/vault/notices` };
+}
+export type NoticeReceiver = Awaited<ReturnType<typeof noticeReceiver>>;

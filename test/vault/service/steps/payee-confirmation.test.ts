@@ -7,22 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAYEE_CONFIRMATION_MAX_BODY_BYTES, PAYEE_CONFIRMATIONS_PATH } from '../../../../protocol/steps/index.ts';
 import type { SoftAuthenticator } from '../../../lib/soft-authenticator.ts';
 import { answerWithPasskey, enrolPasskey } from '../../passkey-helpers.ts';
-import { VAULT_ORIGIN, listen, pivotClaims, postTokens, startVault, tokenizeBody, waitFor, type TestServer, type VaultFixture } from '../../helpers.ts';
+import { VAULT_ORIGIN, noticeReceiver, pivotClaims, postTokens, startVault, tokenizeBody, waitFor, type NoticeReceiver, type VaultFixture } from '../../helpers.ts';
 
 let vault: VaultFixture;
 let passkey: SoftAuthenticator;
-let receiver: TestServer;
-const notices: Record<string, unknown>[] = [];
+let receiver: NoticeReceiver;
+let notices: Record<string, unknown>[];
 
 beforeAll(async () => {
-  receiver = await listen((_req, res, body) => {
-    const envelope = JSON.parse(body) as { notice?: string; notices?: string[] };
-    const batch = (envelope.notices ?? (envelope.notice ? [envelope.notice] : [])).map((n) => decodeJwt(n));
-    notices.push(...batch);
-    if (envelope.notice !== undefined) return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"accepted":true}');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results: batch.map((c) => ({ jti: c.jti, status: 'accepted' })) }));
-  });
-  vault = await startVault({ noticeUrl: `${receiver.url}/v1/vault/notices` });
+  receiver = await noticeReceiver();
+  notices = receiver.notices;
+  vault = await startVault({ noticeUrl: receiver.noticeUrl });
   passkey = await enrolPasskey(vault, notices);
 });
 afterAll(async () => {

@@ -11,30 +11,21 @@ import { ADDRESS_MAX_BODY_BYTES, TRANSFER_CONFIRMATION_MAX_BODY_BYTES } from '..
 import { openJson } from '../../../../vault/service/keys/card-crypto.ts';
 import { MAX_ATTEMPTS_PER_PIVOT_TOKEN } from '../../../../vault/service/steps/rate-limit.ts';
 import { checkAddress } from '../../../../vault/shared/address.ts';
-import { VAULT_ORIGIN, listen, logCapture, nowS, pivotClaims, postTokens, startVault, tokenizeBody, waitFor, type TestServer, type VaultFixture } from '../../helpers.ts';
+import { VAULT_ORIGIN, noticeReceiver, logCapture, nowS, pivotClaims, postTokens, startVault, tokenizeBody, waitFor, type NoticeReceiver, type VaultFixture } from '../../helpers.ts';
 import { secretsIn } from '../../../secret-scan.ts';
 import type { SoftAuthenticator } from '../../../lib/soft-authenticator.ts';
 import { answerWithPasskey, enrolPasskey } from '../../passkey-helpers.ts';
 
 let vault: VaultFixture;
 let passkey: SoftAuthenticator;
-let receiver: TestServer;
-const notices: Record<string, unknown>[] = [];
+let receiver: NoticeReceiver;
+let notices: Record<string, unknown>[];
 const log = logCapture();
 
 beforeAll(async () => {
-  receiver = await listen((_req, res, body) => {
-    const envelope = JSON.parse(body) as { notice?: string; notices?: string[] };
-    if (envelope.notice !== undefined) {
-      notices.push(decodeJwt(envelope.notice));
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"accepted":true}');
-    }
-    // A batch: accept each, answering in order with its jti.
-    const batch = (envelope.notices ?? []).map((n) => decodeJwt(n));
-    notices.push(...batch);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results: batch.map((c) => ({ jti: c.jti, status: 'accepted' })) }));
-  });
-  vault = await startVault({ noticeUrl: `${receiver.url}/v1/vault/notices`, deps: { logStream: log.stream } });
+  receiver = await noticeReceiver();
+  notices = receiver.notices;
+  vault = await startVault({ noticeUrl: receiver.noticeUrl, deps: { logStream: log.stream } });
   // The customer answers with their passkey, as the vault requires for these kinds.
   passkey = await enrolPasskey(vault, notices);
 });
