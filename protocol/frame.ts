@@ -7,7 +7,7 @@
  * 2. The frame serves {@link FrameApi} on `rpc` through a hardened endpoint: only `APPLY` of the
  *    method names in {@link FRAME_API_METHODS}, every argument a plain value (no proxies, no
  *    transferables) validated by the schemas below; everything else is dropped.
- * 3. The frame reports {@link FrameEvent}s on `events`. The widget validates each with
+ * 3. The frame reports {@link FrameEvent}s on `events` (including `dismiss`: Escape pressed in it). The widget validates each with
  *    {@link FrameEventSchema}; no callback of the host ever crosses into the vault.
  *
  * @module
@@ -103,6 +103,8 @@ export const FrameEventSchema = v.variant('type', [
     v.strictObject({ type: v.literal('complete'), kind: v.literal('payee_confirmation'), outcome: v.picklist(DECISION_OUTCOMES) }),
   ]),
   v.strictObject({ type: v.literal('error'), error: FrameErrorSchema }),
+  /** The customer pressed Escape in the frame: close the step's form (the step stays open). */
+  v.strictObject({ type: v.literal('dismiss') }),
 ]);
 export type FrameEvent = v.InferOutput<typeof FrameEventSchema>;
 

@@ -72,11 +72,14 @@ export type PostalAddress = AddressChangeRequest['address'];
 /** 201 answer of `POST /v1/addresses`: what may be shown outside the vault. */
 export const AddressChangeResponseSchema = AddressSummarySchema;
 
+/** The vault frame's title for this kind (the iframe's and the frame document's). */
+export const ADDRESS_CHANGE_FRAME_TITLE = 'Secure address change';
+
 /** What the customer's widget shows of a address_change step. */
 export const addressChangeCustomer: CustomerView<object, AddressSummary> = {
   heading: () => 'Change your address securely',
   action: 'Change address securely',
-  frameTitle: 'Secure address change',
+  frameTitle: ADDRESS_CHANGE_FRAME_TITLE,
   done: (result) => `Address updated: ${result.city}, ${result.country}`,
   resultOf: (event) => (event.address ? { city: event.address.city, country: event.address.country } : null),
 };

@@ -82,11 +82,14 @@ export interface CardPaymentResult {
   readonly last4: string;
 }
 
+/** The vault frame's title for this kind (the iframe's and the frame document's). */
+export const CARD_PAYMENT_FRAME_TITLE = 'Secure card payment';
+
 /** What the customer's widget shows of a card_payment step. */
 export const cardPaymentCustomer: CustomerView<{ readonly amount: Amount }, CardPaymentResult> = {
   heading: (step, money) => `Card payment requested: ${money(step.amount)}`,
   action: 'Pay securely',
-  frameTitle: 'Secure card payment',
+  frameTitle: CARD_PAYMENT_FRAME_TITLE,
   done: (result) => `${cardLabel(result)} provided`,
   resultOf: (event) => (event.card ? { brand: event.card.brand, last4: event.card.last4 } : null),
 };

@@ -9,6 +9,7 @@
  */
 import * as v from 'valibot';
 import {
+  ADDRESS_CHANGE_FRAME_TITLE,
   addressChange,
   addressChangeCustomer,
   AddressChangeDisplaySchema,
@@ -17,6 +18,7 @@ import {
   AddressChangeStepSchema,
 } from './address-change.ts';
 import {
+  CARD_PAYMENT_FRAME_TITLE,
   cardPayment,
   cardPaymentCustomer,
   CardPaymentDisplaySchema,
@@ -25,6 +27,7 @@ import {
   CardPaymentStepSchema,
 } from './card-payment.ts';
 import {
+  PAYEE_CONFIRMATION_FRAME_TITLE,
   payeeConfirmation,
   payeeConfirmationCustomer,
   PayeeConfirmationDisplaySchema,
@@ -32,7 +35,7 @@ import {
   PayeeConfirmationStepRequestSchema,
   PayeeConfirmationStepSchema,
 } from './payee-confirmation.ts';
-import { transfer, transferCustomer, TransferDisplaySchema, TransferFields, TransferStepRequestSchema, TransferStepSchema } from './transfer.ts';
+import { TRANSFER_FRAME_TITLE, transfer, transferCustomer, TransferDisplaySchema, TransferFields, TransferStepRequestSchema, TransferStepSchema } from './transfer.ts';
 
 export * from './definition.ts';
 export * from './card-payment.ts';
@@ -66,6 +69,14 @@ export const CUSTOMER_VIEWS = {
   transfer: transferCustomer,
   payee_confirmation: payeeConfirmationCustomer,
 } as const satisfies { readonly [K in StepKind]: unknown };
+
+/** The vault frame's title of each kind: the frame document names its step as the iframe does. */
+export const FRAME_TITLES = {
+  card_payment: CARD_PAYMENT_FRAME_TITLE,
+  address_change: ADDRESS_CHANGE_FRAME_TITLE,
+  transfer: TRANSFER_FRAME_TITLE,
+  payee_confirmation: PAYEE_CONFIRMATION_FRAME_TITLE,
+} as const satisfies { readonly [K in StepKind]: string };
 
 export function stepDefinition<K extends StepKind>(kind: K): (typeof STEP_DEFINITIONS)[K] {
   return STEP_DEFINITIONS[kind];

@@ -54,11 +54,14 @@ export const PayeeNoticeSchema = v.object({ payee: PayeeSchema });
 
 type PayeeResult = { readonly outcome: DecisionOutcome; readonly payee?: Payee };
 
+/** The vault frame's title for this kind (the iframe's and the frame document's). */
+export const PAYEE_CONFIRMATION_FRAME_TITLE = 'Secure payee confirmation';
+
 /** What the customer's widget shows of a payee confirmation. */
 export const payeeConfirmationCustomer: CustomerView<{ readonly payee: Payee }, PayeeResult> = {
   heading: (step) => `Confirm new payee: ${step.payee.name}`,
   action: 'Review and confirm',
-  frameTitle: 'Secure payee confirmation',
+  frameTitle: PAYEE_CONFIRMATION_FRAME_TITLE,
   done: (result) => `New payee ${result.outcome}`,
   resultOf: (event) => {
     const outcome = event.outcome ?? event.payee?.outcome;

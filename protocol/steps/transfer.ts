@@ -73,11 +73,14 @@ export interface TransferStepView {
   readonly payee: Payee;
 }
 
+/** The vault frame's title for this kind (the iframe's and the frame document's). */
+export const TRANSFER_FRAME_TITLE = 'Secure transfer confirmation';
+
 /** What the customer's widget shows of a transfer step. */
 export const transferCustomer: CustomerView<TransferStepView, { readonly outcome: DecisionOutcome } & Partial<TransferStepView>> = {
   heading: (step, money) => `Confirm transfer: ${money(step.amount)} to ${step.payee.name}`,
   action: 'Review and confirm',
-  frameTitle: 'Secure transfer confirmation',
+  frameTitle: TRANSFER_FRAME_TITLE,
   done: (result) => `Transfer ${result.outcome}`,
   resultOf: (event) => {
     const outcome = event.outcome ?? event.transfer?.outcome;

@@ -13,6 +13,7 @@ import type { JWTVerifyGetKey } from 'jose';
 import * as v from 'valibot';
 import type { ErrorCode } from '../../protocol/errors.ts';
 import { BeginArgsSchema, type BeginResult, type DisplayInfo, type FrameApi, type Theme } from '../../protocol/frame.ts';
+import { FRAME_TITLES } from '../../protocol/steps/index.ts';
 import { formatAmount, type Amount, type Step } from '../../protocol/pivot-token.ts';
 import type { FrameConfig } from '../shared/frame-config.ts';
 import { PivotTokenError, verifyPivotToken } from '../shared/verify-pivot-token.ts';
@@ -103,6 +104,12 @@ export function createFrameApi(deps: FrameSessionDeps): Readonly<FrameApi> {
       const display = displayOf(claims.step, locale);
       const options = { pivotToken: token, emit: deps.emit };
       (FORMS[display.kind] as (root: HTMLElement, o: typeof options & { display: DisplayInfo }) => void)(deps.root, { ...options, display });
+      doc.title = FRAME_TITLES[display.kind];
+      // Escape closes the form (the widget collapses the frame; the step stays open), except while
+      // an answer is on its way to the vault.
+      doc.addEventListener('keydown', (e) => {
+        if (e.key === 'Escape' && e.isTrusted && !doc.querySelector('[aria-busy]')) deps.emit({ type: 'dismiss' });
+      });
       // The whole form in view where it fits, also once the host has sized the frame to it: it is
       // answered only while fully visible (visibility.ts).
       const show = (): void => deps.root.scrollIntoView({ block: 'center' });

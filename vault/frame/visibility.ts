@@ -11,7 +11,7 @@
  *    anything covers the frame, or an ancestor applies opacity, a filter or a non-2D transform).
  *
  * The buttons carry `aria-disabled="true"` until then, so the customer sees when the form is
- * ready. A browser without IntersectionObserver v2 cannot tell: see `FAIL_CLOSED_WITHOUT_V2`.
+ * ready, and are described (`aria-describedby`, a visually hidden line) by `WAIT_TEXT` meanwhile. A browser without IntersectionObserver v2 cannot tell: see `FAIL_CLOSED_WITHOUT_V2`.
  *
  * Every time the guard uses comes from the frame's own clock, `performance.now()`: the wait starts
  * when the frame's observer callback learns that the area is visible (never earlier than the
@@ -103,6 +103,9 @@ export function createGate(options: GateOptions): Gate {
   };
 }
 
+/** What the answer buttons are described by while they wait (`aria-describedby`), before any press. */
+export const WAIT_TEXT = 'Available when the form has been fully visible for a moment.';
+
 /** What the customer is told, by refusal. */
 export const REFUSAL_TEXT: Readonly<Record<Refusal, string>> = {
   untrusted: 'For your security, press the button yourself to continue.',
@@ -120,11 +123,18 @@ export function guard(targets: readonly Element[], buttons: readonly HTMLElement
   const supported = 'isVisible' in IntersectionObserverEntry.prototype;
   const gate = createGate({ supported, failClosed, targets: targets.length, start: performance.now() });
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // Says why the buttons wait, to assistive technology, until they are ready (then empty).
+  const hint = doc.createElement('p');
+  hint.id = 'spc-wait';
+  hint.className = 'spc-sr';
+  alert.after(hint);
+  for (const b of buttons) b.setAttribute('aria-describedby', hint.id);
   const render = (): void => {
     clearTimeout(timer);
     const at = gate.readyAt();
     const wait = at === null ? -1 : at - performance.now();
     for (const b of buttons) b.setAttribute('aria-disabled', String(at === null || wait > 0));
+    hint.textContent = at === null || wait > 0 ? WAIT_TEXT : '';
     if (wait > 0) timer = setTimeout(render, wait);
     else if (at !== null) alert.textContent = '';
   };

@@ -18,6 +18,8 @@ import { buildTimeline } from './timeline.ts';
 
 /** How close to the end of the log (px) still counts as "at the end" for following new events. */
 const NEAR_BOTTOM_PX = 48;
+/** Where the panel covers the whole viewport (the styles' media query): there it is a modal dialog. */
+const FULL_SCREEN = '(max-width: 480px), (max-height: 700px)';
 
 const STATUS_TEXT: Record<ConnectionStatus | 'idle', string> = {
   idle: '',
@@ -78,9 +80,11 @@ export class SecureChat extends LitElement {
   };
   #session = new SessionController(this, this.#follow);
   #steps = new StepController(this, this.#session, this.#follow);
+  #fullScreen = matchMedia(FULL_SCREEN);
 
   constructor() {
     super();
+    this.#fullScreen.onchange = () => this.requestUpdate();
     this.server = null;
     this.vault = null;
     this.heading = 'Chat with us';
@@ -108,6 +112,18 @@ export class SecureChat extends LitElement {
 
   protected override updated(changed: PropertyValues<this>): void {
     if ((changed.has('open') || changed.has('server')) && this.open && this.isConnected) this.#session.start();
+    // Full screen, the panel is modal (showModal: the page behind is inert, Tab stays inside);
+    // otherwise non-modal, opened by its attribute (show() would move the keyboard into it).
+    const panel = this.renderRoot.querySelector('dialog')!;
+    const active = (this.renderRoot as ShadowRoot).activeElement as HTMLElement | null;
+    const modal = this.open && this.#fullScreen.matches;
+    if (panel.open && (!this.open || modal !== panel.matches(':modal'))) panel.close();
+    if (this.open && !panel.open) {
+      if (modal) panel.showModal();
+      else panel.setAttribute('open', '');
+      // Switched between the two (a rotated phone): the keyboard stays where it was.
+      active?.focus();
+    }
     if (this.#scrollPending) {
       this.#scrollPending = false;
       const log = this.renderRoot.querySelector('.log');
@@ -178,16 +194,16 @@ export class SecureChat extends LitElement {
         aria-label=${this.open ? `Close chat: ${heading}` : `Open chat: ${heading}`}
         @click=${this.#toggle}
       >${launcherIcon}<span aria-hidden="true">Chat</span></button>
-      <section
+      <dialog
         id="panel"
         class="panel"
         part="panel"
-        role="dialog"
-        aria-modal="false"
+        aria-modal=${this.open && this.#fullScreen.matches}
         aria-labelledby="title"
         data-testid="chat-panel"
         ?hidden=${!this.open}
         @keydown=${this.#onPanelKey}
+        @cancel=${this.#close}
       >
         <header>
           <h2 id="title">${heading}</h2>
@@ -204,7 +220,7 @@ export class SecureChat extends LitElement {
           <textarea id="input" rows="2" maxlength=${MESSAGE_MAX_CHARS} placeholder="Write a message…" data-testid="chat-input" @keydown=${this.#onInputKey}></textarea>
           <button class="primary" type="submit" data-testid="chat-send">Send</button>
         </form>
-      </section>
+      </dialog>
     `;
   }
 }

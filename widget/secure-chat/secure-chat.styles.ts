@@ -42,7 +42,8 @@ export const styles = css`
   }
   .launcher svg { width: 22px; height: 22px; fill: currentColor; }
   .panel {
-    position: fixed; right: 16px; bottom: 80px;
+    position: fixed; inset: auto 16px 80px auto;
+    margin: 0; padding: 0; max-width: none; max-height: none; color: inherit;
     display: flex; flex-direction: column;
     width: min(400px, calc(100vw - 32px));
     height: min(620px, calc(100vh - 110px));

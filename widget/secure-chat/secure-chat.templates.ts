@@ -50,7 +50,7 @@ export function renderStep(
     ${view.phase === 'loading' || (view.phase === 'frame' && !view.ready) ? html`<p role="status">Opening the secure form…</p>` : nothing}
     ${view.phase === 'login' ? html`<p role="status" data-testid="step-login-required">Please sign in to your bank to continue</p>` : nothing}
     ${iframe ?? nothing}
-    ${view.phase === 'done' && view.result ? html`<p class="done" role="status" data-testid="step-status">${resultText(view.result)}</p>` : nothing}
+    ${view.phase === 'done' && view.result ? html`<p class="done" role="status" tabindex="-1" data-testid="step-status">${resultText(view.result)}</p>` : nothing}
     ${view.message && view.phase !== 'done' ? html`<p class="error" role="alert" data-testid="step-error">${view.message}</p>` : nothing}
   </div>`;
 }

@@ -34,6 +34,8 @@ export interface ChatHost extends ReactiveControllerHost, EventTarget {
   readonly accent: string | null;
   open: boolean;
   readonly isConnected: boolean;
+  /** The element's shadow root: where the keyboard goes when a frame closes. */
+  readonly renderRoot?: HTMLElement | DocumentFragment;
   readonly identityProvider: ((request: { nonce: string }) => Promise<string | IdentityAssertion | null>) | null | undefined;
 }
 

@@ -40,6 +40,8 @@ export class StepController implements ReactiveController, StepHooks {
   #runs = new Map<string, AbortController>();
   #awaitingStepUp = new Set<string>();
   #completedEmitted = new Set<string>();
+  /** The frame the customer opened with the card's button: it takes the keyboard once its form is there. */
+  #pressed?: VaultFrame;
 
   constructor(host: ChatHost, session: SessionController, follow: Follow) {
     this.#host = host;
@@ -56,7 +58,8 @@ export class StepController implements ReactiveController, StepHooks {
   /** The card of one step in the log. */
   card(item: Extract<TimelineItem, { kind: 'step' }>): TemplateResult {
     const id = item.step.id;
-    return renderStep(item, this.#views.get(id) ?? { phase: 'idle' }, this.#frames.get(id)?.iframe, this.#host.locale, () => void this.run(id));
+    // The card's own button is a deliberate press: the keyboard follows it into the frame.
+    return renderStep(item, this.#views.get(id) ?? { phase: 'idle' }, this.#frames.get(id)?.iframe, this.#host.locale, () => void this.run(id, true));
   }
 
   receive(events: readonly ConversationEvent[], live: boolean): void {
@@ -66,9 +69,8 @@ export class StepController implements ReactiveController, StepHooks {
         this.#host.open = true;
         void this.run(event.step.id);
       } else if (event.kind === 'step_completed') {
-        this.#dropFrame(event.stepId);
         this.#awaitingStepUp.delete(event.stepId);
-        this.#views.set(event.stepId, { phase: 'done', result: stepResult(event) ?? undefined });
+        this.#leave(event.stepId, { phase: 'done', result: stepResult(event) ?? undefined }, '.done');
       }
     }
   }
@@ -94,8 +96,12 @@ export class StepController implements ReactiveController, StepHooks {
     this.#awaitingStepUp.clear();
   }
 
-  /** Runs a step: step-up if it needs one, then the frame and its pivot token. */
-  async run(stepId: string): Promise<void> {
+  /**
+   * Runs a step: step-up if it needs one, then the frame and its pivot token. `focus`: the
+   * customer pressed the card's button, so the frame takes the keyboard (the next Tab enters its
+   * form); a step that arrives by itself never does (vault/BOUNDARY.md §10).
+   */
+  async run(stepId: string, focus?: boolean): Promise<void> {
     const { server, session } = this.#session;
     const step = openSteps(this.#session.sync?.events ?? []).get(stepId);
     const phase = this.#views.get(stepId)?.phase;
@@ -127,6 +133,7 @@ export class StepController implements ReactiveController, StepHooks {
       this.#frames.set(stepId, frame);
       this.#setView(stepId, { phase: 'frame' });
       this.#follow(true);
+      if (focus) this.#pressed = frame;
       return frame;
     };
     // The step names the level it needs: step up first (silently, if the page's login already
@@ -186,6 +193,23 @@ export class StepController implements ReactiveController, StepHooks {
     this.#frames.delete(stepId);
   }
 
+  /**
+   * Shows `view` with the frame still in place, then, if the keyboard was in the frame, moves it
+   * to the card's `selector` (the result, or the button) BEFORE removing the frame: once the
+   * frame is gone, focus would already have fallen to <body>.
+   */
+  #leave(stepId: string, view: StepView, selector: string): void {
+    const frame = this.#frames.get(stepId);
+    this.#setView(stepId, view);
+    if (frame)
+      void this.#host.updateComplete.then(() => {
+        const root = this.#host.renderRoot as ShadowRoot | undefined;
+        if (root?.activeElement === frame.iframe) root.querySelector<HTMLElement>(`[data-step-id="${stepId}"] ${selector}`)?.focus();
+        frame.destroy();
+        if (this.#frames.get(stepId) === frame) this.#frames.delete(stepId);
+      });
+  }
+
   #needLogin(stepId: string, requiredAcr: Acr): void {
     this.#awaitingStepUp.add(stepId);
     this.#setView(stepId, { phase: 'login' });
@@ -207,12 +231,16 @@ export class StepController implements ReactiveController, StepHooks {
         return;
       case 'ready':
         this.#setView(stepId, { phase: 'frame', ready: true });
+        // Not before: an iframe focused before its document loaded is skipped by the next Tab.
+        if (frame === this.#pressed) void this.#host.updateComplete.then(() => frame.iframe.focus());
+        return;
+      case 'dismiss':
+        // Escape in the frame (only once begun: the run is over): close the form; the step stays open on its button.
+        this.#leave(stepId, { phase: 'idle' }, 'button');
         return;
       case 'complete': {
-        frame.destroy();
-        this.#frames.delete(stepId);
         const result = stepResult(update.event);
-        this.#setView(stepId, { phase: 'done', result: result ?? undefined });
+        this.#leave(stepId, { phase: 'done', result: result ?? undefined }, '.done');
         if (result && !this.#completedEmitted.has(stepId)) {
           this.#completedEmitted.add(stepId);
           emit(this.#host, 'spc-step-completed', { stepId, ...result });

@@ -25,7 +25,9 @@ export type VaultFrameUpdate =
   /** The step is done; what may be shown of it depends on its kind. */
   | { readonly type: 'complete'; readonly event: Extract<FrameEvent, { type: 'complete' }> }
   /** `fatal`: the frame cannot continue (bad token, no answer); the host should remove it. */
-  | { readonly type: 'error'; readonly code: string; readonly message: string; readonly fatal: boolean };
+  | { readonly type: 'error'; readonly code: string; readonly message: string; readonly fatal: boolean }
+  /** The customer pressed Escape in the frame: the owner closes the form. */
+  | { readonly type: 'dismiss' };
 
 export interface VaultFrameOptions {
   /** Exact vault origin, already checked against the page's configuration. */
@@ -161,6 +163,9 @@ export class VaultFrame {
         break;
       case 'error':
         this.#options.onUpdate({ type: 'error', code: event.error.code, message: event.error.message, fatal: false });
+        break;
+      case 'dismiss':
+        if (this.#begun) this.#options.onUpdate(event);
         break;
       case 'change':
         // Field state is shown inside the frame; the host has no use for it.

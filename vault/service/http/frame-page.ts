@@ -76,7 +76,8 @@ export function renderFramePage(assets: FrameAssets, config: FrameConfig): strin
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="referrer" content="no-referrer">',
-    '<title>Secure card entry</title>',
+    // Until the step is known; the frame then names it (protocol/steps FRAME_TITLES).
+    '<title>Secure form</title>',
     ...styles,
     `<script type="application/json" id="${FRAME_CONFIG_ELEMENT_ID}">${serializeFrameConfig(config)}</script>`,
     `<script src="${attr(`${FRAME_ASSETS_PATH}/${FRAME_SCRIPT_FILE}`)}" integrity="${attr(script.integrity)}" defer></script>`,
