@@ -54,9 +54,11 @@ export interface StepPanel<K extends 'form' | 'div'> {
 }
 
 /**
- * The step's panel: summary (amount, `payee` line, purpose, reference), then `body`, an alert
- * line, a status line and the sentence saying where the data goes. The summary and the buttons
- * in `body` are the decision area the visibility guard watches.
+ * The step's panel: summary (amount, `payee` line, purpose, reference), then `body` (its buttons
+ * gathered at its end), an alert line, a status line and the sentence saying where the data goes.
+ * The summary and the buttons in `body` are the decision area the visibility guard watches; when
+ * the form is taller than the frame (zoom, small screens), they stick to the top and the bottom of
+ * the frame's scroll box (frame.css), so the area stays in view while the fields scroll between.
  */
 export function stepPanel<K extends 'form' | 'div'>(
   tag: K,
@@ -70,7 +72,11 @@ export function stepPanel<K extends 'form' | 'div'>(
   const alert = h('p', { class: 'spc-alert', role: 'alert' });
   const line = (cls: string, text: string | undefined): Child => text !== undefined && h('p', { class: `spc-${cls}` }, text);
   const summary = h('div', { class: 'spc-summary' }, line('amount', display.formattedAmount), line('payee', payee), line('purpose', display.purpose), line('reference', `Reference ${display.reference}`));
-  const panel = h(tag, { class: 'spc-form', ...attrs }, summary, ...body, alert, status, h('p', { class: 'spc-secure' }, secure));
+  const isButton = (c: Child): boolean => c instanceof HTMLButtonElement;
+  const actions = h('div', { class: 'spc-actions' }, ...body.filter(isButton));
+  // The summary sticks only within `main`, which ends above the buttons: it can never slide under them.
+  const main = h('div', { class: 'spc-main' }, summary, ...body.filter((c) => !isButton(c)));
+  const panel = h(tag, { class: 'spc-form', ...attrs }, main, actions, alert, status, h('p', { class: 'spc-secure' }, secure));
   const buttons = [...panel.querySelectorAll('button')];
   return { panel: panel as HTMLElementTagNameMap[K], status, allowed: guard([summary, ...buttons], buttons, alert) };
 }

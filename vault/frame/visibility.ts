@@ -10,6 +10,11 @@
  *    IntersectionObserver v2 (`trackVisibility`: Chromium reports `isVisible: false` while
  *    anything covers the frame, or an ancestor applies opacity, a filter or a non-2D transform).
  *
+ * The area stays in the frame's own view (the summary sticks to the top of the frame's scroll box,
+ * the buttons to its bottom: frame.css) and the widget keeps the frame within its chat, so the check
+ * holds at 200 % zoom and on small screens too. What the frame says tells apart an area that is
+ * partly out of view ("scroll", `clipped`) from one that something covers (`covered`).
+ *
  * The buttons carry `aria-disabled="true"` until then, so the customer sees when the form is
  * ready, and are described (`aria-describedby`, a visually hidden line) by `WAIT_TEXT` meanwhile. A browser without IntersectionObserver v2 cannot tell: see `FAIL_CLOSED_WITHOUT_V2`.
  *
@@ -45,6 +50,15 @@ export function setFailClosed(strict: boolean): void {
 /** Why an answer is refused. */
 export type Refusal = 'untrusted' | 'no_input' | 'not_visible' | 'unsupported';
 
+/**
+ * Why the decision area does not count yet, so that what the frame says is true: `clipped`, part
+ * of it (or of the frame) is outside the visible area (scrolled out of the chat, or of the
+ * window); `covered`, it is all inside but something is over it, or fades, filters or transforms
+ * it; `wait`, nothing is wrong that the frame can see, but it has not been in full view for
+ * `VISIBLE_FOR_MS` yet (or not reported yet).
+ */
+export type Hold = 'clipped' | 'covered' | 'wait';
+
 /** What the frame needs of one IntersectionObserver entry. */
 export interface VisibilitySample {
   readonly target: object;
@@ -75,20 +89,35 @@ export interface Gate {
   readyAt(): number | null;
   /** Why an answer made at `now` by an event that is `trusted` or not is refused; null: it counts. */
   refusal(trusted: boolean, now: number): Refusal | null;
+  /** The frame's own viewport is (false: is not) wholly inside the visible area. */
+  frame(inView: boolean): void;
+  /** Why the decision area does not count at `now`; null when it does. Words only: `refusal` decides. */
+  hold(now: number): Hold | null;
 }
 
 /** The pure core: no DOM, no clock of its own. */
 export function createGate(options: GateOptions): Gate {
-  const visible = new Map<object, boolean>();
+  const visible = new Map<object, Hold | null>();
   let since: number | null = options.supported || options.failClosed ? null : options.start;
   let interacted = false;
+  let frameClipped = false;
   return {
     record(samples) {
       for (const s of samples) {
-        visible.set(s.target, s.isVisible === true && s.intersectionRatio >= 1);
-        const all = visible.size >= options.targets && [...visible.values()].every(Boolean);
+        // Clipped before covered: a target partly out of view is also reported as not visible.
+        visible.set(s.target, s.intersectionRatio < 1 ? 'clipped' : s.isVisible === true ? null : 'covered');
+        const all = visible.size >= options.targets && [...visible.values()].every((v) => v === null);
         since = all ? (since ?? s.time) : null;
       }
+    },
+    frame(inView) {
+      frameClipped = !inView;
+    },
+    hold(now) {
+      if (since !== null && now - since >= VISIBLE_FOR_MS) return null;
+      const states = [...visible.values()];
+      // Chromium reports a frame partly out of view as covered as a whole: say so only when it is all in view.
+      return frameClipped || states.includes('clipped') ? 'clipped' : states.includes('covered') ? 'covered' : 'wait';
     },
     input() {
       interacted = true;
@@ -114,6 +143,20 @@ export const REFUSAL_TEXT: Readonly<Record<Refusal, string>> = {
   unsupported: 'This browser cannot show that this form is fully visible. Please continue in an up-to-date Chrome or Edge.',
 };
 
+/** The alert for a `not_visible` refusal, by what holds the area: covered is not the same as scrolled. */
+export const NOT_VISIBLE_TEXT: Readonly<Record<Hold, string>> = {
+  clipped: 'For your security, this form must be fully visible before you can continue. Part of it is out of view: scroll until all of it shows.',
+  covered: REFUSAL_TEXT.not_visible,
+  wait: 'For your security, this form must be fully visible for a moment before you can continue. Press again when the button is ready.',
+};
+
+/** The buttons' description while they wait, by hold. */
+export const WAIT_TEXTS: Readonly<Record<Hold, string>> = {
+  clipped: 'Available when all of the form is in view: scroll until it shows.',
+  covered: 'Available when nothing on the page covers the form.',
+  wait: WAIT_TEXT,
+};
+
 /**
  * Observe `targets`, keep `buttons`' `aria-disabled` in step with the verdict, and return the
  * check for an answer's event: false (with the reason in `alert`) when it must not count.
@@ -123,6 +166,12 @@ export function guard(targets: readonly Element[], buttons: readonly HTMLElement
   const supported = 'isVisible' in IntersectionObserverEntry.prototype;
   const gate = createGate({ supported, failClosed, targets: targets.length, start: performance.now() });
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let said: Refusal | null = null;
+  // The frame's whole viewport: fixed, hidden, never hit (frame.css).
+  let inView = true;
+  const view = doc.createElement('div');
+  view.className = 'spc-view';
+  doc.body.append(view);
   // Says why the buttons wait, to assistive technology, until they are ready (then empty).
   const hint = doc.createElement('p');
   hint.id = 'spc-wait';
@@ -131,12 +180,18 @@ export function guard(targets: readonly Element[], buttons: readonly HTMLElement
   for (const b of buttons) b.setAttribute('aria-describedby', hint.id);
   const render = (): void => {
     clearTimeout(timer);
+    const now = performance.now();
     const at = gate.readyAt();
-    const wait = at === null ? -1 : at - performance.now();
-    for (const b of buttons) b.setAttribute('aria-disabled', String(at === null || wait > 0));
-    hint.textContent = at === null || wait > 0 ? WAIT_TEXT : '';
+    const wait = at === null ? -1 : at - now;
+    const held = at === null || wait > 0;
+    const hold = gate.hold(now) ?? 'wait';
+    for (const b of buttons) b.setAttribute('aria-disabled', String(held));
+    hint.textContent = !held ? '' : !supported && failClosed ? REFUSAL_TEXT.unsupported : WAIT_TEXTS[hold];
     if (wait > 0) timer = setTimeout(render, wait);
-    else if (at !== null) alert.textContent = '';
+    if (!held) said = null;
+    // A refusal on screen follows what the frame sees now (scrolled into view, then covered…).
+    const text = said === 'not_visible' ? NOT_VISIBLE_TEXT[hold] : said ? alert.textContent : '';
+    if (alert.textContent !== text) alert.textContent = text;
   };
   if (supported) {
     const observer = new IntersectionObserver(
@@ -149,12 +204,23 @@ export function guard(targets: readonly Element[], buttons: readonly HTMLElement
       { threshold: [1], trackVisibility: true, delay: VISIBILITY_DELAY_MS } as IntersectionObserverInit,
     );
     for (const t of targets) observer.observe(t);
+    // Chromium reports everything in a frame that is partly scrolled out of the host's view as not
+    // visible: the frame's whole viewport, observed too, tells "scroll" from "covered".
+    new IntersectionObserver(([e]) => (gate.frame((inView = e!.intersectionRatio >= 0.999)), render()), { threshold: [0.999] }).observe(view);
   }
+  // The customer moves into the form (a tap, Tab): a frame partly scrolled out of the host's view
+  // comes back into it, centred (an edge flush with the chat's would touch what borders it).
+  const show = (): void => void (inView || view.scrollIntoView({ block: 'center' }));
+  doc.addEventListener('focusin', show);
   for (const type of ['pointerdown', 'keydown', 'input']) doc.addEventListener(type, (e) => e.isTrusted && gate.input(), true);
   render();
   return (event) => {
     const why = gate.refusal(event.isTrusted, event.timeStamp);
-    alert.textContent = why ? REFUSAL_TEXT[why] : '';
+    said = why;
+    alert.textContent = why === 'not_visible' ? NOT_VISIBLE_TEXT[gate.hold(event.timeStamp) ?? 'wait'] : why ? REFUSAL_TEXT[why] : '';
+    // A frame partly out of the host's view comes back into it (the frame's own scroll is left as
+    // is: scrolling to the alert could push the summary out of view).
+    if (why) show();
     return !why;
   };
 }

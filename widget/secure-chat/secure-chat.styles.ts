@@ -65,7 +65,7 @@ export const styles = css`
   }
   .close:focus-visible { outline-color: #fff; }
   .log {
-    flex: 1; overflow-y: auto;
+    flex: 1; overflow-y: auto; container-type: size;
     display: flex; flex-direction: column; gap: 8px;
     padding: 12px;
     background: #f5f6f8;
@@ -87,7 +87,7 @@ export const styles = css`
   .step .ref { font-size: 13px; color: var(--_muted); }
   .step .done { color: #0a7a32; font-weight: 600; margin: 0; }
   .step .error { color: #b00020; }
-  .step iframe { display: block; width: 100%; border: 0; margin-top: 4px; }
+  .step iframe { display: block; width: 100%; max-height: calc(100cqh - 10px); border: 0; margin-top: 4px; }
   .primary {
     padding: 8px 14px; border: 0; border-radius: 8px;
     background: var(--_accent); color: #fff; cursor: pointer;
@@ -105,6 +105,10 @@ export const styles = css`
   }
   @media (max-width: 480px), (max-height: 700px) {
     .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; border-radius: 0; }
+  }
+  @media (max-height: 400px) {
+    header, form, .log { padding: 4px; }
+    textarea { min-height: 0; height: 31px; padding: 4px 8px; }
   }
   @media (prefers-reduced-motion: no-preference) {
     .launcher { transition: transform 0.15s ease; }
