@@ -3,22 +3,16 @@
  * races, size, parsing, media type, Origin, schema strictness. Each asserts the HTTP status and
  * the stable `error.code`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { TOKENIZE_MAX_BODY_BYTES } from '../../protocol/vault-api.ts';
-import { MASTERCARD, VISA, VAULT_ORIGIN, pivotClaims, postTokens, startVault, tempDir, tokenizeBody, type VaultFixture } from '../vault/helpers.ts';
+import { MASTERCARD, VISA, VAULT_ORIGIN, pivotClaims, postTokens, startVault, tempDir, tokenizeBody, vaultTest } from '../vault/helpers.ts';
 
-let vault: VaultFixture;
-let address: string;
+/** The file's vault, also listening over HTTP at `address`; `cardsFor` lists the cards stored under a jti. */
+const it = vaultTest
+  .extend('address', { scope: 'file' }, ({ vault }) => vault.service.app.listen({ host: '127.0.0.1', port: 0 }))
+  .extend('cardsFor', { scope: 'file' }, ({ vault }) => (jti: string) => vault.service.db.selectFrom('cards').select('token').where('pivot_jti', '=', jti).execute());
 
-beforeAll(async () => {
-  vault = await startVault();
-  address = await vault.service.app.listen({ host: '127.0.0.1', port: 0 });
-});
-afterAll(() => vault.close());
-
-const newToken = () => vault.issuer.sign(pivotClaims());
 const jtiOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
-const cardsFor = (jti: string) => vault.service.db.selectFrom('cards').select('token').where('pivot_jti', '=', jti).execute();
 
 function errorOf(res: { statusCode: number; body: string }): { status: number; code: string | undefined } {
   let code: string | undefined;
@@ -31,7 +25,7 @@ function errorOf(res: { statusCode: number; body: string }): { status: number; c
 }
 
 describe('attack: tokenize request (POST /v1/tokens)', () => {
-  it('replayed jti: the second POST of a used pivot token -> 409 TOKEN_REPLAYED', async () => {
+  it('replayed jti: the second POST of a used pivot token -> 409 TOKEN_REPLAYED', async ({ vault, newToken, cardsFor }) => {
     const token = await newToken();
     expect((await postTokens(vault.service, tokenizeBody(token))).statusCode).toBe(201);
     const again = await postTokens(vault.service, tokenizeBody(token, { number: MASTERCARD }));
@@ -39,7 +33,7 @@ describe('attack: tokenize request (POST /v1/tokens)', () => {
     expect(await cardsFor(jtiOf(token))).toHaveLength(1);
   });
 
-  it('race: 20 concurrent POSTs with the same pivot token over HTTP -> exactly one 201, nineteen 409 TOKEN_REPLAYED', async () => {
+  it('race: 20 concurrent POSTs with the same pivot token over HTTP -> exactly one 201, nineteen 409 TOKEN_REPLAYED', async ({ newToken, address, cardsFor }) => {
     const token = await newToken();
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -55,7 +49,7 @@ describe('attack: tokenize request (POST /v1/tokens)', () => {
     expect(await cardsFor(jtiOf(token))).toHaveLength(1);
   });
 
-  it('replayed jti across a service restart (same data directory) -> 409 TOKEN_REPLAYED', async () => {
+  it('replayed jti across a service restart (same data directory) -> 409 TOKEN_REPLAYED', async ({ vault }) => {
     const dir = tempDir();
     const first = await startVault({ dataDir: dir.path, issuer: vault.issuer });
     const token = await vault.issuer.sign(pivotClaims());
@@ -76,7 +70,7 @@ describe('attack: tokenize request (POST /v1/tokens)', () => {
     }
   });
 
-  it(`oversized body (> TOKENIZE_MAX_BODY_BYTES = ${TOKENIZE_MAX_BODY_BYTES}) -> 413 BODY_TOO_LARGE`, async () => {
+  it(`oversized body (> TOKENIZE_MAX_BODY_BYTES = ${TOKENIZE_MAX_BODY_BYTES}) -> 413 BODY_TOO_LARGE`, async ({ vault, newToken }) => {
     const base = JSON.stringify(tokenizeBody(await newToken()));
     const over = base.slice(0, -1) + ' '.repeat(TOKENIZE_MAX_BODY_BYTES - base.length + 1) + '}';
     expect(Buffer.byteLength(over)).toBe(TOKENIZE_MAX_BODY_BYTES + 1);
@@ -85,7 +79,7 @@ describe('attack: tokenize request (POST /v1/tokens)', () => {
     expect(errorOf(await postTokens(vault.service, huge))).toEqual({ status: 413, code: 'BODY_TOO_LARGE' });
   });
 
-  it('oversized body over real HTTP, streamed without Content-Length -> 413 BODY_TOO_LARGE', async () => {
+  it('oversized body over real HTTP, streamed without Content-Length -> 413 BODY_TOO_LARGE', async ({ address }) => {
     const chunk = new TextEncoder().encode(' '.repeat(4096));
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
@@ -105,7 +99,7 @@ describe('attack: tokenize request (POST /v1/tokens)', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BODY_TOO_LARGE');
   });
 
-  it('malformed JSON carrying a PAN and a token -> 400 BAD_REQUEST, and the response does not echo the input', async () => {
+  it('malformed JSON carrying a PAN and a token -> 400 BAD_REQUEST, and the response does not echo the input', async ({ vault, newToken }) => {
     const token = await newToken();
     const inputs = [
       `{"pivotToken":"${token}","card":{"number":"${VISA}",`,
@@ -126,7 +120,7 @@ describe('attack: tokenize request (POST /v1/tokens)', () => {
     expect((await postTokens(vault.service, tokenizeBody(token))).statusCode).toBe(201);
   });
 
-  it('wrong content type (text/plain, urlencoded form, multipart form, none) -> 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+  it('wrong content type (text/plain, urlencoded form, multipart form, none) -> 415 UNSUPPORTED_MEDIA_TYPE', async ({ vault, newToken, cardsFor }) => {
     const token = await newToken();
     const json = JSON.stringify(tokenizeBody(token));
     const cases: [string | undefined, string][] = [
@@ -145,7 +139,7 @@ describe('attack: tokenize request (POST /v1/tokens)', () => {
     expect(await cardsFor(jtiOf(token))).toHaveLength(0);
   });
 
-  it('foreign Origin header (the bank page, another site, "null", a look-alike) -> 403 ORIGIN_NOT_ALLOWED', async () => {
+  it('foreign Origin header (the bank page, another site, "null", a look-alike) -> 403 ORIGIN_NOT_ALLOWED', async ({ vault, newToken, cardsFor }) => {
     const token = await newToken();
     for (const origin of ['http://bank.localhost:8080', 'http://evil.localhost:9999', 'null', 'http://vault.localhost:8083', 'https://vault.localhost:8082', `${VAULT_ORIGIN}.evil.example`]) {
       const res = await postTokens(vault.service, tokenizeBody(token), { origin });
@@ -154,7 +148,7 @@ describe('attack: tokenize request (POST /v1/tokens)', () => {
     expect(await cardsFor(jtiOf(token))).toHaveLength(0);
   });
 
-  it('missing Origin header -> 403 ORIGIN_NOT_ALLOWED', async () => {
+  it('missing Origin header -> 403 ORIGIN_NOT_ALLOWED', async ({ vault, newToken, cardsFor }) => {
     const token = await newToken();
     const res = await vault.service.app.inject({
       method: 'POST',
@@ -166,7 +160,7 @@ describe('attack: tokenize request (POST /v1/tokens)', () => {
     expect(await cardsFor(jtiOf(token))).toHaveLength(0);
   });
 
-  it('extra unknown field in the body (top level, in card, __proto__) -> 400 BAD_REQUEST (strict schema)', async () => {
+  it('extra unknown field in the body (top level, in card, __proto__) -> 400 BAD_REQUEST (strict schema)', async ({ vault, newToken, cardsFor }) => {
     const token = await newToken();
     const body = tokenizeBody(token);
     const payloads = [

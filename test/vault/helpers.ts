@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { test } from 'vitest';
 import type { StepKind } from '../../protocol/steps/index.ts';
 import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { PIVOT_TOKEN_TYP, type PivotClaims } from '../../protocol/pivot-token.ts';
@@ -234,3 +235,30 @@ export async function noticeReceiver(): Promise<TestServer & { readonly notices:
   return { ...server, notices, noticeUrl: `${server.url}/v1/vault/notices` };
 }
 export type NoticeReceiver = Awaited<ReturnType<typeof noticeReceiver>>;
+
+/**
+ * Vitest fixtures (`test.extend`) for the vault, each set up once per file, for the first test
+ * (or `beforeAll`) that names it, and torn down after the file's last test, latest first:
+ *
+ * - `receiver`: a notice receiver (noticeReceiver), started only for a file that names it;
+ * - `vaultSetup`: the options the vault starts with (none unless a file overrides it:
+ *   `const it = vaultTest.override('vaultSetup', { scope: 'file' }, ({ receiver }) => ({ noticeUrl: receiver.noticeUrl }))`);
+ * - `vault`: a vault started with `vaultSetup` (startVault), closed after the file;
+ * - `newToken`: signs a fresh pivot token for `vault` (pivotClaims, with the given overrides).
+ *
+ * The vault lives as long as the file, as the files' own `beforeAll` ones did: tests share its
+ * database, so each makes its own pivot tokens.
+ */
+export const vaultTest = test
+  .extend('receiver', { scope: 'file' }, async ({}, { onCleanup }) => {
+    const receiver = await noticeReceiver();
+    onCleanup(() => receiver.close());
+    return receiver;
+  })
+  .extend('vaultSetup', { scope: 'file' }, {} as VaultFixtureOptions)
+  .extend('vault', { scope: 'file' }, async ({ vaultSetup }, { onCleanup }) => {
+    const vault = await startVault(vaultSetup);
+    onCleanup(() => vault.close());
+    return vault;
+  })
+  .extend('newToken', { scope: 'file' }, ({ vault }) => (overrides: Parameters<typeof pivotClaims>[0] = {}) => vault.issuer.sign(pivotClaims(overrides)));

@@ -1,20 +1,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { TOKENIZE_MAX_BODY_BYTES } from '../../../protocol/vault-api.ts';
 import { openCard } from '../../../vault/service/keys/card-crypto.ts';
 import { KEY_FILE_NAME } from '../../../vault/service/keys/key-provider.ts';
-import { AMEX, MASTERCARD, VISA, nowS, pivotClaims, postTokens, startVault, tokenizeBody, type VaultFixture } from '../helpers.ts';
+import { AMEX, MASTERCARD, VISA, nowS, postTokens, tokenizeBody, vaultTest } from '../helpers.ts';
 import { secretsIn } from '../../secret-scan.ts';
 
-let vault: VaultFixture;
-
-beforeAll(async () => {
-  vault = await startVault();
-});
-afterAll(() => vault.close());
-
-const newToken = (overrides = {}) => vault.issuer.sign(pivotClaims(overrides));
+const it = vaultTest;
 
 /** Every byte of the database files (main file, WAL, shared memory). */
 function dbBytes(dataDir: string): Buffer {
@@ -26,7 +19,7 @@ function dbBytes(dataDir: string): Buffer {
 }
 
 describe('POST /v1/tokens', () => {
-  it('tokenizes a card: 201 with an opaque token, display data only', async () => {
+  it('tokenizes a card: 201 with an opaque token, display data only', async ({ vault, newToken }) => {
     const res = await postTokens(vault.service, tokenizeBody(await newToken()));
     expect(res.statusCode).toBe(201);
     const body = res.json();
@@ -35,7 +28,7 @@ describe('POST /v1/tokens', () => {
     expect(body.token).not.toContain('4242424242424242');
   });
 
-  it('stores the PAN encrypted, and neither the PAN nor the CVC appears in the database files', async () => {
+  it('stores the PAN encrypted, and neither the PAN nor the CVC appears in the database files', async ({ vault, newToken }) => {
     const cvc = '8513';
     const res = await postTokens(vault.service, tokenizeBody(await newToken(), { number: '3782 822463 10005', cvc, name: 'Ada Lovelace' }));
     expect(res.statusCode).toBe(201);
@@ -51,7 +44,7 @@ describe('POST /v1/tokens', () => {
     expect(secretsIn(bytes, [AMEX, '3782 822463 10005', VISA, MASTERCARD, cvc, '"cvc"', 'Ada Lovelace'])).toEqual([]);
   });
 
-  it('refuses to decrypt a ciphertext moved to another row (the token is the AAD)', async () => {
+  it('refuses to decrypt a ciphertext moved to another row (the token is the AAD)', async ({ vault, newToken }) => {
     const a = (await postTokens(vault.service, tokenizeBody(await newToken()))).json();
     const b = (await postTokens(vault.service, tokenizeBody(await newToken(), { number: MASTERCARD }))).json();
     const rowA = await vault.service.db.selectFrom('cards').selectAll().where('token', '=', a.token).executeTakeFirstOrThrow();
@@ -63,7 +56,7 @@ describe('POST /v1/tokens', () => {
     expect(openCard({ keyId: rowB.key_id, iv: rowB.iv, ciphertext: rowB.ciphertext, tag: rowB.auth_tag }, a.token, key).pan).toBe(VISA);
   });
 
-  it('refuses a replayed pivot token (409 TOKEN_REPLAYED)', async () => {
+  it('refuses a replayed pivot token (409 TOKEN_REPLAYED)', async ({ vault, newToken }) => {
     const token = await newToken();
     expect((await postTokens(vault.service, tokenizeBody(token))).statusCode).toBe(201);
     const again = await postTokens(vault.service, tokenizeBody(token, { number: MASTERCARD }));
@@ -71,7 +64,7 @@ describe('POST /v1/tokens', () => {
     expect(again.json()).toEqual({ error: { code: 'TOKEN_REPLAYED', message: expect.any(String) } });
   });
 
-  it('lets exactly one of 20 concurrent requests with the same pivot token succeed (over HTTP)', async () => {
+  it('lets exactly one of 20 concurrent requests with the same pivot token succeed (over HTTP)', async ({ vault, newToken }) => {
     const address = await vault.service.app.listen({ host: '127.0.0.1', port: 0 });
     const token = await newToken();
     const responses = await Promise.all(
@@ -92,7 +85,7 @@ describe('POST /v1/tokens', () => {
     expect(rows).toHaveLength(1);
   });
 
-  it('does not consume the pivot token when the card is refused (422), so the customer can correct it', async () => {
+  it('does not consume the pivot token when the card is refused (422), so the customer can correct it', async ({ vault, newToken }) => {
     const token = await newToken();
     const bad = await postTokens(vault.service, tokenizeBody(token, { number: '4242424242424241' }));
     expect(bad.statusCode).toBe(422);
@@ -100,20 +93,20 @@ describe('POST /v1/tokens', () => {
     expect((await postTokens(vault.service, tokenizeBody(token))).statusCode).toBe(201);
   });
 
-  it.each([
+  it.for([
     [{ number: '4242424242424241' }, 'CARD_NUMBER_INVALID'],
     [{ number: '9999999999999995' }, 'CARD_BRAND_UNSUPPORTED'],
     [{ expMonth: 1, expYear: 2020 }, 'CARD_EXPIRED'],
     [{ expMonth: 1, expYear: 2099 }, 'CARD_EXPIRY_INVALID'],
     [{ cvc: '1234' }, 'CARD_CVC_INVALID'],
     [{ number: AMEX, cvc: '123' }, 'CARD_CVC_INVALID'],
-  ])('refuses card %o with 422 %s', async (card, code) => {
+  ] as const)('refuses card %o with 422 %s', async ([card, code], { vault, newToken }) => {
     const res = await postTokens(vault.service, tokenizeBody(await newToken(), card));
     expect(res.statusCode).toBe(422);
     expect(res.json().error.code).toBe(code);
   });
 
-  it('refuses a token that fails verification with its code (401)', async () => {
+  it('refuses a token that fails verification with its code (401)', async ({ vault, newToken }) => {
     const expired = await newToken({ iat: nowS() - 400, nbf: nowS() - 400, exp: nowS() - 200 });
     const res = await postTokens(vault.service, tokenizeBody(expired));
     expect(res.statusCode).toBe(401);
@@ -122,7 +115,7 @@ describe('POST /v1/tokens', () => {
     expect((await postTokens(vault.service, tokenizeBody(foreign))).json().error.code).toBe('TOKEN_ORIGIN_MISMATCH');
   });
 
-  it('refuses a request from another Origin, or without one (403 ORIGIN_NOT_ALLOWED)', async () => {
+  it('refuses a request from another Origin, or without one (403 ORIGIN_NOT_ALLOWED)', async ({ vault, newToken }) => {
     const body = tokenizeBody(await newToken());
     for (const origin of ['http://bank.localhost:8080', 'null', 'http://vault.localhost:8083']) {
       const res = await postTokens(vault.service, body, { origin });
@@ -133,7 +126,7 @@ describe('POST /v1/tokens', () => {
     expect(none.statusCode).toBe(403);
   });
 
-  it('refuses a body that is not JSON by content type (415 UNSUPPORTED_MEDIA_TYPE)', async () => {
+  it('refuses a body that is not JSON by content type (415 UNSUPPORTED_MEDIA_TYPE)', async ({ vault, newToken }) => {
     const body = JSON.stringify(tokenizeBody(await newToken()));
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
       const res = await postTokens(vault.service, body, { 'content-type': type });
@@ -142,21 +135,21 @@ describe('POST /v1/tokens', () => {
     }
   });
 
-  it(`refuses a body over ${TOKENIZE_MAX_BODY_BYTES} bytes (413 BODY_TOO_LARGE)`, async () => {
+  it(`refuses a body over ${TOKENIZE_MAX_BODY_BYTES} bytes (413 BODY_TOO_LARGE)`, async ({ vault, newToken }) => {
     const big = JSON.stringify({ ...tokenizeBody(await newToken()), pad: 'x'.repeat(TOKENIZE_MAX_BODY_BYTES) });
     const res = await postTokens(vault.service, big);
     expect(res.statusCode).toBe(413);
     expect(res.json().error.code).toBe('BODY_TOO_LARGE');
   });
 
-  it('accepts a body of exactly the limit as far as size goes', async () => {
+  it('accepts a body of exactly the limit as far as size goes', async ({ vault, newToken }) => {
     const base = JSON.stringify(tokenizeBody(await newToken()));
     const exact = base.slice(0, -1) + ' '.repeat(TOKENIZE_MAX_BODY_BYTES - base.length) + '}';
     expect(Buffer.byteLength(exact)).toBe(TOKENIZE_MAX_BODY_BYTES);
     expect((await postTokens(vault.service, exact)).statusCode).toBe(201);
   });
 
-  it('refuses malformed JSON and schema violations (400 BAD_REQUEST)', async () => {
+  it('refuses malformed JSON and schema violations (400 BAD_REQUEST)', async ({ vault, newToken }) => {
     const token = await newToken();
     for (const body of ['{"pivotToken":', '', 'null', '[]', JSON.stringify({ pivotToken: token }), JSON.stringify({ ...tokenizeBody(token), extra: 1 }), JSON.stringify(tokenizeBody(token, { number: '4242-4242' })), `{"__proto__":{"admin":true},${JSON.stringify(tokenizeBody(token)).slice(1)}`]) {
       const res = await postTokens(vault.service, body);
@@ -165,12 +158,12 @@ describe('POST /v1/tokens', () => {
     }
   });
 
-  it('never returns a stack in an error body', async () => {
+  it('never returns a stack in an error body', async ({ vault }) => {
     const res = await postTokens(vault.service, '{"pivotToken":');
     expect(res.body).not.toMatch(/at .*\.ts|stack/i);
   });
 
-  it('answers unknown paths with 404 NOT_FOUND', async () => {
+  it('answers unknown paths with 404 NOT_FOUND', async ({ vault }) => {
     const res = await vault.service.app.inject({ method: 'GET', url: '/v1/cards' });
     expect(res.statusCode).toBe(404);
     expect(res.json().error.code).toBe('NOT_FOUND');
@@ -178,14 +171,14 @@ describe('POST /v1/tokens', () => {
 });
 
 describe('keys', () => {
-  it('creates DATA_DIR/vault-keys.json with mode 0600', () => {
+  it('creates DATA_DIR/vault-keys.json with mode 0600', ({ vault }) => {
     const mode = statSync(join(vault.dataDir, KEY_FILE_NAME)).mode & 0o777;
     expect(mode).toBe(0o600);
   });
 });
 
 describe('used jti retention', () => {
-  it(`purges consumed jtis only once their token expired more than USED_JTI_RETENTION_S ago`, async () => {
+  it(`purges consumed jtis only once their token expired more than USED_JTI_RETENTION_S ago`, async ({ vault }) => {
     const { purgeUsedJtis, USED_JTI_RETENTION_S } = await import('../../../vault/service/app.ts');
     const now = nowS();
     await vault.service.db

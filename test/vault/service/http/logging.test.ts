@@ -1,17 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { scrub } from '../../../../vault/service/http/logging.ts';
 import { createFileKeyProvider, type KeyProvider } from '../../../../vault/service/keys/key-provider.ts';
-import { AMEX, logCapture, pivotClaims, startVault, tempDir, tokenizeBody, type VaultFixture } from '../../helpers.ts';
+import { AMEX, logCapture, pivotClaims, tempDir, tokenizeBody, vaultTest } from '../../helpers.ts';
 import { JWT_PATTERN, secretsIn } from '../../../secret-scan.ts';
 
 const CVC = '8513';
 const log = logCapture();
-const keysDir = tempDir();
 let failNextKey = false;
-let vault: VaultFixture;
 const tokens: string[] = [];
 
-beforeAll(async () => {
+/** The file's vault logs to `log`, on keys that can be made to fail (failNextKey). */
+const it = vaultTest.override('vaultSetup', { scope: 'file' }, ({}, { onCleanup }) => {
+  const keysDir = tempDir();
+  onCleanup(() => keysDir.remove());
   const real = createFileKeyProvider(keysDir.path);
   // A provider that can be made to fail with the PAN in its message, as a careless KMS client might.
   const keyProvider: KeyProvider = {
@@ -24,11 +25,7 @@ beforeAll(async () => {
       return real.currentDataKey();
     },
   };
-  vault = await startVault({ deps: { logStream: log.stream, keyProvider } });
-});
-afterAll(async () => {
-  await vault.close();
-  keysDir.remove();
+  return { deps: { logStream: log.stream, keyProvider } };
 });
 
 /** Log lines without their timing/process fields (which are digits that could collide). */
@@ -45,7 +42,7 @@ function logText(): string {
 }
 
 describe('vault logs', () => {
-  it('never contain the PAN, the CVC, the cardholder name or the pivot token, whatever the outcome', async () => {
+  it('never contain the PAN, the CVC, the cardholder name or the pivot token, whatever the outcome', async ({ vault }) => {
     const send = async (body: unknown, headers: Record<string, string> = {}, url = '/v1/tokens') => {
       const token = await vault.issuer.sign(pivotClaims());
       tokens.push(token);

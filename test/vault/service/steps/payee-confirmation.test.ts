@@ -3,27 +3,10 @@
  * injection, real SQLite, real crypto, real notices to a local receiver).
  */
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { PAYEE_CONFIRMATION_MAX_BODY_BYTES, PAYEE_CONFIRMATIONS_PATH } from '../../../../protocol/steps/index.ts';
-import type { SoftAuthenticator } from '../../../lib/soft-authenticator.ts';
 import { answerWithPasskey, enrolPasskey } from '../../passkey-helpers.ts';
-import { VAULT_ORIGIN, noticeReceiver, pivotClaims, postTokens, startVault, tokenizeBody, waitFor, type NoticeReceiver, type VaultFixture } from '../../helpers.ts';
-
-let vault: VaultFixture;
-let passkey: SoftAuthenticator;
-let receiver: NoticeReceiver;
-let notices: Record<string, unknown>[];
-
-beforeAll(async () => {
-  receiver = await noticeReceiver();
-  notices = receiver.notices;
-  vault = await startVault({ noticeUrl: receiver.noticeUrl });
-  passkey = await enrolPasskey(vault, notices);
-});
-afterAll(async () => {
-  await vault.close();
-  await receiver.close();
-});
+import { VAULT_ORIGIN, postTokens, pivotClaims, tokenizeBody, vaultTest, waitFor } from '../../helpers.ts';
 
 const PAYEE_STEP = {
   id: 'stp_payee0123456789abcd',
@@ -34,20 +17,27 @@ const PAYEE_STEP = {
 };
 const TRANSFER_STEP = { ...PAYEE_STEP, id: 'stp_transfer0123456789', kind: 'transfer', amount: { minor: 25000, currency: 'EUR' } };
 
-const token = (step: object, overrides: Record<string, unknown> = {}) => vault.issuer.sign(pivotClaims({ step, ...overrides }));
-const post = (body: unknown, headers: Record<string, string> = {}) =>
-  vault.service.app.inject({
-    method: 'POST',
-    url: PAYEE_CONFIRMATIONS_PATH,
-    headers: { origin: VAULT_ORIGIN, 'content-type': 'application/json', ...headers },
-    payload: typeof body === 'string' ? body : JSON.stringify(body),
+/** The file's vault sends its notices to `receiver`; its customer has enrolled a passkey. */
+const it = vaultTest
+  .override('vaultSetup', { scope: 'file' }, ({ receiver }) => ({ noticeUrl: receiver.noticeUrl }))
+  .extend('passkey', { scope: 'file' }, ({ vault, receiver }) => enrolPasskey(vault, receiver.notices))
+  .extend('payee', { scope: 'file' }, ({ vault, passkey }) => {
+    const token = (step: object, overrides: Record<string, unknown> = {}) => vault.issuer.sign(pivotClaims({ step, ...overrides }));
+    const post = (body: unknown, headers: Record<string, string> = {}) =>
+      vault.service.app.inject({
+        method: 'POST',
+        url: PAYEE_CONFIRMATIONS_PATH,
+        headers: { origin: VAULT_ORIGIN, 'content-type': 'application/json', ...headers },
+        payload: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    const answer = async (decision: string, pivotToken?: string) =>
+      answerWithPasskey(vault, passkey, PAYEE_CONFIRMATIONS_PATH, { pivotToken: pivotToken ?? (await token(PAYEE_STEP)), decision });
+    return { token, post, answer };
   });
-const answer = async (decision: string, pivotToken?: string) =>
-  answerWithPasskey(vault, passkey, PAYEE_CONFIRMATIONS_PATH, { pivotToken: pivotToken ?? (await token(PAYEE_STEP)), decision });
 const codeOf = (res: { json(): unknown }) => (res.json() as { error?: { code?: string } }).error?.code;
 
 describe('POST /v1/payee-confirmations', () => {
-  it('records a confirmation once, with the signed payee, audits it and notifies the chat', async () => {
+  it('records a confirmation once, with the signed payee, audits it and notifies the chat', async ({ vault, receiver: { notices }, payee: { token, answer } }) => {
     const pivotToken = await token(PAYEE_STEP);
     const res = await answer('confirm', pivotToken);
     expect(res.statusCode).toBe(201);
@@ -66,7 +56,7 @@ describe('POST /v1/payee-confirmations', () => {
     }
   });
 
-  it('records a decline', async () => {
+  it('records a decline', async ({ receiver: { notices }, payee: { token, answer } }) => {
     const pivotToken = await token(PAYEE_STEP);
     expect((await answer('decline', pivotToken)).json()).toEqual({ outcome: 'declined' });
     const jti = decodeJwt(pivotToken).jti!;
@@ -74,7 +64,7 @@ describe('POST /v1/payee-confirmations', () => {
     expect(notices.find((n) => n['ptj'] === jti)).toMatchObject({ event: 'payee_declined' });
   });
 
-  it('takes no token of another kind, and its token works nowhere else', async () => {
+  it('takes no token of another kind, and its token works nowhere else', async ({ vault, payee: { token, answer } }) => {
     const transfer = await answer('confirm', await token(TRANSFER_STEP));
     expect(transfer.statusCode).toBe(403);
     expect(codeOf(transfer)).toBe('TOKEN_STEP_KIND_MISMATCH');
@@ -88,7 +78,7 @@ describe('POST /v1/payee-confirmations', () => {
     expect(codeOf(atTransfers)).toBe('TOKEN_STEP_KIND_MISMATCH');
   });
 
-  it(`refuses a foreign Origin, a bad decision, and a body over PAYEE_CONFIRMATION_MAX_BODY_BYTES (${PAYEE_CONFIRMATION_MAX_BODY_BYTES})`, async () => {
+  it(`refuses a foreign Origin, a bad decision, and a body over PAYEE_CONFIRMATION_MAX_BODY_BYTES (${PAYEE_CONFIRMATION_MAX_BODY_BYTES})`, async ({ payee: { token, post, answer } }) => {
     expect(codeOf(await post({ pivotToken: await token(PAYEE_STEP), decision: 'confirm' }, { origin: 'http://bank.localhost:8080' }))).toBe('ORIGIN_NOT_ALLOWED');
     expect(codeOf(await answer('maybe'))).toBe('BAD_REQUEST');
     const pivotToken = await token(PAYEE_STEP);
@@ -98,7 +88,7 @@ describe('POST /v1/payee-confirmations', () => {
     expect((await answer('confirm', pivotToken)).statusCode).toBe(201);
   });
 
-  it('refuses a payee token whose step lacks the payee (claims schema)', async () => {
+  it('refuses a payee token whose step lacks the payee (claims schema)', async ({ payee: { token, answer } }) => {
     const { payee: _payee, ...withoutPayee } = PAYEE_STEP;
     const res = await answer('confirm', await token(withoutPayee));
     expect(res.statusCode).toBe(401);

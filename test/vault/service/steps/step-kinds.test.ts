@@ -6,33 +6,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { ADDRESS_MAX_BODY_BYTES, TRANSFER_CONFIRMATION_MAX_BODY_BYTES } from '../../../../protocol/vault-api.ts';
 import { openJson } from '../../../../vault/service/keys/card-crypto.ts';
 import { MAX_ATTEMPTS_PER_PIVOT_TOKEN } from '../../../../vault/service/steps/rate-limit.ts';
 import { checkAddress } from '../../../../vault/shared/address.ts';
-import { VAULT_ORIGIN, noticeReceiver, logCapture, nowS, pivotClaims, postTokens, startVault, tokenizeBody, waitFor, type NoticeReceiver, type VaultFixture } from '../../helpers.ts';
+import { VAULT_ORIGIN, logCapture, nowS, pivotClaims, postTokens, tokenizeBody, vaultTest, waitFor } from '../../helpers.ts';
 import { secretsIn } from '../../../secret-scan.ts';
-import type { SoftAuthenticator } from '../../../lib/soft-authenticator.ts';
 import { answerWithPasskey, enrolPasskey } from '../../passkey-helpers.ts';
 
-let vault: VaultFixture;
-let passkey: SoftAuthenticator;
-let receiver: NoticeReceiver;
-let notices: Record<string, unknown>[];
 const log = logCapture();
-
-beforeAll(async () => {
-  receiver = await noticeReceiver();
-  notices = receiver.notices;
-  vault = await startVault({ noticeUrl: receiver.noticeUrl, deps: { logStream: log.stream } });
-  // The customer answers with their passkey, as the vault requires for these kinds.
-  passkey = await enrolPasskey(vault, notices);
-});
-afterAll(async () => {
-  await vault.close();
-  await receiver.close();
-});
 
 const ADDRESS_STEP = { id: 'stp_address0123456789', kind: 'address_change', purpose: 'Update your postal address', reference: 'ADR-7' };
 const TRANSFER_STEP = {
@@ -45,30 +28,36 @@ const TRANSFER_STEP = {
 };
 const ADDRESS = { lines: ['12 Rue de la République', 'Bâtiment B'], postcode: '69002', city: 'Lyon', country: 'fr' };
 
-const token = (step: object, overrides: Record<string, unknown> = {}) => vault.issuer.sign(pivotClaims({ step, ...overrides }));
-const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  vault.service.app.inject({
-    method: 'POST',
-    url,
-    headers: { origin: VAULT_ORIGIN, 'content-type': 'application/json', ...headers },
-    payload: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-const postAddress = async (address: object = ADDRESS, pivotToken?: string) =>
-  answerWithPasskey(vault, passkey, '/v1/addresses', { pivotToken: pivotToken ?? (await token(ADDRESS_STEP)), address });
-const postAnswer = async (decision: string, pivotToken?: string) =>
-  answerWithPasskey(vault, passkey, '/v1/transfer-confirmations', { pivotToken: pivotToken ?? (await token(TRANSFER_STEP)), decision });
 const codeOf = (res: { json(): unknown }) => (res.json() as { error?: { code?: string } }).error?.code;
 
-function dbBytes(): string {
-  return Buffer.concat(
-    readdirSync(vault.dataDir)
-      .filter((f) => f.startsWith('vault.db'))
-      .map((f) => readFileSync(join(vault.dataDir, f))),
-  ).toString('utf8');
-}
+/** The file's vault sends its notices to `receiver` and logs to `log`; its customer has enrolled a passkey. */
+const it = vaultTest
+  .override('vaultSetup', { scope: 'file' }, ({ receiver }) => ({ noticeUrl: receiver.noticeUrl, deps: { logStream: log.stream } }))
+  .extend('passkey', { scope: 'file' }, ({ vault, receiver }) => enrolPasskey(vault, receiver.notices))
+  .extend('steps', { scope: 'file' }, ({ vault, passkey }) => {
+    const token = (step: object, overrides: Record<string, unknown> = {}) => vault.issuer.sign(pivotClaims({ step, ...overrides }));
+    const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+      vault.service.app.inject({
+        method: 'POST',
+        url,
+        headers: { origin: VAULT_ORIGIN, 'content-type': 'application/json', ...headers },
+        payload: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    const postAddress = async (address: object = ADDRESS, pivotToken?: string) =>
+      answerWithPasskey(vault, passkey, '/v1/addresses', { pivotToken: pivotToken ?? (await token(ADDRESS_STEP)), address });
+    const postAnswer = async (decision: string, pivotToken?: string) =>
+      answerWithPasskey(vault, passkey, '/v1/transfer-confirmations', { pivotToken: pivotToken ?? (await token(TRANSFER_STEP)), decision });
+    const dbBytes = (): string =>
+      Buffer.concat(
+        readdirSync(vault.dataDir)
+          .filter((f) => f.startsWith('vault.db'))
+          .map((f) => readFileSync(join(vault.dataDir, f))),
+      ).toString('utf8');
+    return { token, post, postAddress, postAnswer, dbBytes };
+  });
 
 describe('POST /v1/addresses', () => {
-  it('stores the address sealed, answers city and country only, and notifies the chat', async () => {
+  it('stores the address sealed, answers city and country only, and notifies the chat', async ({ vault, receiver: { notices }, passkey, steps: { token, postAddress } }) => {
     const pivotToken = await token(ADDRESS_STEP);
     const res = await postAddress({ ...ADDRESS, lines: ['7 Quai Claude Bernard'], postcode: '69007' }, pivotToken);
     expect(res.statusCode).toBe(201);
@@ -98,7 +87,7 @@ describe('POST /v1/addresses', () => {
     expect((await vault.service.audit.verify()).ok).toBe(true);
   });
 
-  it('keeps no part of the street or postcode in clear in the database files, nor in the log', async () => {
+  it('keeps no part of the street or postcode in clear in the database files, nor in the log', async ({ vault, steps: { postAddress, dbBytes } }) => {
     const street = '221 Avenue Jean Jaurès';
     const res = await postAddress({ lines: [street], postcode: '69362', city: 'Villeurbanne', country: 'FR' });
     expect(res.statusCode).toBe(201);
@@ -110,7 +99,7 @@ describe('POST /v1/addresses', () => {
     expect(lines).toContain('address stored');
   });
 
-  it('refuses a second use of the same token (TOKEN_REPLAYED)', async () => {
+  it('refuses a second use of the same token (TOKEN_REPLAYED)', async ({ steps: { token, postAddress } }) => {
     const pivotToken = await token(ADDRESS_STEP);
     expect((await postAddress(ADDRESS, pivotToken)).statusCode).toBe(201);
     const again = await postAddress(ADDRESS, pivotToken);
@@ -118,7 +107,7 @@ describe('POST /v1/addresses', () => {
     expect(codeOf(again)).toBe('TOKEN_REPLAYED');
   });
 
-  it('refuses a card-payment or transfer token (TOKEN_STEP_KIND_MISMATCH), without consuming it', async () => {
+  it('refuses a card-payment or transfer token (TOKEN_STEP_KIND_MISMATCH), without consuming it', async ({ vault, passkey, steps: { token, postAddress } }) => {
     const cardToken = await vault.issuer.sign(pivotClaims());
     const res = await postAddress(ADDRESS, cardToken);
     expect(res.statusCode).toBe(403);
@@ -128,13 +117,13 @@ describe('POST /v1/addresses', () => {
     expect((await answerWithPasskey(vault, passkey, '/v1/tokens', tokenizeBody(cardToken))).statusCode).toBe(201);
   });
 
-  it('refuses an expired token', async () => {
+  it('refuses an expired token', async ({ steps: { token, postAddress } }) => {
     const res = await postAddress(ADDRESS, await token(ADDRESS_STEP, { iat: nowS() - 400, nbf: nowS() - 400, exp: nowS() - 300 }));
     expect(res.statusCode).toBe(401);
     expect(codeOf(res)).toBe('TOKEN_EXPIRED');
   });
 
-  it('refuses any Origin but the vault’s own', async () => {
+  it('refuses any Origin but the vault’s own', async ({ steps: { token, post } }) => {
     for (const origin of ['http://bank.localhost:8080', 'null']) {
       const res = await post('/v1/addresses', { pivotToken: await token(ADDRESS_STEP), address: ADDRESS }, { origin });
       expect(res.statusCode).toBe(403);
@@ -142,7 +131,7 @@ describe('POST /v1/addresses', () => {
     }
   });
 
-  it(`refuses a body over ADDRESS_MAX_BODY_BYTES (${ADDRESS_MAX_BODY_BYTES})`, async () => {
+  it(`refuses a body over ADDRESS_MAX_BODY_BYTES (${ADDRESS_MAX_BODY_BYTES})`, async ({ steps: { token, post } }) => {
     const pivotToken = await token(ADDRESS_STEP);
     const body = JSON.stringify({ pivotToken, address: { ...ADDRESS, city: 'x'.repeat(ADDRESS_MAX_BODY_BYTES) } });
     const res = await post('/v1/addresses', body);
@@ -154,7 +143,7 @@ describe('POST /v1/addresses', () => {
     expect(codeOf(await post('/v1/addresses', under))).toBe('BAD_REQUEST');
   });
 
-  it('answers a field code for each invalid field, and does not consume the token', async () => {
+  it('answers a field code for each invalid field, and does not consume the token', async ({ steps: { token, postAddress } }) => {
     const pivotToken = await token(ADDRESS_STEP);
     const cases: [object, string][] = [
       [{ ...ADDRESS, lines: ['   '] }, 'ADDRESS_LINE_INVALID'],
@@ -179,7 +168,7 @@ describe('POST /v1/addresses', () => {
     expect(codeOf(await postAddress({ ...ADDRESS, phone: '0600000000' }))).toBe('BAD_REQUEST');
   });
 
-  it(`refuses the token after MAX_ATTEMPTS_PER_PIVOT_TOKEN (${MAX_ATTEMPTS_PER_PIVOT_TOKEN}) refused addresses`, async () => {
+  it(`refuses the token after MAX_ATTEMPTS_PER_PIVOT_TOKEN (${MAX_ATTEMPTS_PER_PIVOT_TOKEN}) refused addresses`, async ({ steps: { token, postAddress } }) => {
     const pivotToken = await token(ADDRESS_STEP);
     for (let i = 0; i < MAX_ATTEMPTS_PER_PIVOT_TOKEN; i++) expect(codeOf(await postAddress({ ...ADDRESS, country: 'ZZ' }, pivotToken))).toBe('ADDRESS_COUNTRY_INVALID');
     const res = await postAddress(ADDRESS, pivotToken);
@@ -189,7 +178,7 @@ describe('POST /v1/addresses', () => {
 });
 
 describe('POST /v1/transfer-confirmations', () => {
-  it('records a confirmation once, with the signed amount and payee, and notifies the chat', async () => {
+  it('records a confirmation once, with the signed amount and payee, and notifies the chat', async ({ vault, receiver: { notices }, steps: { token, postAnswer } }) => {
     const pivotToken = await token(TRANSFER_STEP);
     const res = await postAnswer('confirm', pivotToken);
     expect(res.statusCode).toBe(201);
@@ -212,7 +201,7 @@ describe('POST /v1/transfer-confirmations', () => {
     }
   });
 
-  it('records a decline', async () => {
+  it('records a decline', async ({ vault, receiver: { notices }, passkey, steps: { token, postAnswer } }) => {
     const pivotToken = await token(TRANSFER_STEP);
     const res = await postAnswer('decline', pivotToken);
     expect(res.json()).toEqual({ outcome: 'declined' });
@@ -222,7 +211,7 @@ describe('POST /v1/transfer-confirmations', () => {
     expect((await vault.service.audit.list()).some((e) => e.action === 'transfer.decline' && e.detail === `step=${TRANSFER_STEP.id} verified=passkey passkey=${passkey.credentialId}`)).toBe(true);
   });
 
-  it('refuses a token of another kind, an expired token, a foreign origin, a bad decision, a large body', async () => {
+  it('refuses a token of another kind, an expired token, a foreign origin, a bad decision, a large body', async ({ vault, steps: { token, post, postAnswer } }) => {
     for (const step of [ADDRESS_STEP, undefined]) {
       const other = step ? await token(step) : await vault.issuer.sign(pivotClaims());
       const res = await postAnswer('confirm', other);
@@ -239,7 +228,7 @@ describe('POST /v1/transfer-confirmations', () => {
     expect(codeOf(await post('/v1/transfer-confirmations', big))).toBe('BODY_TOO_LARGE');
   });
 
-  it('refuses a transfer token whose step lacks the payee (claims schema)', async () => {
+  it('refuses a transfer token whose step lacks the payee (claims schema)', async ({ steps: { token, postAnswer } }) => {
     const { payee: _payee, ...withoutPayee } = TRANSFER_STEP;
     const res = await postAnswer('confirm', await token(withoutPayee));
     expect(res.statusCode).toBe(401);
