@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CSP_REPORT_MAX_BODY_BYTES,
   CSP_REPORT_MAX_PER_BODY,
@@ -6,7 +6,7 @@ import {
   CSP_REPORT_RATE_WINDOW_MS,
 } from '../../../protocol/csp-report.ts';
 import { CSP_REPORT_MAX_TRACKED_IPS, IpRateLimiter, blockedSummary, documentOriginAndPath } from '../../../server/routes/csp-reports.ts';
-import { BANK, CHAT, EVIL, removeDir, startChat, tempDir, type Running } from '../helpers.ts';
+import { BANK, CHAT, EVIL, chatTest } from '../helpers.ts';
 
 const SECRET = 'pivot=SECRET123';
 const SAMPLE = 'alert(4242424242424242)';
@@ -52,28 +52,23 @@ const reportingApi = [
 ];
 
 describe('POST /v1/csp-reports', () => {
-  let dir: string;
-  let run: Running;
   let lines: string[];
   let now: number;
 
-  beforeEach(async () => {
-    dir = tempDir();
-    lines = [];
-    now = 1_700_000_000_000;
-    run = await startChat(dir, { LOG_LEVEL: 'info' }, { clock: () => now, logStream: { write: (l) => void lines.push(l) } });
-  });
-  afterEach(async () => {
-    await run.close();
-    removeDir(dir);
-  });
+  /** A server that logs to `lines` on a clock at `now` (both reset before each test); `post` sends it a report body. */
+  const it = chatTest
+    .extend('post', ({ run }) => (body: string, contentType: string, headers: Record<string, string> = {}) =>
+      run.server.app.inject({ method: 'POST', url: '/v1/csp-reports', headers: { 'content-type': contentType, ...headers }, payload: body }))
+    .override('chatSetup', () => {
+      lines = [];
+      now = 1_700_000_000_000;
+      return { env: { LOG_LEVEL: 'info' }, options: { clock: () => now, logStream: { write: (l: string) => void lines.push(l) } } };
+    });
 
-  const post = (body: string, contentType: string, headers: Record<string, string> = {}) =>
-    run.server.app.inject({ method: 'POST', url: '/v1/csp-reports', headers: { 'content-type': contentType, ...headers }, payload: body });
   const violations = () =>
     lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'csp violation').map((l) => l['cspViolation']);
 
-  it('accepts a report-uri report (application/csp-report) with 204 and logs one line without query, fragment or sample', async () => {
+  it('accepts a report-uri report (application/csp-report) with 204 and logs one line without query, fragment or sample', async ({ post }) => {
     const res = await post(JSON.stringify(reportUri), 'application/csp-report', { origin: 'null' });
     expect(res.statusCode).toBe(204);
     expect(res.body).toBe('');
@@ -96,7 +91,7 @@ describe('POST /v1/csp-reports', () => {
     expect(all).not.toContain('original-policy');
   });
 
-  it('accepts a Reporting API batch (application/reports+json), logging only its csp-violation reports', async () => {
+  it('accepts a Reporting API batch (application/reports+json), logging only its csp-violation reports', async ({ post }) => {
     const res = await post(JSON.stringify(reportingApi), 'application/reports+json', { origin: BANK });
     expect(res.statusCode).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe(BANK);
@@ -109,14 +104,14 @@ describe('POST /v1/csp-reports', () => {
     expect(all).not.toContain('alert(');
   });
 
-  it('accepts a content type with parameters, and reports from any Origin (browsers send null), echoing only bank origins', async () => {
+  it('accepts a content type with parameters, and reports from any Origin (browsers send null), echoing only bank origins', async ({ post }) => {
     const res = await post(JSON.stringify(reportUri), 'application/csp-report; charset=utf-8', { origin: EVIL });
     expect(res.statusCode).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
     expect((await post(JSON.stringify(reportUri), 'application/csp-report')).statusCode).toBe(204);
   });
 
-  it('answers the Reporting API preflight for bank origins only, never with *', async () => {
+  it('answers the Reporting API preflight for bank origins only, never with *', async ({ run }) => {
     const preflight = (origin: string) =>
       run.server.app.inject({
         method: 'OPTIONS',
@@ -134,7 +129,7 @@ describe('POST /v1/csp-reports', () => {
     expect(refused.headers['access-control-allow-origin']).toBeUndefined();
   });
 
-  it(`refuses a body over CSP_REPORT_MAX_BODY_BYTES (${CSP_REPORT_MAX_BODY_BYTES}) with 413 BODY_TOO_LARGE`, async () => {
+  it(`refuses a body over CSP_REPORT_MAX_BODY_BYTES (${CSP_REPORT_MAX_BODY_BYTES}) with 413 BODY_TOO_LARGE`, async ({ post }) => {
     const padded = { 'csp-report': { ...reportUri['csp-report'], 'script-sample': 'x'.repeat(CSP_REPORT_MAX_BODY_BYTES) } };
     const res = await post(JSON.stringify(padded), 'application/csp-report');
     expect(res.statusCode).toBe(413);
@@ -142,7 +137,7 @@ describe('POST /v1/csp-reports', () => {
     expect(violations()).toEqual([]);
   });
 
-  it('refuses invalid JSON, an empty body and a wrongly typed field with 400 BAD_REQUEST', async () => {
+  it('refuses invalid JSON, an empty body and a wrongly typed field with 400 BAD_REQUEST', async ({ post }) => {
     for (const [body, type] of [
       ['{"csp-report": ', 'application/csp-report'],
       ['', 'application/csp-report'],
@@ -158,7 +153,7 @@ describe('POST /v1/csp-reports', () => {
     expect(violations()).toEqual([]);
   });
 
-  it('refuses any other content type with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+  it('refuses any other content type with 415 UNSUPPORTED_MEDIA_TYPE', async ({ run, post }) => {
     for (const type of ['application/json', 'text/plain', 'application/x-www-form-urlencoded']) {
       const res = await post(JSON.stringify(reportUri), type);
       expect(res.statusCode, type).toBe(415);
@@ -168,7 +163,7 @@ describe('POST /v1/csp-reports', () => {
     expect(none.statusCode).toBe(415);
   });
 
-  it(`rate limits each client IP to CSP_REPORT_RATE_LIMIT (${CSP_REPORT_RATE_LIMIT}) requests per window with 429 RATE_LIMITED`, async () => {
+  it(`rate limits each client IP to CSP_REPORT_RATE_LIMIT (${CSP_REPORT_RATE_LIMIT}) requests per window with 429 RATE_LIMITED`, async ({ run, post }) => {
     const body = JSON.stringify(reportUri);
     for (let i = 0; i < CSP_REPORT_RATE_LIMIT; i++) expect((await post(body, 'application/csp-report')).statusCode).toBe(204);
     const limited = await post(body, 'application/csp-report');
@@ -190,7 +185,7 @@ describe('POST /v1/csp-reports', () => {
     expect((await post(body, 'application/csp-report')).statusCode).toBe(204);
   });
 
-  it(`logs at most CSP_REPORT_MAX_PER_BODY (${CSP_REPORT_MAX_PER_BODY}) violations of one batch and counts the rest`, async () => {
+  it(`logs at most CSP_REPORT_MAX_PER_BODY (${CSP_REPORT_MAX_PER_BODY}) violations of one batch and counts the rest`, async ({ post }) => {
     const batch = Array.from({ length: CSP_REPORT_MAX_PER_BODY + 5 }, () => reportingApi[0]);
     const res = await post(JSON.stringify(batch), 'application/reports+json');
     expect(res.statusCode).toBe(204);

@@ -1,13 +1,13 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { PIVOT_LINK_CODE_BYTES, PIVOT_LINK_TTL_S } from '../../../protocol/chat.ts';
 import { PivotError } from '../../../protocol/errors.ts';
 import type { ChannelGateway, ChannelIdentity, OutboundLink } from '../../../server/channels/gateway.ts';
 import { PIVOT_LINK_REDEEMED_TEXT, PIVOT_LINK_TEXT, PIVOT_LINK_TITLE, pivotLinkSentText } from '../../../server/channels/pivot-link-codes.ts';
 import { hashToken } from '../../../server/lib/ids.ts';
-import { BANK, CHAT, EVIL, agentSession, call, customerSession, customerSocket, removeDir, startChat, tempDir, type Running } from '../helpers.ts';
+import { BANK, CHAT, EVIL, call, chatTest, customerSession, customerSocket } from '../helpers.ts';
 
 /** Our own gateway interface, recording what the server asked it to send. */
 class RecordingGateway implements ChannelGateway {
@@ -31,59 +31,51 @@ class RecordingGateway implements ChannelGateway {
   async sendSms(): Promise<void> {}
 }
 
-let dir: string;
-let run: Running;
 let now: number;
 let gateway: RecordingGateway;
 let logs: string;
-let agent: string;
 
-beforeEach(async () => {
-  dir = tempDir();
-  now = Date.UTC(2030, 0, 1);
-  gateway = new RecordingGateway();
-  logs = '';
-  const logStream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logs += chunk.toString();
-      done();
-    },
+/**
+ * A server on a clock at `now` that sends through `gateway` and logs to `logs` (all three reset
+ * before each test), with the helpers of its conversations and links.
+ */
+const it = chatTest
+  .extend('links', ({ run, agent }) => {
+    /** A conversation that started on Messenger, as the channel adapters create it. */
+    const messengerConversation = async (): Promise<{ conversationId: string; customerId: string }> => {
+      const { store } = run.server.context;
+      const customer = await store.customers.create({ subject: null, displayName: 'Robert (Messenger)' });
+      const conversation = await store.conversations.create(customer.id, 'none', 'messenger');
+      await store.events.append(conversation.id, { kind: 'message', author: { role: 'customer', name: 'Robert' }, clientMsgId: null, via: 'messenger', text: 'My card was swallowed' });
+      gateway.identities.set(conversation.id, { id: `chi_${conversation.id.slice(4)}`, channel: 'messenger', customerId: customer.id });
+      return { conversationId: conversation.id, customerId: customer.id };
+    };
+    const sendLink = (conversationId: string) => call(run, 'POST', `/v1/agent/conversations/${conversationId}/pivot-links`, { origin: CHAT, token: agent });
+    /** Sends a link and returns the code the customer received (from the fragment only). */
+    const codeFor = async (conversationId: string): Promise<string> => {
+      const res = await sendLink(conversationId);
+      expect(res.status).toBe(201);
+      const url = new URL(gateway.sent.at(-1)!.link.url);
+      return new URLSearchParams(url.hash.slice(1)).get('pivot')!;
+    };
+    const redeem = (code: unknown, origin: string | null = BANK) => call(run, 'POST', '/v1/pivot-links/redeem', { body: { code }, origin });
+    return { messengerConversation, sendLink, codeFor, redeem };
+  })
+  .override('chatSetup', () => {
+    now = Date.UTC(2030, 0, 1);
+    gateway = new RecordingGateway();
+    logs = '';
+    const logStream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logs += chunk.toString();
+        done();
+      },
+    });
+    return { env: { LOG_LEVEL: 'debug', PIVOT_LINK_BASE_URL: `${BANK}/help?topic=card` }, options: { clock: () => now, channels: gateway, logStream } };
   });
-  run = await startChat(dir, { LOG_LEVEL: 'debug', PIVOT_LINK_BASE_URL: `${BANK}/help?topic=card` }, { clock: () => now, channels: gateway, logStream });
-  agent = await agentSession(run);
-});
-
-afterEach(async () => {
-  await run.close();
-  removeDir(dir);
-});
-
-/** A conversation that started on Messenger, as the channel adapters create it. */
-async function messengerConversation(): Promise<{ conversationId: string; customerId: string }> {
-  const { store } = run.server.context;
-  const customer = await store.customers.create({ subject: null, displayName: 'Robert (Messenger)' });
-  const conversation = await store.conversations.create(customer.id, 'none', 'messenger');
-  await store.events.append(conversation.id, { kind: 'message', author: { role: 'customer', name: 'Robert' }, clientMsgId: null, via: 'messenger', text: 'My card was swallowed' });
-  gateway.identities.set(conversation.id, { id: `chi_${conversation.id.slice(4)}`, channel: 'messenger', customerId: customer.id });
-  return { conversationId: conversation.id, customerId: customer.id };
-}
-
-async function sendLink(conversationId: string) {
-  return call(run, 'POST', `/v1/agent/conversations/${conversationId}/pivot-links`, { origin: CHAT, token: agent });
-}
-
-/** Sends a link and returns the code the customer received (from the fragment only). */
-async function codeFor(conversationId: string): Promise<string> {
-  const res = await sendLink(conversationId);
-  expect(res.status).toBe(201);
-  const url = new URL(gateway.sent.at(-1)!.link.url);
-  return new URLSearchParams(url.hash.slice(1)).get('pivot')!;
-}
-
-const redeem = (code: unknown, origin: string | null = BANK) => call(run, 'POST', '/v1/pivot-links/redeem', { body: { code }, origin });
 
 describe('creating a pivot link', () => {
-  it('sends the link on the channel with the code only in the fragment, and tells the agent without the code', async () => {
+  it('sends the link on the channel with the code only in the fragment, and tells the agent without the code', async ({ run, agent, links: { messengerConversation, sendLink } }) => {
     const { conversationId } = await messengerConversation();
     const res = await sendLink(conversationId);
     expect(res.status).toBe(201);
@@ -105,7 +97,7 @@ describe('creating a pivot link', () => {
     expect(JSON.stringify(events.body)).not.toContain(code);
   });
 
-  it('needs an agent session, a known conversation and a public channel', async () => {
+  it('needs an agent session, a known conversation and a public channel', async ({ run, links: { messengerConversation, sendLink } }) => {
     const { conversationId } = await messengerConversation();
     const customer = await customerSession(run);
     expect((await call(run, 'POST', `/v1/agent/conversations/${conversationId}/pivot-links`, { origin: CHAT })).body).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
@@ -117,7 +109,7 @@ describe('creating a pivot link', () => {
     expect(gateway.sent).toHaveLength(0);
   });
 
-  it('stores only the SHA-256 hash of the code, and never logs the code', async () => {
+  it('stores only the SHA-256 hash of the code, and never logs the code', async ({ run, dir, links: { messengerConversation, codeFor, redeem } }) => {
     const { conversationId } = await messengerConversation();
     const code = await codeFor(conversationId);
     expect((await redeem(code)).status).toBe(201);
@@ -139,7 +131,7 @@ describe('creating a pivot link', () => {
     expect(logs).not.toContain(code);
   });
 
-  it('invalidates the link when the channel refuses it, and answers the channel error', async () => {
+  it('invalidates the link when the channel refuses it, and answers the channel error', async ({ run, agent, links: { messengerConversation, sendLink, codeFor, redeem } }) => {
     const { conversationId } = await messengerConversation();
     gateway.failWith = new PivotError('CHANNEL_WINDOW_CLOSED');
     const res = await sendLink(conversationId);
@@ -160,7 +152,7 @@ describe('creating a pivot link', () => {
     expect((await redeem(code)).status).toBe(201);
   });
 
-  it('revokes the older unused links of the conversation when a new one is issued', async () => {
+  it('revokes the older unused links of the conversation when a new one is issued', async ({ links: { messengerConversation, codeFor, redeem } }) => {
     const { conversationId } = await messengerConversation();
     const first = await codeFor(conversationId);
     const second = await codeFor(conversationId);
@@ -171,7 +163,7 @@ describe('creating a pivot link', () => {
 });
 
 describe('redeeming a pivot link', () => {
-  it('opens a channel-level session for that conversation only, with its whole history', async () => {
+  it('opens a channel-level session for that conversation only, with its whole history', async ({ run, links: { messengerConversation, codeFor, redeem } }) => {
     const { conversationId, customerId } = await messengerConversation();
     const other = await messengerConversation();
     const code = await codeFor(conversationId);
@@ -201,7 +193,7 @@ describe('redeeming a pivot link', () => {
     }
   });
 
-  it('is single use: the second redeem reads PIVOT_LINK_USED', async () => {
+  it('is single use: the second redeem reads PIVOT_LINK_USED', async ({ links: { messengerConversation, codeFor, redeem } }) => {
     const { conversationId } = await messengerConversation();
     const code = await codeFor(conversationId);
     expect((await redeem(code)).status).toBe(201);
@@ -210,7 +202,7 @@ describe('redeeming a pivot link', () => {
     expect(again.body).toMatchObject({ error: { code: 'PIVOT_LINK_USED' } });
   });
 
-  it('gives exactly one session to concurrent redeems of one code', async () => {
+  it('gives exactly one session to concurrent redeems of one code', async ({ run, dir, links: { messengerConversation, codeFor } }) => {
     const { conversationId } = await messengerConversation();
     const code = await codeFor(conversationId);
     const results = await Promise.all(
@@ -232,7 +224,7 @@ describe('redeeming a pivot link', () => {
     }
   });
 
-  it(`expires PIVOT_LINK_TTL_S (${PIVOT_LINK_TTL_S} s) after it was issued`, async () => {
+  it(`expires PIVOT_LINK_TTL_S (${PIVOT_LINK_TTL_S} s) after it was issued`, async ({ links: { messengerConversation, codeFor, redeem } }) => {
     const { conversationId } = await messengerConversation();
     const early = await codeFor(conversationId);
     now += PIVOT_LINK_TTL_S * 1000 - 1;
@@ -245,7 +237,7 @@ describe('redeeming a pivot link', () => {
     expect(res.body).toMatchObject({ error: { code: 'PIVOT_LINK_EXPIRED' } });
   });
 
-  it('refuses unknown, malformed and tampered codes with PIVOT_LINK_INVALID', async () => {
+  it('refuses unknown, malformed and tampered codes with PIVOT_LINK_INVALID', async ({ links: { messengerConversation, codeFor, redeem } }) => {
     const { conversationId } = await messengerConversation();
     const code = await codeFor(conversationId);
     const tampered = code.slice(0, 10) + (code[10] === 'A' ? 'B' : 'A') + code.slice(11);
@@ -260,7 +252,7 @@ describe('redeeming a pivot link', () => {
     expect((await redeem(code)).status).toBe(201);
   });
 
-  it('accepts redeems only from an allowed bank origin', async () => {
+  it('accepts redeems only from an allowed bank origin', async ({ links: { messengerConversation, codeFor, redeem } }) => {
     const { conversationId } = await messengerConversation();
     const code = await codeFor(conversationId);
     expect((await redeem(code, EVIL)).body).toMatchObject({ error: { code: 'ORIGIN_NOT_ALLOWED' } });
@@ -269,7 +261,7 @@ describe('redeeming a pivot link', () => {
     expect((await redeem(code)).status).toBe(201);
   });
 
-  it('is consumed by nothing a GET can reach (a link-preview crawler)', async () => {
+  it('is consumed by nothing a GET can reach (a link-preview crawler)', async ({ run, links: { messengerConversation, codeFor, redeem } }) => {
     const { conversationId } = await messengerConversation();
     const code = await codeFor(conversationId);
     const link = gateway.sent.at(-1)!.link.url;
