@@ -7,6 +7,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { channelInboxAdmitted } from './inbox-admitted-migration.ts';
 import { stepKindsFromRegistry } from './step-kinds-migration.ts';
+import { passkeys } from './passkeys-migration.ts';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
@@ -365,20 +366,6 @@ const agentLoginGuard: Migration = {
 const wsTicketsBySession: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await sql`CREATE INDEX ws_tickets_session ON ws_tickets (session_id, expires_at)`.execute(db);
-  },
-};
-
-/**
- * Passkeys: the vault tells this server when a customer added one (so a session verified by a
- * pivot link may be offered a step that the passkey will prove), and that a step was answered
- * with one (the agent sees "Verified by passkey"); the phone the bank verified, where the
- * enrolment code of a customer who came from no messaging app goes by SMS.
- */
-const passkeys: Migration = {
-  async up(db: Kysely<unknown>): Promise<void> {
-    await db.schema.alterTable('customers').addColumn('passkey_at', 'integer').execute();
-    await db.schema.alterTable('customers').addColumn('phone', 'text').execute();
-    await db.schema.alterTable('conversations').addColumn('verified_by', 'text').execute();
   },
 };
 

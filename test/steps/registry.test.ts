@@ -13,7 +13,7 @@ import { SERVER_STEP_KINDS } from '../../server/steps/index.ts';
 import { STEP_KIND_FORMS } from '../../widget/console/step-request.ts';
 import { vaultStepKinds } from '../../vault/service/steps/index.ts';
 import Database from 'better-sqlite3';
-import { MIGRATIONS } from '../../vault/service/store/db.ts';
+import { MIGRATIONS } from '../../vault/service/store/migrations.ts';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 
 async function migratedSqlite(): Promise<Database.Database> {
