@@ -11,3 +11,9 @@ export async function agentLogin(page: Page): Promise<void> {
   await page.getByTestId('agent-login').click();
   await expect(page.getByTestId('console-status')).toBeVisible();
 }
+
+/** Opens, in the console, the conversation whose customer wrote `marker`, once its message shows. */
+export async function openConversation(page: Page, marker: string): Promise<void> {
+  await page.getByTestId('conversation-item').filter({ hasText: marker }).first().click();
+  await expect(page.getByTestId('message').filter({ hasText: marker }).first()).toBeVisible();
+}

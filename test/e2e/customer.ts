@@ -35,3 +35,15 @@ export async function signInForStep(page: Page, user: string): Promise<void> {
   await submitBankLogin(page, user);
   await expect(page.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
 }
+
+/**
+ * Signs in with the bank from the page itself, before any step asks: the open chat covers the
+ * page's Sign in button, so it is closed, the customer signs in, and the chat is opened again.
+ */
+export async function signInFromPage(page: Page, user: string): Promise<void> {
+  await page.getByTestId('chat-close').click();
+  await page.getByTestId('bank-sign-in').click();
+  await submitBankLogin(page, user);
+  await page.getByTestId('chat-launcher').click();
+  await expect(page.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
+}

@@ -15,8 +15,8 @@
  */
 import { expect, test, type Browser, type FrameLocator, type Locator, type Page } from '@playwright/test';
 import { INTERNAL } from './env.ts';
-import { agentLogin } from './agent.ts';
-import { openChatAndWrite, submitBankLogin } from './customer.ts';
+import { agentLogin, openConversation } from './agent.ts';
+import { openChatAndWrite, signInFromPage } from './customer.ts';
 import { agentHeaders, storedConversation, storedMessage } from './stored.ts';
 
 // The viewport of step-kinds.spec.ts: every form fits the chat fully, so the frame gets armed.
@@ -45,15 +45,9 @@ async function start(browser: Browser, label: string): Promise<Party> {
   const agent = await agentContext.newPage();
   await openChatAndWrite(customer, `Hello, I have a question (${marker}).`, marker);
   const conversationId = await storedConversation(marker);
-  // The open chat covers the page's Sign in button: close it, sign in, open it again.
-  await customer.getByTestId('chat-close').click();
-  await customer.getByTestId('bank-sign-in').click();
-  await submitBankLogin(customer, `customer-${marker}`);
-  await customer.getByTestId('chat-launcher').click();
-  await expect(customer.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
+  await signInFromPage(customer, `customer-${marker}`);
   await agentLogin(agent);
-  await agent.getByTestId('conversation-item').filter({ hasText: marker }).first().click();
-  await expect(agent.getByTestId('message').filter({ hasText: marker }).first()).toBeVisible();
+  await openConversation(agent, marker);
   return {
     customer,
     agent,

@@ -14,8 +14,8 @@
  * No fixed waits: each step waits for the state it needs (the frame ready, its button armed).
  */
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
-import { agentLogin } from './agent.ts';
-import { openChatAndWrite, submitBankLogin } from './customer.ts';
+import { agentLogin, openConversation } from './agent.ts';
+import { openChatAndWrite, signInFromPage } from './customer.ts';
 
 const PAN = '4242424242424242';
 const EXPIRY = `12${String((new Date().getFullYear() + 3) % 100).padStart(2, '0')}`;
@@ -39,14 +39,9 @@ async function start(browser: Browser, label: string, viewport: { width: number;
   const customer = await customerContext.newPage();
   const agent = await agentContext.newPage();
   await openChatAndWrite(customer, `Hello, a keyboard question (${marker}).`, marker);
-  await customer.getByTestId('chat-close').click();
-  await customer.getByTestId('bank-sign-in').click();
-  await submitBankLogin(customer, `customer-${marker}`);
-  await customer.getByTestId('chat-launcher').click();
-  await expect(customer.getByTestId('message').filter({ hasText: 'Signed in with the bank' })).toBeVisible();
+  await signInFromPage(customer, `customer-${marker}`);
   await agentLogin(agent);
-  await agent.getByTestId('conversation-item').filter({ hasText: marker }).first().click();
-  await expect(agent.getByTestId('message').filter({ hasText: marker }).first()).toBeVisible();
+  await openConversation(agent, marker);
   return {
     customer,
     agent,
