@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as v from 'valibot';
 import { PivotError } from '../../../protocol/errors.ts';
@@ -25,12 +24,10 @@ import {
 } from '../../../protocol/passkeys.ts';
 import type { PivotClaims } from '../../../protocol/pivot-token.ts';
 import type { Clock } from '../../../protocol/clock.ts';
-import { PivotTokenError, verifyPivotToken } from '../../shared/verify-pivot-token.ts';
-import type { StoredNoticeClaims } from '../notices/outbox.ts';
 import type { VaultStatements } from '../store/statements.ts';
 import type { ClientLimiter } from '../steps/rate-limit.ts';
-import type { StepTokenDeps } from '../steps/step-token.ts';
-import { NOTICE_ID_BYTES } from '../steps/run-step.ts';
+import { verifyAnyStepToken, type StepTokenDeps } from '../steps/step-token.ts';
+import { outboxNotice } from '../steps/run-step.ts';
 import type { Passkeys } from './passkeys.ts';
 
 export interface PasskeyRoutesOptions {
@@ -55,29 +52,12 @@ export function registerPasskeyRoutes(app: FastifyInstance, options: PasskeyRout
   const { passkeys, statements, clock } = options;
 
   /** The pivot token, verified as for any step (signature, issuer, audience, lifetime, origin). */
-  const claimsOf = async (token: string): Promise<PivotClaims> => {
-    try {
-      return await verifyPivotToken(token, {
-        getKey: options.token.getIssuerKey,
-        issuer: options.token.trustedIssuer,
-        audience: options.token.origin,
-        allowedOrigins: options.token.allowedParentOrigins,
-        now: new Date(clock()),
-      });
-    } catch (error) {
-      if (error instanceof PivotTokenError) throw new PivotError(error.code, undefined, { cause: error });
-      throw error;
-    }
-  };
+  const claimsOf = (token: string): Promise<PivotClaims> => verifyAnyStepToken(options.token, token, new Date(clock()));
   const limited = (request: FastifyRequest) => {
     if (!options.clients.take(request.ip, clock())) throw new PivotError('RATE_LIMITED');
   };
-  const notice = (claims: PivotClaims, payload: Record<string, unknown>) => {
-    const id = `ntc_${randomBytes(NOTICE_ID_BYTES).toString('base64url')}`;
-    const stored = { iss: options.token.origin, aud: options.noticeAudience, jti: id, cnv: claims.cnv, stp: claims.step.id, ptj: claims.jti, ...payload } as StoredNoticeClaims;
-    const now = clock();
-    return { id, row: { id, claims: JSON.stringify(stored), created_at: now, attempts: 0, next_attempt_at: now, last_error: null } };
-  };
+  const notice = (claims: PivotClaims, payload: Record<string, unknown>) =>
+    outboxNotice({ origin: options.token.origin, noticeAudience: options.noticeAudience }, claims, payload, clock());
   const json = (reply: FastifyReply) => reply.status(201).type('application/json; charset=utf-8').header('cache-control', 'no-store');
 
   app.post(PASSKEY_ENROLMENTS_PATH, { onRequest: options.checkOrigin, bodyLimit: PASSKEY_MAX_BODY_BYTES }, async (request, reply) => {

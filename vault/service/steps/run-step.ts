@@ -30,6 +30,8 @@ import type { AuthenticationResponse } from '../../../protocol/passkeys.ts';
 import type { Passkeys, PresenceProof } from '../passkeys/passkeys.ts';
 import type { AuditEntryInput } from '../store/audit-log.ts';
 import type { StoredNoticeClaims } from '../notices/outbox.ts';
+import type { NoticeOutboxTable } from '../store/db.ts';
+import type { PivotClaims } from '../../../protocol/pivot-token.ts';
 import type { AttemptLimiter } from './rate-limit.ts';
 import type { VaultStatements } from '../store/statements.ts';
 import { verifyStepToken, type StepClaims, type StepTokenDeps } from './step-token.ts';
@@ -37,6 +39,22 @@ import type { Clock } from '../../../protocol/clock.ts';
 
 /** Random bytes in a notice id (`ntc_` + base64url). */
 export const NOTICE_ID_BYTES = 18;
+
+/**
+ * A notice to the chat server about the step of `claims`, as an outbox row: a new `ntc_` id, the
+ * claims every notice carries (issuer, audience, conversation, step, pivot jti) and `payload`,
+ * due at once.
+ */
+export function outboxNotice(
+  addresses: { readonly origin: string; readonly noticeAudience: string },
+  claims: Pick<PivotClaims, 'cnv' | 'jti'> & { readonly step: { readonly id: string } },
+  payload: Record<string, unknown>,
+  now: number,
+): { readonly id: string; readonly row: NoticeOutboxTable } {
+  const id = `ntc_${randomBytes(NOTICE_ID_BYTES).toString('base64url')}`;
+  const stored = { iss: addresses.origin, aud: addresses.noticeAudience, jti: id, cnv: claims.cnv, stp: claims.step.id, ptj: claims.jti, ...payload };
+  return { id, row: { id, claims: JSON.stringify(stored), created_at: now, attempts: 0, next_attempt_at: now, last_error: null } };
+}
 
 /** The notice's kind-specific part: its event and the fields that event carries. */
 export type NoticePayload = StoredNoticeClaims extends infer C
@@ -121,18 +139,7 @@ export async function runStep<K extends StepKind, Request, Checked, Response>(
   }
 
   const record = await kind.record(checked.value, claims, now);
-  const noticeId = `ntc_${randomBytes(NOTICE_ID_BYTES).toString('base64url')}`;
-  const notice = {
-    iss: deps.origin,
-    aud: deps.noticeAudience,
-    jti: noticeId,
-    cnv: claims.cnv,
-    stp: claims.step.id,
-    ptj: claims.jti,
-    ...record.notice,
-    verified: proof.method,
-  } as StoredNoticeClaims;
-  const queuedAt = now.getTime();
+  const notice = outboxNotice(deps, claims, { ...record.notice, verified: proof.method }, now.getTime());
   const audit: AuditEntryInput = {
     actor: { kind: 'customer', id: claims.sub },
     action: record.audit.action,
@@ -147,10 +154,10 @@ export async function runStep<K extends StepKind, Request, Checked, Response>(
       proof.commit();
       record.write();
     },
-    { id: noticeId, claims: JSON.stringify(notice), created_at: queuedAt, attempts: 0, next_attempt_at: queuedAt, last_error: null },
+    notice.row,
     audit,
   );
   if (!stored) throw new PivotError('TOKEN_REPLAYED');
   const after = record.afterStore ? await record.afterStore() : {};
-  return { response: record.response, noticeId, log: { ...record.log, verified: proof.method, ...after } };
+  return { response: record.response, noticeId: notice.id, log: { ...record.log, verified: proof.method, ...after } };
 }

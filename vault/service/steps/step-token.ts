@@ -22,11 +22,13 @@ export interface StepTokenDeps {
 /** Claims whose step is of kind `K`. */
 export type StepClaims<K extends StepKind> = Omit<PivotClaims, 'step'> & { readonly step: StepOf<K> };
 
-/** Verify `token` for an endpoint serving steps of `kind`. Rejects with a {@link PivotError}. */
-export async function verifyStepToken<K extends StepKind>(deps: StepTokenDeps, token: string, kind: K, now: Date): Promise<StepClaims<K>> {
-  let claims: PivotClaims;
+/**
+ * Verify `token` as every vault endpoint does, whatever its step's kind (the passkey routes take
+ * the token of any step). Rejects with a {@link PivotError}.
+ */
+export async function verifyAnyStepToken(deps: StepTokenDeps, token: string, now: Date): Promise<PivotClaims> {
   try {
-    claims = await verifyPivotToken(token, {
+    return await verifyPivotToken(token, {
       getKey: deps.getIssuerKey,
       issuer: deps.trustedIssuer,
       audience: deps.origin,
@@ -37,6 +39,11 @@ export async function verifyStepToken<K extends StepKind>(deps: StepTokenDeps, t
     if (error instanceof PivotTokenError) throw new PivotError(error.code, undefined, { cause: error });
     throw error;
   }
+}
+
+/** Verify `token` for an endpoint serving steps of `kind`. Rejects with a {@link PivotError}. */
+export async function verifyStepToken<K extends StepKind>(deps: StepTokenDeps, token: string, kind: K, now: Date): Promise<StepClaims<K>> {
+  const claims = await verifyAnyStepToken(deps, token, now);
   if (claims.step.kind !== kind) throw new PivotError('TOKEN_STEP_KIND_MISMATCH');
   return claims as StepClaims<K>;
 }
