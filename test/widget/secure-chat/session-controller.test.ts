@@ -5,8 +5,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SessionResponse } from '../../../protocol/chat.ts';
-import { SessionController, type ChatHost } from '../../../widget/secure-chat/session-controller.ts';
+import { SessionController } from '../../../widget/secure-chat/session-controller.ts';
 import { clearSession, loadSession, saveSession } from '../../../widget/secure-chat/session-store.ts';
+import { FakeHost } from './fake-host.ts';
 
 const CHAT = 'http://chat.localhost:8081';
 const EXPIRES = '2999-01-01T00:00:00.000Z';
@@ -25,24 +26,6 @@ interface Call {
   fail(error: unknown): void;
 }
 
-class FakeHost extends EventTarget implements ChatHost {
-  server: string | null = CHAT;
-  vault: string | null = null;
-  locale: string | null = null;
-  accent: string | null = null;
-  open = true;
-  isConnected = true;
-  identityProvider: ChatHost['identityProvider'] = undefined;
-  readonly updateComplete = Promise.resolve(true);
-  readonly errors: unknown[] = [];
-  constructor() {
-    super();
-    this.addEventListener('spc-error', (event) => this.errors.push((event as CustomEvent).detail));
-  }
-  addController(): void {}
-  removeController(): void {}
-  requestUpdate(): void {}
-}
 
 let calls: Call[];
 let host: FakeHost;
@@ -65,7 +48,7 @@ beforeEach(() => {
     }),
   );
   clearSession(CHAT);
-  host = new FakeHost();
+  host = new FakeHost(CHAT);
   controller = new SessionController(host, () => {});
 });
 

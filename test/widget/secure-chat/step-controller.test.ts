@@ -6,7 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationEvent } from '../../../protocol/chat.ts';
-import type { ChatHost, SessionController } from '../../../widget/secure-chat/session-controller.ts';
+import type { SessionController } from '../../../widget/secure-chat/session-controller.ts';
+import { FakeHost } from './fake-host.ts';
 import { StepController } from '../../../widget/secure-chat/step-controller.ts';
 
 const recorded = vi.hoisted(() => ({ frames: [] as { stepId: string; begun: unknown[]; destroyed: boolean }[] }));
@@ -52,24 +53,6 @@ interface Call {
   fail(error: unknown): void;
 }
 
-class FakeHost extends EventTarget implements ChatHost {
-  server: string | null = CHAT;
-  vault: string | null = null;
-  locale: string | null = null;
-  accent: string | null = null;
-  open = true;
-  isConnected = true;
-  identityProvider: ChatHost['identityProvider'] = undefined;
-  readonly updateComplete = Promise.resolve(true);
-  readonly events: { type: string; detail: unknown }[] = [];
-  constructor() {
-    super();
-    for (const type of ['spc-error', 'spc-login-required']) this.addEventListener(type, (event) => this.events.push({ type, detail: (event as CustomEvent).detail }));
-  }
-  addController(): void {}
-  removeController(): void {}
-  requestUpdate(): void {}
-}
 
 let tokenCalls: Call[];
 let host: FakeHost;
@@ -90,7 +73,7 @@ beforeEach(() => {
       });
     }),
   );
-  host = new FakeHost();
+  host = new FakeHost(CHAT);
   session = {
     server: CHAT,
     session: { session: 'sess-a', conversationId: 'cnv_abcdefgh1234', acr: 'bank', expiresAt: EXPIRES },
