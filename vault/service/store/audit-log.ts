@@ -12,6 +12,7 @@
 import { systemClock, type Clock } from '../../../protocol/clock.ts';
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import type { AuditLogTable } from './db.ts';
 
 /** Who acted: a browser through a pivot token, a back-end client, an operator's command, the service. */
 export type AuditActorKind = 'customer' | 'client' | 'operator' | 'service';
@@ -66,20 +67,8 @@ export const AUDIT_FIELD_MAX_CHARS = 256;
 /** Most entries {@link AuditLog.list} returns at once. */
 export const AUDIT_LIST_MAX = 1000;
 
-/** A row of `audit_log`. */
-export interface AuditLogRow {
-  seq: number;
-  at: string;
-  actor_kind: string;
-  actor_id: string;
-  action: string;
-  resource: string;
-  outcome: string;
-  origin: string | null;
-  detail: string | null;
-  prev_hash: string;
-  hash: string;
-}
+/** A row of `audit_log` (its table, store/db.ts). */
+export type AuditLogRow = AuditLogTable;
 
 /**
  * The canonical content of an entry: a JSON array of its fields in a fixed order (no key order to
